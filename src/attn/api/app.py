@@ -1,0 +1,82 @@
+"""The FastAPI application factory and its lifespan (Redis, database, password hasher).
+
+`create_app()` reads the settings from the environment, which is how `attn serve` starts every
+worker process. Without `ATTN_REDIS_URL` the lifespan starts the embedded server itself (the
+CLI starts it once, before forking workers, and passes its URL down).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from attn.api import errors
+from attn.api.limits import BodySizeLimit
+from attn.api.routers import auth, health, student, teacher
+from attn.config import Settings, load_settings
+from attn.db.engine import create_engine, session_factory
+from attn.models import utc_now
+from attn.services.context import ServiceContext
+from attn.services.passwords import PasswordHasher
+from attn.store.embedded import EmbeddedRedis
+from attn.store.redis_client import RedisClient, connect
+
+log = logging.getLogger("attn")
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            redis_url = settings.REDIS_URL
+            if redis_url is None:
+                embedded = EmbeddedRedis(settings.DATA_DIR)
+                redis_url = embedded.start()
+                stack.callback(embedded.stop)
+            redis_client = RedisClient(
+                connect(
+                    redis_url,
+                    max_connections=settings.REDIS_MAX_CONNECTIONS,
+                    pool_timeout=settings.REDIS_POOL_TIMEOUT_SECONDS,
+                )
+            )
+            stack.push_async_callback(redis_client.close)
+            engine = create_engine(settings.async_database_url)
+            stack.push_async_callback(engine.dispose)
+            app.state.context = ServiceContext(
+                settings=settings,
+                redis_client=redis_client,
+                db=session_factory(engine),
+                hasher=PasswordHasher(settings.PASSWORD_HASH_THREADS),
+                clock=clock,
+            )
+            yield
+
+    app = FastAPI(
+        title="ATTN",
+        version="1.0.0",
+        summary="Live classroom attendance.",
+        lifespan=lifespan,
+        telemetry={
+            "tracing": settings.TELEMETRY,
+            "metrics": settings.TELEMETRY,
+            "logs": settings.TELEMETRY,
+        },
+        responses=errors.error_responses(413, 503),
+    )
+    errors.install(app)
+    for router in (auth.router, teacher.router, student.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
+    return app

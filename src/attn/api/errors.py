@@ -1,0 +1,125 @@
+"""The one place that turns errors into HTTP responses of the contract's error shape.
+
+`{"error": {"code": "<snake_case>", "message": "<human text>"}}` for every failure, including
+validation errors (422 `validation_error`), unknown routes and unexpected exceptions.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from attn import errors
+from attn.models import ErrorBody
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: dict[type[errors.AttnError], int] = {
+    errors.InvalidCredentials: 401,
+    errors.NotAuthenticated: 401,
+    errors.WrongRole: 403,
+    errors.LessonNotFound: 404,
+    errors.RecordNotFound: 404,
+    errors.LessonNotActive: 409,
+    errors.LessonAlreadyActive: 409,
+    errors.UserExists: 409,
+    errors.InvalidUser: 422,
+    errors.TooManyAttempts: 429,
+}
+
+_CODE_OF_STATUS = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    503: "service_unavailable",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can return."""
+    return {
+        status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+        for status in sorted(statuses)
+    }
+
+
+def _attn_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.AttnError)
+    status = STATUS_OF.get(type(exc), 400)
+    headers = None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, errors.TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return error_response(status, exc.code, exc.message, headers=headers)
+
+
+def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
+        for error in exc.errors()
+    ]
+    first = details[0] if details else {"loc": [], "msg": "invalid request"}
+    where = ".".join(first["loc"][1:] or first["loc"]) or "request"
+    message = f"{where}: {first['msg']}"
+    return error_response(422, "validation_error", message, details=details)
+
+
+def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _CODE_OF_STATUS.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.warning("a backing store is unavailable: %s", exc)
+    return error_response(
+        503,
+        "service_unavailable",
+        "The service is briefly unavailable; try again.",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.AttnError, _attn_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for unavailable in (RedisConnectionError, RedisTimeoutError, OperationalError, DBAPIError):
+        app.add_exception_handler(unavailable, _unavailable)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,79 @@
+"""`/student`: find active lessons, join one, read one's own attendance."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response
+
+from attn.api.deps import Context, CurrentStudent, Limit, Offset
+from attn.api.errors import error_responses
+from attn.models import JoinIn, LessonOut, RecordOut, StudentRecordOut
+from attn.services import student_service
+
+router = APIRouter(prefix="/student", tags=["student"])
+
+SearchText = Annotated[str, Query(min_length=1, max_length=1000)]
+
+
+@router.get("/lessons", responses=error_responses(401, 403, 422))
+async def find_lessons(
+    ctx: Context, student: CurrentStudent, lesson_name: SearchText, teacher_name: SearchText
+) -> list[LessonOut]:
+    """Every active lesson with this name and teacher's full name (case and spacing ignored)."""
+    lessons = await student_service.find_active_lessons(
+        ctx, lesson_name=lesson_name, teacher_name=teacher_name
+    )
+    now = ctx.now()
+    return [LessonOut.of(lesson, now) for lesson in lessons]
+
+
+@router.post(
+    "/lessons/{lesson_id}/attendance",
+    status_code=201,
+    response_model=RecordOut,
+    responses={
+        200: {"model": RecordOut, "description": "The student had already joined"},
+        **error_responses(401, 403, 404, 409, 422),
+    },
+)
+async def join_lesson(
+    ctx: Context,
+    student: CurrentStudent,
+    lesson_id: str,
+    body: Annotated[JoinIn | None, Body()] = None,
+) -> Response:
+    """Check in to an active lesson; a repeated join returns the existing record."""
+    result = await student_service.join_attendance(ctx, student=student, lesson_id=lesson_id)
+    # The stored record is already the API's Record JSON: send it as it is.
+    return Response(
+        content=result.record_json,
+        status_code=201 if result.created else 200,
+        media_type="application/json",
+    )
+
+
+@router.get("/lessons/{lesson_id}/attendance", responses=error_responses(401, 403, 404))
+async def own_record(ctx: Context, student: CurrentStudent, lesson_id: str) -> RecordOut:
+    """The caller's own record in one lesson."""
+    record = await student_service.get_own_record(ctx, student=student, lesson_id=lesson_id)
+    return RecordOut.model_validate(record.model_dump())
+
+
+@router.get("/attendance", responses=error_responses(401, 403, 422))
+async def own_records(
+    ctx: Context, student: CurrentStudent, limit: Limit = 50, offset: Offset = 0
+) -> list[StudentRecordOut]:
+    """The caller's own records, newest lesson first."""
+    found = await student_service.list_own_records(
+        ctx, student=student, limit=limit, offset=offset
+    )
+    return [
+        StudentRecordOut(
+            **record.model_dump(),
+            lesson_name=lesson.lesson_name,
+            teacher_full_name=lesson.teacher_full_name,
+            start_time=lesson.start_time,
+        )
+        for lesson, record in found
+    ]

@@ -1,0 +1,223 @@
+"""The `attn` command: serve, manage users, migrate the database.
+
+Imports the app factory and services; nothing imports this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from attn.config import ConfigError, Settings, load_settings
+from attn.db.engine import create_engine, session_factory
+from attn.db.migrate import upgrade
+from attn.errors import AttnError
+from attn.models import Role, UserIn
+from attn.services import accounts
+from attn.services.passwords import PasswordHasher
+
+app = typer.Typer(help="ATTN: live classroom attendance.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the SQL database.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+
+T = TypeVar("T")
+
+DEMO_ACCOUNTS = [
+    ("teacher", "T1001", "Ayşe Yılmaz"),
+    ("teacher", "T1002", "Mehmet Demir"),
+    ("student", "S2001", "Elif Kaya"),
+    ("student", "S2002", "Can Öztürk"),
+    ("student", "S2003", "Zeynep Arslan"),
+    ("admin", "A0001", "Deniz Admin"),
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"attn: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def prepare_database(settings: Settings) -> None:
+    """Create the data directory of an embedded database and apply migrations."""
+    if settings.DATABASE_URL is None:
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade(settings.async_database_url)
+    except Exception as exc:
+        fail(f"cannot migrate the database: {type(exc).__name__}: {exc}".splitlines()[0])
+
+
+async def _add_users(settings: Settings, entries: list[UserIn]) -> None:
+    engine = create_engine(settings.async_database_url)
+    try:
+        await accounts.add_users(
+            db=session_factory(engine), hasher=PasswordHasher(2), entries=entries
+        )
+    finally:
+        await engine.dispose()
+
+
+@users_app.command("add")
+def users_add(
+    school_number: Annotated[str, typer.Option("--school-number", help="Unique school number.")],
+    full_name: Annotated[str, typer.Option("--full-name", help="The person's full name.")],
+    role: Annotated[Role, typer.Option("--role", help="teacher, student or admin.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create one user account."""
+    if not password_stdin:
+        fail("give the password on standard input with --password-stdin", code=2)
+    password = sys.stdin.readline()
+    password = password.removesuffix("\n").removesuffix("\r")
+    settings = settings_or_exit()
+    try:
+        entry = accounts.validate_user(
+            school_number=school_number, full_name=full_name, role=role.value, password=password
+        )
+    except AttnError as exc:
+        fail(exc.message)
+    prepare_database(settings)
+    try:
+        run(_add_users(settings, [entry]))
+    except AttnError as exc:
+        fail(exc.message)
+    typer.echo(f"added {entry.role.value} {entry.school_number}")
+
+
+@users_app.command("import")
+def users_import(
+    file: Annotated[Path, typer.Argument(help="CSV: school_number,full_name,role,password")],
+) -> None:
+    """Create every account of a CSV file, or none when any row is bad or taken."""
+    settings = settings_or_exit()
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {file}: {exc}")
+    try:
+        entries = accounts.parse_import(text)
+    except AttnError as exc:
+        fail(exc.message)
+    prepare_database(settings)
+    try:
+        run(_add_users(settings, entries))
+    except AttnError as exc:
+        fail(exc.message)
+    typer.echo(f"imported {len(entries)} users")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations to ATTN_DATABASE_URL."""
+    settings = settings_or_exit()
+    prepare_database(settings)
+    typer.echo("database is up to date")
+
+
+def _demo_accounts(settings: Settings) -> list[tuple[str, str, str]]:
+    """Create the demo accounts in an empty database; (role, school number, password)."""
+    from attn.db import users
+
+    remembered = settings.DATA_DIR / "demo-accounts.txt"
+
+    async def create() -> list[tuple[str, str, str]]:
+        engine = create_engine(settings.async_database_url)
+        try:
+            db = session_factory(engine)
+            async with db() as session:
+                if await users.count_users(session=session) > 0:
+                    return []
+            entries = [
+                UserIn(
+                    school_number=number,
+                    full_name=name,
+                    role=Role(role),
+                    password=secrets.token_urlsafe(9),
+                )
+                for role, number, name in DEMO_ACCOUNTS
+            ]
+            await accounts.add_users(db=db, hasher=PasswordHasher(2), entries=entries)
+            return [(e.role.value, e.school_number, e.password) for e in entries]
+        finally:
+            await engine.dispose()
+
+    created = run(create())
+    if created:
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        remembered.write_text("".join(f"demo {r} {n} {p}\n" for r, n, p in created))
+        remembered.chmod(0o600)
+        return created
+    if remembered.exists():
+        return [tuple(line.split()[1:4]) for line in remembered.read_text().splitlines()]  # type: ignore[misc]
+    return []
+
+
+@app.command()
+def serve(
+    demo: Annotated[bool, typer.Option("--demo", help="Create and print demo accounts.")] = False,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Web worker processes.")] = None,
+) -> None:
+    """Run the web service (applies database migrations first)."""
+    import uvicorn
+
+    from attn.store.embedded import EmbeddedRedis
+
+    settings = settings_or_exit()
+    host = host or settings.HOST
+    port = settings.PORT if port is None else port
+    workers = workers or settings.WORKERS
+    if not 1 <= workers <= 64:
+        fail("--workers must be between 1 and 64", code=2)
+    prepare_database(settings)
+    if demo:
+        for role, number, password in _demo_accounts(settings):
+            typer.echo(f"demo {role} {number} {password}")
+        sys.stdout.flush()
+
+    embedded = None
+    if settings.REDIS_URL is None:
+        embedded = EmbeddedRedis(settings.DATA_DIR)
+        try:
+            os.environ["ATTN_REDIS_URL"] = embedded.start()
+        except Exception as exc:
+            fail(f"cannot start the embedded Redis server: {exc}")
+    try:
+        uvicorn.run(
+            "attn.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            proxy_headers=False,
+            log_level=settings.LOG_LEVEL,
+            access_log=False,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()

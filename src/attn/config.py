@@ -1,0 +1,116 @@
+"""Settings of the service, read once from `ATTN_*` environment variables.
+
+Every value is validated when the settings are built, so a bad value stops the process at
+start-up with a one-line reason instead of failing on the first request. Imports nothing
+from the rest of the package.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PositiveSeconds = Annotated[int, Field(ge=1, le=10 * 365 * 24 * 3600)]
+
+
+class Settings(BaseSettings):
+    """The service's configuration; field names are the design's setting names."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ATTN_",
+        case_sensitive=False,
+        extra="ignore",
+        frozen=True,
+    )
+
+    DATABASE_URL: str | None = None
+    REDIS_URL: str | None = None
+    DATA_DIR: Path = Path("./attn-data")
+    HOST: str = "127.0.0.1"
+    PORT: Annotated[int, Field(ge=0, le=65535)] = 8000
+    WORKERS: Annotated[int, Field(ge=1, le=64)] = 1
+
+    TEACHER_SESSION_TTL_SECONDS: PositiveSeconds = 3600
+    STUDENT_SESSION_TTL_SECONDS: PositiveSeconds = 600
+    ADMIN_SESSION_TTL_SECONDS: PositiveSeconds = 3600
+
+    SWEEP_INTERVAL_SECONDS: Annotated[float, Field(gt=0, le=24 * 3600)] = 60
+    SWEEP_LEASE_SECONDS: Annotated[float, Field(gt=0, le=24 * 3600)] = 30
+
+    LOGIN_MAX_FAILURES: Annotated[int, Field(ge=1, le=10_000)] = 10
+    LOGIN_FAILURE_WINDOW_SECONDS: PositiveSeconds = 300
+
+    REDIS_MAX_CONNECTIONS: Annotated[int, Field(ge=1, le=10_000)] = 64
+    REDIS_POOL_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=600)] = 10
+    PASSWORD_HASH_THREADS: Annotated[int, Field(ge=1, le=64)] = 2
+    MAX_BODY_BYTES: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 64 * 1024
+    LOG_LEVEL: Literal["debug", "info", "warning", "error"] = "info"
+    TELEMETRY: bool = False
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = urlsplit(value).scheme.split("+", 1)[0]
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @cached_property
+    def async_database_url(self) -> str:
+        """The database URL with the async driver this service uses for it."""
+        if self.DATABASE_URL is None:
+            return f"sqlite+aiosqlite:///{(self.DATA_DIR / 'attn.sqlite3').resolve()}"
+        return to_async_database_url(self.DATABASE_URL)
+
+    def session_ttl_seconds(self, role: str) -> int:
+        """The session lifetime of a role, the design's TTL-by-role rule."""
+        if role == "teacher":
+            return self.TEACHER_SESSION_TTL_SECONDS
+        if role == "student":
+            return self.STUDENT_SESSION_TTL_SECONDS
+        return self.ADMIN_SESSION_TTL_SECONDS
+
+
+def to_async_database_url(url: str) -> str:
+    """Pick the async driver for a `sqlite:///` or `postgresql://` URL."""
+    scheme, sep, rest = url.partition("://")
+    base = scheme.split("+", 1)[0]
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if base in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError(f"unsupported database URL scheme {scheme!r}")
+
+
+class ConfigError(Exception):
+    """A setting has a value the service cannot run with."""
+
+
+def load_settings() -> Settings:
+    """Build the settings from the environment, or raise ConfigError with a one-line reason."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "ATTN_" + ".".join(str(part) for part in error["loc"])
+            message = re.sub(r"^Value error, ", "", error["msg"])
+            problems.append(f"{name}: {message}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Permanent history in SQL: tables, migrations and repositories."""

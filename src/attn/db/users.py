@@ -1,0 +1,59 @@
+"""User accounts in SQL. Keyword-only functions over an `AsyncSession`; callers commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attn.db.tables import User
+from attn.models import utc_now
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    school_number: str
+    full_name: str
+    role: str
+    password_hash: str
+
+
+async def get_user(*, session: AsyncSession, school_number: str) -> User | None:
+    return await session.get(User, school_number)
+
+
+async def count_users(*, session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def existing_school_numbers(
+    *, session: AsyncSession, school_numbers: Sequence[str]
+) -> set[str]:
+    rows = await session.scalars(
+        select(User.school_number).where(User.school_number.in_(list(school_numbers)))
+    )
+    return set(rows)
+
+
+async def add_users(*, session: AsyncSession, users: Sequence[NewUser]) -> None:
+    """Add new accounts; a duplicate school number fails the caller's transaction."""
+    now = utc_now()
+    session.add_all(
+        User(
+            school_number=user.school_number,
+            full_name=user.full_name,
+            role=user.role,
+            password_hash=user.password_hash,
+            created_at=now,
+        )
+        for user in users
+    )
+    await session.flush()
+
+
+async def set_password_hash(*, session: AsyncSession, school_number: str, password_hash: str) -> None:
+    await session.execute(
+        update(User).where(User.school_number == school_number).values(password_hash=password_hash)
+    )

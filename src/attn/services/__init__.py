@@ -1,0 +1,1 @@
+"""The rules of ATTN: auth, teacher_service and student_service. Import store and db only."""

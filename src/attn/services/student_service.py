@@ -1,0 +1,73 @@
+"""A student's side: find active lessons by name, join one, read one's own records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from attn.errors import LessonNotActive, LessonNotFound, RecordNotFound
+from attn.models import AttendanceRecordRedis, LessonRedis, RecordStatus, UserSessionRedis, to_ms
+from attn.services.context import ServiceContext
+from attn.store import keys
+from attn.store.redis_client import JoinOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class JoinResult:
+    created: bool
+    record_json: str
+
+
+async def find_active_lessons(
+    ctx: ServiceContext, *, lesson_name: str, teacher_name: str
+) -> list[LessonRedis]:
+    """Every active lesson with this name and teacher name, so the student can choose."""
+    now = ctx.now()
+    lessons = await ctx.redis_client.find_lessons_by_name(lesson_name, teacher_name)
+    active = [lesson for lesson in lessons if lesson.is_active(now)]
+    active.sort(key=lambda lesson: (-to_ms(lesson.start_time), lesson.lesson_id))
+    return active
+
+
+async def join_attendance(
+    ctx: ServiceContext, *, student: UserSessionRedis, lesson_id: str
+) -> JoinResult:
+    """Record the student as present; a repeated join returns the first join's record."""
+    if not keys.is_lesson_id(lesson_id):
+        raise LessonNotFound
+    record = AttendanceRecordRedis(
+        lesson_id=lesson_id,
+        student_number=student.school_number,
+        student_full_name=student.full_name,
+        status=RecordStatus.PRESENT,
+        attendance_time=ctx.now(),
+    )
+    outcome, record_json = await ctx.redis_client.add_attendance_record(record)
+    if outcome is JoinOutcome.NOT_FOUND:
+        raise LessonNotFound
+    if outcome is JoinOutcome.NOT_ACTIVE:
+        raise LessonNotActive
+    assert record_json is not None
+    return JoinResult(created=outcome is JoinOutcome.CREATED, record_json=record_json)
+
+
+async def get_own_record(
+    ctx: ServiceContext, *, student: UserSessionRedis, lesson_id: str
+) -> AttendanceRecordRedis:
+    if not keys.is_lesson_id(lesson_id):
+        raise LessonNotFound
+    record = await ctx.redis_client.get_attendance_record(lesson_id, student.school_number)
+    if record is not None:
+        return record
+    if await ctx.redis_client.get_lesson(lesson_id) is None:
+        raise LessonNotFound
+    raise RecordNotFound
+
+
+async def list_own_records(
+    ctx: ServiceContext, *, student: UserSessionRedis, limit: int, offset: int
+) -> list[tuple[LessonRedis, AttendanceRecordRedis]]:
+    """The student's own records, newest lesson first."""
+    ids = await ctx.redis_client.student_lesson_ids(student.school_number)
+    found = await ctx.redis_client.get_student_records(student.school_number, ids)
+    found.sort(key=lambda pair: (-to_ms(pair[0].start_time), pair[0].lesson_id))
+    return found[offset : offset + limit]

@@ -1,0 +1,79 @@
+"""Every Redis key ATTN uses, built in this one place.
+
+Keys that one atomic operation touches share a hash tag, so every script runs unchanged on
+Redis Cluster:
+
+- `{u:<school number>}`: a user's session, failed-login counter, a teacher's active-lesson
+  claim and lesson list, a student's list of live lessons.
+- `{l:<tag>}`: a lesson, its records and the discovery index of its (lesson name, teacher
+  name) pair. The tag is a digest of that normalised pair and is the first half of the
+  lesson id, so a lesson and the index entry that finds it always live in one slot.
+
+The sweep queue is global by nature; code that writes it next to a tagged key writes the
+queue entry first and tolerates entries whose lesson is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from attn.models import LESSON_ID_RE, normalize_name
+
+PREFIX = "attn"
+TAG_HEX = 16
+
+
+def session(school_number: str) -> str:
+    return f"{PREFIX}:session:{{u:{school_number}}}"
+
+
+def login_failures(school_number: str) -> str:
+    return f"{PREFIX}:login-failures:{{u:{school_number}}}"
+
+
+def teacher_active_lesson(school_number: str) -> str:
+    return f"{PREFIX}:teacher-active:{{u:{school_number}}}"
+
+
+def teacher_lessons(school_number: str) -> str:
+    return f"{PREFIX}:teacher-lessons:{{u:{school_number}}}"
+
+
+def student_lessons(school_number: str) -> str:
+    return f"{PREFIX}:student-lessons:{{u:{school_number}}}"
+
+
+def discovery_tag(lesson_name: str, teacher_full_name: str) -> str:
+    """The hash tag shared by every lesson with this (lesson name, teacher name) pair."""
+    pair = f"{normalize_name(lesson_name)}\x1f{normalize_name(teacher_full_name)}"
+    return hashlib.sha256(pair.encode()).hexdigest()[:TAG_HEX]
+
+
+def new_lesson_id(lesson_name: str, teacher_full_name: str) -> str:
+    return discovery_tag(lesson_name, teacher_full_name) + secrets.token_hex(TAG_HEX // 2)
+
+
+def is_lesson_id(value: str) -> bool:
+    return LESSON_ID_RE.fullmatch(value) is not None
+
+
+def lesson(lesson_id: str) -> str:
+    return f"{PREFIX}:lesson:{{l:{lesson_id[:TAG_HEX]}}}:{lesson_id[TAG_HEX:]}"
+
+
+def lesson_records(lesson_id: str) -> str:
+    return f"{PREFIX}:records:{{l:{lesson_id[:TAG_HEX]}}}:{lesson_id[TAG_HEX:]}"
+
+
+def discovery_index(tag: str) -> str:
+    return f"{PREFIX}:find:{{l:{tag}}}"
+
+
+def lesson_discovery_index(lesson_id: str) -> str:
+    return discovery_index(lesson_id[:TAG_HEX])
+
+
+def sweep_due() -> str:
+    """Lesson ids scored by the time (ms) at which they become due for persistence."""
+    return f"{PREFIX}:sweep:due"

@@ -1,0 +1,343 @@
+"""The Redis data-access layer: every read and write of live state goes through `RedisClient`.
+
+Multi-key changes are Lua scripts registered with `register_script` (reloaded on
+NOSCRIPT after a server restart or failover); every key one script touches shares a hash
+tag (see `attn.store.keys`). Request paths use explicit indexes only, never KEYS or SCAN.
+Imports only `attn.models` and `attn.store.keys`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
+
+from attn.models import (
+    AttendanceRecordRedis,
+    LessonRedis,
+    LessonStatus,
+    UserSessionRedis,
+    from_ms,
+    normalize_name,
+    to_ms,
+)
+from attn.store import keys
+
+
+class JoinOutcome(StrEnum):
+    CREATED = "created"
+    EXISTS = "exists"
+    NOT_FOUND = "not_found"
+    NOT_ACTIVE = "not_active"
+
+
+class FinishOutcome(StrEnum):
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    NOT_ACTIVE = "not_active"
+
+
+def _script_source(name: str) -> str:
+    return resources.files("attn.store").joinpath("scripts", f"{name}.lua").read_text("utf-8")
+
+
+def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis:
+    """A client whose pool waits (up to `pool_timeout`) for a free connection under burst."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=pool_timeout,
+        decode_responses=True,
+        protocol=2,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+    )
+    return Redis(connection_pool=pool)
+
+
+def lesson_to_hash(lesson: LessonRedis) -> dict[str, str]:
+    fields = {
+        "lesson_id": lesson.lesson_id,
+        "lesson_name": lesson.lesson_name,
+        "teacher_school_number": lesson.teacher_school_number,
+        "teacher_full_name": lesson.teacher_full_name,
+        "start_ms": str(to_ms(lesson.start_time)),
+        "end_ms": str(to_ms(lesson.end_time)),
+        "status": lesson.status.value,
+        "attendee_count": str(lesson.attendee_count),
+        "version": "0",
+    }
+    if lesson.finished_at is not None:
+        fields["finished_ms"] = str(to_ms(lesson.finished_at))
+    return fields
+
+
+def lesson_from_hash(fields: dict[str, str]) -> LessonRedis:
+    finished_ms = fields.get("finished_ms")
+    return LessonRedis(
+        lesson_id=fields["lesson_id"],
+        lesson_name=fields["lesson_name"],
+        teacher_school_number=fields["teacher_school_number"],
+        teacher_full_name=fields["teacher_full_name"],
+        start_time=from_ms(int(fields["start_ms"])),
+        end_time=from_ms(int(fields["end_ms"])),
+        status=LessonStatus(fields["status"]),
+        finished_at=from_ms(int(finished_ms)) if finished_ms else None,
+        attendee_count=int(fields.get("attendee_count", "0")),
+    )
+
+
+def _pairs_to_dict(flat: Sequence[str]) -> dict[str, str]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+class RedisClient:
+    """Live state of sessions, lessons and attendance records."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._claim_teacher_lesson = redis.register_script(_script_source("claim_teacher_lesson"))
+        self._release_teacher_lesson = redis.register_script(
+            _script_source("release_teacher_lesson")
+        )
+        self._save_lesson = redis.register_script(_script_source("save_lesson"))
+        self._delete_lesson = redis.register_script(_script_source("delete_lesson"))
+        self._add_attendance_record = redis.register_script(
+            _script_source("add_attendance_record")
+        )
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())
+
+    async def _pipeline_with_script(
+        self,
+        before: Sequence[tuple[Any, ...]],
+        script: AsyncScript,
+        script_keys: Sequence[str],
+        script_args: Sequence[Any],
+    ) -> list[Any]:
+        """Send plain commands and then one script in a single round trip.
+
+        redis-py's own pipelines check `SCRIPT EXISTS` first, a second round trip; here the
+        script is sent as EVALSHA and loaded only when the server answers NOSCRIPT.
+        """
+        for _ in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            for command in before:
+                pipe.execute_command(*command)
+            pipe.execute_command("EVALSHA", script.sha, len(script_keys), *script_keys, *script_args)
+            results: list[Any] = await pipe.execute(raise_on_error=False)
+            last = results[-1]
+            if isinstance(last, NoScriptError):
+                script.sha = await self.redis.script_load(script.script)
+                continue
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
+            return results
+        raise NoScriptError("script could not be loaded")
+
+    # --- sessions ------------------------------------------------------------------------
+
+    async def save_user_session(self, session: UserSessionRedis, ttl: int) -> None:
+        """Store a session for `ttl` seconds, replacing the user's previous session."""
+        await self.redis.set(
+            keys.session(session.school_number), session.model_dump_json(), ex=ttl
+        )
+
+    async def get_user_session(self, school_number: str) -> UserSessionRedis | None:
+        raw = await self.redis.get(keys.session(school_number))
+        return None if raw is None else UserSessionRedis.model_validate_json(raw)
+
+    async def delete_user_session(self, school_number: str) -> bool:
+        return bool(await self.redis.delete(keys.session(school_number)))
+
+    async def login_failures(self, school_number: str) -> int:
+        value = await self.redis.get(keys.login_failures(school_number))
+        return int(value or 0)
+
+    async def record_login_failure(self, school_number: str, window_seconds: int) -> int:
+        """Count a failed login; the count starts a window of `window_seconds`."""
+        key = keys.login_failures(school_number)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(key, 0, ex=window_seconds, nx=True)
+        pipe.incr(key)
+        _, count = await pipe.execute()
+        return int(count)
+
+    async def clear_login_failures(self, school_number: str) -> None:
+        await self.redis.delete(keys.login_failures(school_number))
+
+    # --- lessons -------------------------------------------------------------------------
+
+    async def claim_teacher_lesson(
+        self, lesson: LessonRedis, *, claim: str, replace: str = ""
+    ) -> str | None:
+        """Take the teacher's single active-lesson slot; the current claim when it is taken.
+
+        The claim expires at the lesson's end time, so a lesson nobody finished frees its
+        teacher without help. `replace` names a claim the caller proved dead.
+        """
+        result = await self._claim_teacher_lesson(
+            keys=[
+                keys.teacher_active_lesson(lesson.teacher_school_number),
+                keys.teacher_lessons(lesson.teacher_school_number),
+            ],
+            args=[
+                lesson.lesson_id,
+                to_ms(lesson.start_time),
+                to_ms(lesson.end_time),
+                claim,
+                replace,
+            ],
+        )
+        return None if int(result[0]) == 1 else str(result[1])
+
+    async def release_teacher_lesson(self, teacher_school_number: str, lesson_id: str) -> bool:
+        released = await self._release_teacher_lesson(
+            keys=[keys.teacher_active_lesson(teacher_school_number)], args=[lesson_id]
+        )
+        return bool(released)
+
+    async def save_lesson(self, lesson: LessonRedis) -> bool:
+        """Create the lesson and its discovery index entry atomically.
+
+        Its entry in the sweep queue (due at its end time) is written first, in the same
+        round trip, so a lesson can never exist without being due some day.
+        """
+        fields = lesson_to_hash(lesson)
+        flat = [item for pair in fields.items() for item in pair]
+        results = await self._pipeline_with_script(
+            [("ZADD", keys.sweep_due(), "NX", fields["end_ms"], lesson.lesson_id)],
+            self._save_lesson,
+            [keys.lesson(lesson.lesson_id), keys.lesson_discovery_index(lesson.lesson_id)],
+            [lesson.lesson_id, *flat],
+        )
+        return bool(results[-1])
+
+    async def get_lesson(self, lesson_id: str) -> LessonRedis | None:
+        fields = await self.redis.hgetall(keys.lesson(lesson_id))
+        return lesson_from_hash(fields) if fields else None
+
+    async def get_lessons(self, lesson_ids: Sequence[str]) -> list[LessonRedis]:
+        """The lessons that still exist in Redis, in the order of `lesson_ids`."""
+        if not lesson_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for lesson_id in lesson_ids:
+            pipe.hgetall(keys.lesson(lesson_id))
+        return [lesson_from_hash(fields) for fields in await pipe.execute() if fields]
+
+    async def delete_lesson(
+        self, lesson_id: str, *, teacher_school_number: str, now: datetime
+    ) -> tuple[FinishOutcome, LessonRedis | None]:
+        """End an active lesson and its discoverability in one step.
+
+        The lesson's data stays in Redis until the persistence job has committed it to SQL.
+        """
+        result = await self._delete_lesson(
+            keys=[keys.lesson(lesson_id), keys.lesson_discovery_index(lesson_id)],
+            args=[lesson_id, teacher_school_number, to_ms(now)],
+        )
+        outcome = FinishOutcome(result[0])
+        if outcome is not FinishOutcome.OK:
+            return outcome, None
+        return outcome, lesson_from_hash(_pairs_to_dict(result[1:]))
+
+    async def find_lessons_by_name(self, lesson_name: str, teacher_name: str) -> list[LessonRedis]:
+        """Every lesson still listed for this (lesson name, teacher full name) pair."""
+        index_ids = await self.redis.smembers(
+            keys.discovery_index(keys.discovery_tag(lesson_name, teacher_name))
+        )
+        wanted = (normalize_name(lesson_name), normalize_name(teacher_name))
+        return [
+            lesson
+            for lesson in await self.get_lessons(sorted(index_ids))
+            if (normalize_name(lesson.lesson_name), normalize_name(lesson.teacher_full_name))
+            == wanted
+        ]
+
+    async def teacher_lesson_ids(self, teacher_school_number: str) -> list[str]:
+        """Ids of the teacher's lessons still in Redis, newest start first."""
+        ids: list[str] = await self.redis.zrevrange(keys.teacher_lessons(teacher_school_number), 0, -1)
+        return ids
+
+    # --- attendance records --------------------------------------------------------------
+
+    async def add_attendance_record(
+        self, record: AttendanceRecordRedis, *, lesson_start: datetime | None = None
+    ) -> tuple[JoinOutcome, str | None]:
+        """Join a student to a lesson in one round trip; returns the outcome and record JSON.
+
+        The student's list of live lessons is written first in the same round trip (a
+        different slot); an entry whose join was refused is removed again.
+        """
+        lesson_id = record.lesson_id
+        now = record.attendance_time
+        assert now is not None
+        score = to_ms(lesson_start or now)
+        student_key = keys.student_lessons(record.student_number)
+        results = await self._pipeline_with_script(
+            [("ZADD", student_key, "NX", score, lesson_id)],
+            self._add_attendance_record,
+            [keys.lesson(lesson_id), keys.lesson_records(lesson_id)],
+            [record.student_number, record.model_dump_json(), to_ms(now)],
+        )
+        reply = results[-1]
+        outcome = JoinOutcome(reply[0])
+        if outcome in (JoinOutcome.NOT_FOUND, JoinOutcome.NOT_ACTIVE):
+            # No record exists and none can appear later, so the entry is dangling.
+            await self.redis.zrem(student_key, lesson_id)
+            return outcome, None
+        return outcome, str(reply[1])
+
+    async def get_attendance_records(self, lesson_id: str) -> list[AttendanceRecordRedis]:
+        """The lesson's roll, in one round trip, ordered by attendance time."""
+        raw = await self.redis.hvals(keys.lesson_records(lesson_id))
+        records = [AttendanceRecordRedis.model_validate_json(item) for item in raw]
+        records.sort(key=_roll_order)
+        return records
+
+    async def get_attendance_record(
+        self, lesson_id: str, student_number: str
+    ) -> AttendanceRecordRedis | None:
+        raw = await self.redis.hget(keys.lesson_records(lesson_id), student_number)
+        return None if raw is None else AttendanceRecordRedis.model_validate_json(raw)
+
+    async def get_student_records(
+        self, student_number: str, lesson_ids: Sequence[str]
+    ) -> list[tuple[LessonRedis, AttendanceRecordRedis]]:
+        """The student's records in the given live lessons, with their lessons."""
+        if not lesson_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for lesson_id in lesson_ids:
+            pipe.hgetall(keys.lesson(lesson_id))
+            pipe.hget(keys.lesson_records(lesson_id), student_number)
+        replies = await pipe.execute()
+        found = []
+        for fields, raw in zip(replies[::2], replies[1::2], strict=True):
+            if fields and raw is not None:
+                found.append(
+                    (lesson_from_hash(fields), AttendanceRecordRedis.model_validate_json(raw))
+                )
+        return found
+
+    async def student_lesson_ids(self, student_number: str) -> list[str]:
+        """Ids of the live lessons the student joined, newest lesson first."""
+        ids: list[str] = await self.redis.zrevrange(keys.student_lessons(student_number), 0, -1)
+        return ids
+
+
+def _roll_order(record: AttendanceRecordRedis) -> tuple[bool, datetime | None, str]:
+    return (record.attendance_time is None, record.attendance_time, record.student_number)
