@@ -90,7 +90,7 @@ class Settings(BaseSettings):
 
 def to_async_database_url(url: str) -> str:
     """Pick the async driver for a `sqlite:///` or `postgresql://` URL."""
-    scheme, sep, rest = url.partition("://")
+    scheme, _, rest = url.partition("://")
     base = scheme.split("+", 1)[0]
     if base == "sqlite":
         return f"sqlite+aiosqlite://{rest}"

@@ -53,7 +53,9 @@ def utc_now() -> datetime:
 
 def format_time(value: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and `Z`: one fixed-width form for every time."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
 
 
 def from_ms(ms: int) -> datetime:
@@ -65,9 +67,10 @@ def to_ms(value: datetime) -> int:
 
 
 def _as_utc(value: datetime) -> datetime:
+    """Aware UTC, cut to the millisecond precision that storage and the API keep."""
     if value.tzinfo is None:
         raise ValueError("time must carry a UTC offset")
-    return value.astimezone(UTC)
+    return value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 UtcTime = Annotated[
@@ -84,8 +87,14 @@ def _no_control_characters(value: str) -> str:
 
 
 def normalize_name(value: str) -> str:
-    """The form names are matched in: NFKC, case-folded, white space collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+    """The form names are matched in: NFKC, case-folded, white space collapsed.
+
+    Turkish dotted and dotless i fold to one letter, so "YILMAZ", "Yılmaz" and "Yilmaz"
+    match whichever keyboard or locale typed them.
+    """
+    folded = unicodedata.normalize("NFKC", value).casefold()
+    folded = folded.replace("i\u0307", "i").replace("\u0131", "i")
+    return " ".join(folded.split())
 
 
 def _has_visible_text(value: str) -> str:
@@ -176,7 +185,7 @@ class LoginIn(_Model):
 
 class LoginOut(_Model):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     user: UserOut
 

@@ -53,7 +53,9 @@ async def add_users(*, session: AsyncSession, users: Sequence[NewUser]) -> None:
     await session.flush()
 
 
-async def set_password_hash(*, session: AsyncSession, school_number: str, password_hash: str) -> None:
+async def set_password_hash(
+    *, session: AsyncSession, school_number: str, password_hash: str
+) -> None:
     await session.execute(
         update(User).where(User.school_number == school_number).values(password_hash=password_hash)
     )

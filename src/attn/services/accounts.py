@@ -27,7 +27,7 @@ def _describe(exc: ValidationError) -> str:
 
 def validate_user(**fields: str) -> UserIn:
     try:
-        return UserIn(**fields)  # type: ignore[arg-type]
+        return UserIn(**fields)
     except ValidationError as exc:
         raise InvalidUser(_describe(exc)) from None
 
@@ -46,7 +46,7 @@ def parse_import(text: str) -> list[UserIn]:
         if len(row) != len(IMPORT_HEADER):
             raise InvalidUser(f"line {line_number}: expected {len(IMPORT_HEADER)} columns")
         try:
-            entry = UserIn(**dict(zip(IMPORT_HEADER, row, strict=True)))  # type: ignore[arg-type]
+            entry = UserIn(**dict(zip(IMPORT_HEADER, row, strict=True)))
         except ValidationError as exc:
             raise InvalidUser(f"line {line_number}: {_describe(exc)}") from None
         if entry.school_number in seen:

@@ -55,7 +55,9 @@ async def login(ctx: ServiceContext, *, school_number: str, password: str) -> Lo
             )
         raise InvalidCredentials
     if not await ctx.hasher.verify(user.password_hash, password):
-        await redis_client.record_login_failure(school_number, settings.LOGIN_FAILURE_WINDOW_SECONDS)
+        await redis_client.record_login_failure(
+            school_number, settings.LOGIN_FAILURE_WINDOW_SECONDS
+        )
         raise InvalidCredentials
     if ctx.hasher.needs_rehash(user.password_hash):
         new_hash = await ctx.hasher.hash(password)
@@ -88,9 +90,7 @@ async def authenticate(ctx: ServiceContext, token: str) -> UserSessionRedis:
     if not secret or _SCHOOL_NUMBER_RE.fullmatch(school_number) is None:
         raise NotAuthenticated
     user_session = await ctx.redis_client.get_user_session(school_number)
-    if user_session is None or not hmac.compare_digest(
-        user_session.token_digest, _digest(secret)
-    ):
+    if user_session is None or not hmac.compare_digest(user_session.token_digest, _digest(secret)):
         raise NotAuthenticated
     return user_session
 

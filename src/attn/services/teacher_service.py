@@ -50,7 +50,9 @@ async def start_attendance(
     return lesson
 
 
-async def _own_lesson(ctx: ServiceContext, teacher: UserSessionRedis, lesson_id: str) -> LessonRedis:
+async def _own_lesson(
+    ctx: ServiceContext, teacher: UserSessionRedis, lesson_id: str
+) -> LessonRedis:
     if not keys.is_lesson_id(lesson_id):
         raise LessonNotFound
     lesson = await ctx.redis_client.get_lesson(lesson_id)
@@ -77,7 +79,9 @@ async def finish_attendance(
     return lesson
 
 
-async def get_lesson(ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str) -> LessonRedis:
+async def get_lesson(
+    ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str
+) -> LessonRedis:
     return await _own_lesson(ctx, teacher, lesson_id)
 
 

@@ -94,6 +94,11 @@ def lesson_from_hash(fields: dict[str, str]) -> LessonRedis:
     )
 
 
+def _strings(values: Any) -> list[str]:
+    """Replies are decoded to str (decode_responses=True); this says so to the type checker."""
+    return [str(value) for value in values]
+
+
 def _pairs_to_dict(flat: Sequence[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
@@ -109,12 +114,10 @@ class RedisClient:
         )
         self._save_lesson = redis.register_script(_script_source("save_lesson"))
         self._delete_lesson = redis.register_script(_script_source("delete_lesson"))
-        self._add_attendance_record = redis.register_script(
-            _script_source("add_attendance_record")
-        )
+        self._add_attendance_record = redis.register_script(_script_source("add_attendance_record"))
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await self.redis.aclose(close_connection_pool=True)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -135,7 +138,9 @@ class RedisClient:
             pipe = self.redis.pipeline(transaction=False)
             for command in before:
                 pipe.execute_command(*command)
-            pipe.execute_command("EVALSHA", script.sha, len(script_keys), *script_keys, *script_args)
+            pipe.execute_command(
+                "EVALSHA", script.sha, len(script_keys), *script_keys, *script_args
+            )
             results: list[Any] = await pipe.execute(raise_on_error=False)
             last = results[-1]
             if isinstance(last, NoScriptError):
@@ -151,9 +156,7 @@ class RedisClient:
 
     async def save_user_session(self, session: UserSessionRedis, ttl: int) -> None:
         """Store a session for `ttl` seconds, replacing the user's previous session."""
-        await self.redis.set(
-            keys.session(session.school_number), session.model_dump_json(), ex=ttl
-        )
+        await self.redis.set(keys.session(session.school_number), session.model_dump_json(), ex=ttl)
 
     async def get_user_session(self, school_number: str) -> UserSessionRedis | None:
         raw = await self.redis.get(keys.session(school_number))
@@ -226,7 +229,7 @@ class RedisClient:
         return bool(results[-1])
 
     async def get_lesson(self, lesson_id: str) -> LessonRedis | None:
-        fields = await self.redis.hgetall(keys.lesson(lesson_id))
+        fields: dict[str, str] = await self.redis.hgetall(keys.lesson(lesson_id))  # type: ignore[assignment]
         return lesson_from_hash(fields) if fields else None
 
     async def get_lessons(self, lesson_ids: Sequence[str]) -> list[LessonRedis]:
@@ -256,7 +259,7 @@ class RedisClient:
 
     async def find_lessons_by_name(self, lesson_name: str, teacher_name: str) -> list[LessonRedis]:
         """Every lesson still listed for this (lesson name, teacher full name) pair."""
-        index_ids = await self.redis.smembers(
+        index_ids: set[str] = await self.redis.smembers(  # type: ignore[assignment]
             keys.discovery_index(keys.discovery_tag(lesson_name, teacher_name))
         )
         wanted = (normalize_name(lesson_name), normalize_name(teacher_name))
@@ -269,8 +272,9 @@ class RedisClient:
 
     async def teacher_lesson_ids(self, teacher_school_number: str) -> list[str]:
         """Ids of the teacher's lessons still in Redis, newest start first."""
-        ids: list[str] = await self.redis.zrevrange(keys.teacher_lessons(teacher_school_number), 0, -1)
-        return ids
+        return _strings(
+            await self.redis.zrevrange(keys.teacher_lessons(teacher_school_number), 0, -1)
+        )
 
     # --- attendance records --------------------------------------------------------------
 
@@ -335,8 +339,7 @@ class RedisClient:
 
     async def student_lesson_ids(self, student_number: str) -> list[str]:
         """Ids of the live lessons the student joined, newest lesson first."""
-        ids: list[str] = await self.redis.zrevrange(keys.student_lessons(student_number), 0, -1)
-        return ids
+        return _strings(await self.redis.zrevrange(keys.student_lessons(student_number), 0, -1))
 
 
 def _roll_order(record: AttendanceRecordRedis) -> tuple[bool, datetime | None, str]:

@@ -65,9 +65,7 @@ async def own_records(
     ctx: Context, student: CurrentStudent, limit: Limit = 50, offset: Offset = 0
 ) -> list[StudentRecordOut]:
     """The caller's own records, newest lesson first."""
-    found = await student_service.list_own_records(
-        ctx, student=student, limit=limit, offset=offset
-    )
+    found = await student_service.list_own_records(ctx, student=student, limit=limit, offset=offset)
     return [
         StudentRecordOut(
             **record.model_dump(),

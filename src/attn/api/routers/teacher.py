@@ -12,9 +12,7 @@ from attn.services import teacher_service
 router = APIRouter(prefix="/teacher", tags=["teacher"])
 
 
-@router.post(
-    "/lessons", status_code=201, responses=error_responses(401, 403, 409, 422)
-)
+@router.post("/lessons", status_code=201, responses=error_responses(401, 403, 409, 422))
 async def start_lesson(ctx: Context, teacher: CurrentTeacher, body: LessonIn) -> LessonOut:
     """Open a lesson for attendance (one active lesson per teacher)."""
     lesson = await teacher_service.start_attendance(

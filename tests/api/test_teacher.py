@@ -1,0 +1,168 @@
+"""Teacher routes: start, list, get, finish, roll; ownership and roles."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from tests.conftest import Api, Clock
+
+
+async def test_start_returns_an_active_lesson(api: Api, teacher: Any) -> None:
+    user, headers = teacher
+    lesson = await api.start_lesson(
+        headers, lesson_name="  Data   Structures ", duration_minutes=45
+    )
+    assert lesson["status"] == "active"
+    assert lesson["lesson_name"] == "Data Structures"
+    assert lesson["teacher_school_number"] == user.school_number
+    assert lesson["teacher_full_name"] == user.full_name
+    assert lesson["attendee_count"] == 0
+    start = datetime.fromisoformat(lesson["start_time"])
+    end = datetime.fromisoformat(lesson["end_time"])
+    assert end - start == timedelta(minutes=45)
+    got = await api.client.get(f"/teacher/lessons/{lesson['lesson_id']}", headers=headers)
+    assert got.json() == lesson
+
+
+async def test_one_active_lesson_per_teacher(api: Api, teacher: Any) -> None:
+    _, headers = teacher
+    await api.start_lesson(headers)
+    response = await api.client.post(
+        "/teacher/lessons", json={"lesson_name": "Other", "duration_minutes": 10}, headers=headers
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "lesson_already_active"
+
+
+async def test_two_concurrent_starts_leave_one_active_lesson(api: Api, teacher: Any) -> None:
+    _, headers = teacher
+    responses = await asyncio.gather(
+        *(
+            api.client.post(
+                "/teacher/lessons",
+                json={"lesson_name": f"L{i}", "duration_minutes": 10},
+                headers=headers,
+            )
+            for i in range(2)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    listed = (await api.client.get("/teacher/lessons", headers=headers)).json()
+    assert [lesson["status"] for lesson in listed] == ["active"]
+
+
+async def test_many_concurrent_starts_leave_one_active_lesson(api: Api, teacher: Any) -> None:
+    _, headers = teacher
+    responses = await asyncio.gather(
+        *(
+            api.client.post(
+                "/teacher/lessons",
+                json={"lesson_name": "Same", "duration_minutes": 10},
+                headers=headers,
+            )
+            for _ in range(20)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 19
+    listed = (await api.client.get("/teacher/lessons", headers=headers)).json()
+    assert len(listed) == 1
+
+
+async def test_a_lesson_past_its_end_frees_the_teacher(
+    api: Api, teacher: Any, clock: Clock
+) -> None:
+    _, headers = teacher
+    first = await api.start_lesson(headers, duration_minutes=5)
+    clock.advance(minutes=5)
+    got = await api.client.get(f"/teacher/lessons/{first['lesson_id']}", headers=headers)
+    assert got.json()["status"] == "finished"
+    second = await api.start_lesson(headers, lesson_name="Next")
+    listed = (await api.client.get("/teacher/lessons", headers=headers)).json()
+    assert [(item["lesson_id"], item["status"]) for item in listed] == [
+        (second["lesson_id"], "active"),
+        (first["lesson_id"], "finished"),
+    ]
+    finish = await api.client.post(f"/teacher/lessons/{first['lesson_id']}/finish", headers=headers)
+    assert finish.status_code == 409
+    assert finish.json()["error"]["code"] == "lesson_not_active"
+
+
+async def test_finish_then_start_again(api: Api, teacher: Any) -> None:
+    _, headers = teacher
+    lesson = await api.start_lesson(headers)
+    response = await api.client.post(
+        f"/teacher/lessons/{lesson['lesson_id']}/finish", headers=headers
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "finished"
+    again = await api.client.post(f"/teacher/lessons/{lesson['lesson_id']}/finish", headers=headers)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "lesson_not_active"
+    await api.start_lesson(headers, lesson_name="Second")
+    listed = (await api.client.get("/teacher/lessons", headers=headers)).json()
+    assert [item["status"] for item in listed] == ["active", "finished"]
+
+
+async def test_list_is_paginated(api: Api, teacher: Any) -> None:
+    _, headers = teacher
+    ids = []
+    for i in range(5):
+        lesson = await api.start_lesson(headers, lesson_name=f"L{i}")
+        ids.append(lesson["lesson_id"])
+        await api.client.post(f"/teacher/lessons/{lesson['lesson_id']}/finish", headers=headers)
+    newest_first = list(reversed(ids))
+    page = await api.client.get("/teacher/lessons?limit=2&offset=1", headers=headers)
+    assert [item["lesson_id"] for item in page.json()] == newest_first[1:3]
+    everything = await api.client.get("/teacher/lessons", headers=headers)
+    assert [item["lesson_id"] for item in everything.json()] == newest_first
+
+
+async def test_a_student_cannot_start_or_list_lessons(api: Api, student: Any) -> None:
+    _, headers = student
+    response = await api.client.post(
+        "/teacher/lessons", json={"lesson_name": "X", "duration_minutes": 5}, headers=headers
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+    assert (await api.client.get("/teacher/lessons", headers=headers)).status_code == 403
+
+
+async def test_another_teachers_lesson_is_not_found(api: Api, teacher: Any) -> None:
+    _, owner = teacher
+    _, intruder = await api.user_headers("teacher")
+    lesson = await api.start_lesson(owner)
+    lesson_id = lesson["lesson_id"]
+    for method, path in [
+        ("POST", f"/teacher/lessons/{lesson_id}/finish"),
+        ("GET", f"/teacher/lessons/{lesson_id}"),
+        ("GET", f"/teacher/lessons/{lesson_id}/records"),
+    ]:
+        response = await api.client.request(method, path, headers=intruder)
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "lesson_not_found"
+    # the owner's lesson is untouched
+    got = await api.client.get(f"/teacher/lessons/{lesson_id}", headers=owner)
+    assert got.json()["status"] == "active"
+
+
+async def test_roll_is_ordered_by_attendance_time(api: Api, teacher: Any, clock: Clock) -> None:
+    _, headers = teacher
+    lesson = await api.start_lesson(headers)
+    joined = []
+    for _ in range(4):
+        user, student_headers = await api.user_headers("student")
+        response = await api.client.post(
+            f"/student/lessons/{lesson['lesson_id']}/attendance", headers=student_headers
+        )
+        assert response.status_code == 201
+        joined.append(user.school_number)
+        clock.advance(seconds=1)
+    roll = (
+        await api.client.get(f"/teacher/lessons/{lesson['lesson_id']}/records", headers=headers)
+    ).json()
+    assert [record["student_number"] for record in roll] == joined
+    assert all(record["status"] == "present" for record in roll)
+    got = await api.client.get(f"/teacher/lessons/{lesson['lesson_id']}", headers=headers)
+    assert got.json()["attendee_count"] == 4

@@ -1,0 +1,275 @@
+"""The Redis data-access layer against a real server: atomicity, orphans, cluster slots."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis.asyncio as aioredis
+from redis.crc import key_slot
+
+from attn.models import AttendanceRecordRedis, LessonRedis, Role, UserSessionRedis
+from attn.store import keys
+from attn.store.redis_client import FinishOutcome, JoinOutcome, RedisClient, connect
+
+
+@pytest.fixture
+async def store(redis: aioredis.Redis, redis_url: str) -> AsyncIterator[RedisClient]:
+    client = RedisClient(connect(redis_url, max_connections=20, pool_timeout=5))
+    yield client
+    await client.close()
+
+
+def make_lesson(
+    name: str = "Physics", teacher: str = "Ada Lovelace", minutes: int = 60
+) -> LessonRedis:
+    now = datetime.now(UTC)
+    return LessonRedis(
+        lesson_id=keys.new_lesson_id(name, teacher),
+        lesson_name=name,
+        teacher_school_number="T1",
+        teacher_full_name=teacher,
+        start_time=now,
+        end_time=now + timedelta(minutes=minutes),
+    )
+
+
+def make_record(lesson: LessonRedis, number: str = "S1") -> AttendanceRecordRedis:
+    return AttendanceRecordRedis(
+        lesson_id=lesson.lesson_id,
+        student_number=number,
+        student_full_name=f"Student {number}",
+        attendance_time=datetime.now(UTC),
+    )
+
+
+def slot_of_each(*names: str) -> set[int]:
+    return {key_slot(name.encode()) for name in names}
+
+
+def test_every_script_touches_one_slot() -> None:
+    lesson_id = keys.new_lesson_id("Linear Algebra", "Ada Lovelace")
+    assert (
+        len(
+            slot_of_each(
+                keys.lesson(lesson_id),
+                keys.lesson_records(lesson_id),
+                keys.lesson_discovery_index(lesson_id),
+                keys.discovery_index(keys.discovery_tag("linear  ALGEBRA", "ada lovelace")),
+            )
+        )
+        == 1
+    )
+    assert len(slot_of_each(keys.teacher_active_lesson("T1"), keys.teacher_lessons("T1"))) == 1
+    assert (
+        len(slot_of_each(keys.session("S1"), keys.login_failures("S1"), keys.student_lessons("S1")))
+        == 1
+    )
+    # different lessons and users spread over slots
+    other = keys.new_lesson_id("Chemistry", "Ada Lovelace")
+    assert key_slot(keys.lesson(other).encode()) != key_slot(keys.lesson(lesson_id).encode())
+
+
+async def test_keys_written_by_each_script_share_a_slot(
+    store: RedisClient, redis: aioredis.Redis
+) -> None:
+    """Run every script and check, via MONITOR-free inspection, that all keys they wrote
+    for one lesson or one user map to one cluster slot."""
+    lesson = make_lesson()
+    assert await store.claim_teacher_lesson(lesson, claim=f"{lesson.lesson_id}|1") is None
+    assert await store.save_lesson(lesson)
+    outcome, _ = await store.add_attendance_record(make_record(lesson))
+    assert outcome is JoinOutcome.CREATED
+    finish, _ = await store.delete_lesson(
+        lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
+    )
+    assert finish is FinishOutcome.OK
+    written = await redis.keys("*")
+    by_tag: dict[str, set[int]] = {}
+    for name in written:
+        if "{" not in name:
+            assert name == keys.sweep_due()  # the one global key, written outside scripts
+            continue
+        tag = name[name.index("{") + 1 : name.index("}")]
+        by_tag.setdefault(tag, set()).add(key_slot(name.encode()))
+    assert by_tag, written
+    assert all(len(slots) == 1 for slots in by_tag.values()), by_tag
+
+
+async def test_sessions_expire_and_are_replaced(store: RedisClient, redis: aioredis.Redis) -> None:
+    now = datetime.now(UTC)
+
+    def session(digest: str) -> UserSessionRedis:
+        return UserSessionRedis(
+            school_number="S1",
+            full_name="S One",
+            role=Role.STUDENT,
+            token_digest=digest,
+            created_at=now,
+            expires_at=now + timedelta(seconds=600),
+        )
+
+    await store.save_user_session(session("a"), 600)
+    await store.save_user_session(session("b"), 600)
+    saved = await store.get_user_session("S1")
+    assert saved is not None and saved.token_digest == "b"
+    assert 590 <= await redis.ttl(keys.session("S1")) <= 600
+    assert await store.delete_user_session("S1")
+    assert await store.get_user_session("S1") is None
+
+
+async def test_save_and_delete_lesson_leave_no_orphans(
+    store: RedisClient, redis: aioredis.Redis
+) -> None:
+    lesson = make_lesson()
+    assert await store.save_lesson(lesson)
+    index = keys.lesson_discovery_index(lesson.lesson_id)
+    assert await redis.smembers(index) == {lesson.lesson_id}
+    assert await store.get_lesson(lesson.lesson_id) == lesson
+    assert await redis.zscore(keys.sweep_due(), lesson.lesson_id) is not None
+    found = await store.find_lessons_by_name("  physics ", "ADA   lovelace")
+    assert [item.lesson_id for item in found] == [lesson.lesson_id]
+
+    outcome, finished = await store.delete_lesson(
+        lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
+    )
+    assert outcome is FinishOutcome.OK and finished is not None
+    assert finished.status.value == "finished" and finished.finished_at is not None
+    # discoverability ends with the finish; the empty index set is gone, not left behind
+    assert not await redis.exists(index)
+    assert await store.find_lessons_by_name("Physics", "Ada Lovelace") == []
+    # the lesson's data stays for the persistence job, and is due
+    assert await store.get_lesson(lesson.lesson_id) is not None
+    assert await redis.zscore(keys.sweep_due(), lesson.lesson_id) is not None
+
+
+async def test_delete_lesson_checks_owner_and_state(store: RedisClient) -> None:
+    lesson = make_lesson()
+    await store.save_lesson(lesson)
+    now = datetime.now(UTC)
+    assert (await store.delete_lesson(lesson.lesson_id, teacher_school_number="T2", now=now))[
+        0
+    ] is FinishOutcome.NOT_FOUND
+    assert (await store.delete_lesson(lesson.lesson_id, teacher_school_number="T1", now=now))[
+        0
+    ] is FinishOutcome.OK
+    assert (await store.delete_lesson(lesson.lesson_id, teacher_school_number="T1", now=now))[
+        0
+    ] is FinishOutcome.NOT_ACTIVE
+    missing = keys.new_lesson_id("x", "y")
+    assert (await store.delete_lesson(missing, teacher_school_number="T1", now=now))[
+        0
+    ] is FinishOutcome.NOT_FOUND
+
+
+async def test_fifty_concurrent_joins_leave_one_record(
+    store: RedisClient, redis: aioredis.Redis
+) -> None:
+    lesson = make_lesson()
+    await store.save_lesson(lesson)
+    outcomes = await asyncio.gather(
+        *(store.add_attendance_record(make_record(lesson)) for _ in range(50))
+    )
+    assert [outcome for outcome, _ in outcomes].count(JoinOutcome.CREATED) == 1
+    assert [outcome for outcome, _ in outcomes].count(JoinOutcome.EXISTS) == 49
+    assert len({json for _, json in outcomes}) == 1  # every caller got the one record
+    assert await redis.hlen(keys.lesson_records(lesson.lesson_id)) == 1
+    assert (await store.get_lesson(lesson.lesson_id)).attendee_count == 1  # type: ignore[union-attr]
+
+
+async def test_join_refused_after_finish_and_after_end(
+    store: RedisClient, redis: aioredis.Redis
+) -> None:
+    lesson = make_lesson()
+    await store.save_lesson(lesson)
+    assert (await store.add_attendance_record(make_record(lesson, "S1")))[0] is JoinOutcome.CREATED
+    await store.delete_lesson(lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC))
+    assert (await store.add_attendance_record(make_record(lesson, "S2")))[
+        0
+    ] is JoinOutcome.NOT_ACTIVE
+    # a retried join of an existing record still returns it
+    assert (await store.add_attendance_record(make_record(lesson, "S1")))[0] is JoinOutcome.EXISTS
+    # the refused student's list of live lessons keeps no dangling entry
+    assert await redis.zrange(keys.student_lessons("S2"), 0, -1) == []
+    assert await redis.zrange(keys.student_lessons("S1"), 0, -1) == [lesson.lesson_id]
+
+    ended = make_lesson("Old", minutes=1)
+    await store.save_lesson(ended)
+    late = AttendanceRecordRedis(
+        lesson_id=ended.lesson_id,
+        student_number="S3",
+        student_full_name="S3",
+        attendance_time=ended.end_time,
+    )
+    assert (await store.add_attendance_record(late))[0] is JoinOutcome.NOT_ACTIVE
+
+
+async def test_join_racing_finish_is_recorded_before_or_refused(store: RedisClient) -> None:
+    for _ in range(20):
+        lesson = make_lesson()
+        await store.save_lesson(lesson)
+        joins = [store.add_attendance_record(make_record(lesson, f"S{i}")) for i in range(10)]
+        finish = store.delete_lesson(
+            lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
+        )
+        results = await asyncio.gather(*joins[:5], finish, *joins[5:])
+        finished = results[5]
+        assert finished[0] is FinishOutcome.OK
+        accepted = [r for r in results[:5] + results[6:] if r[0] is JoinOutcome.CREATED]
+        refused = [r for r in results[:5] + results[6:] if r[0] is JoinOutcome.NOT_ACTIVE]
+        assert len(accepted) + len(refused) == 10
+        roll = await store.get_attendance_records(lesson.lesson_id)
+        # everything accepted is on the roll, nothing refused is, and the count the finish
+        # reported is the final count: nothing was recorded after it
+        assert len(roll) == len(accepted) == finished[1].attendee_count  # type: ignore[union-attr]
+
+
+async def test_find_returns_same_named_lessons_of_namesake_teachers(store: RedisClient) -> None:
+    first = make_lesson("Calculus", "Ali Veli")
+    second = LessonRedis(
+        **{**make_lesson("Calculus", "Ali Veli").model_dump(), "teacher_school_number": "T2"}
+    )
+    other_name = make_lesson("Calculus II", "Ali Veli")
+    for lesson in (first, second, other_name):
+        await store.save_lesson(lesson)
+    found = await store.find_lessons_by_name("calculus", "ali veli")
+    assert {lesson.lesson_id for lesson in found} == {first.lesson_id, second.lesson_id}
+
+
+async def test_teacher_claim_is_exclusive_and_replaceable_only_when_stale(
+    store: RedisClient, redis: aioredis.Redis
+) -> None:
+    first, second = make_lesson(), make_lesson()
+    assert await store.claim_teacher_lesson(first, claim=f"{first.lesson_id}|1") is None
+    current = await store.claim_teacher_lesson(second, claim=f"{second.lesson_id}|2")
+    assert current == f"{first.lesson_id}|1"
+    assert (
+        await store.claim_teacher_lesson(second, claim=f"{second.lesson_id}|2", replace="x|0")
+        == current
+    )
+    assert (
+        await store.claim_teacher_lesson(second, claim=f"{second.lesson_id}|2", replace=current)
+        is None
+    )
+    # the claim expires at the lesson's end time
+    ttl_ms = await redis.pttl(keys.teacher_active_lesson("T1"))
+    assert 0 < ttl_ms <= 60 * 60 * 1000
+    assert not await store.release_teacher_lesson("T1", first.lesson_id)
+    assert await store.release_teacher_lesson("T1", second.lesson_id)
+    assert not await redis.exists(keys.teacher_active_lesson("T1"))
+
+
+async def test_scripts_reload_after_script_flush(store: RedisClient, redis: aioredis.Redis) -> None:
+    lesson = make_lesson()
+    await redis.script_flush()
+    assert await store.save_lesson(lesson)
+    await redis.script_flush()
+    assert (await store.add_attendance_record(make_record(lesson)))[0] is JoinOutcome.CREATED
+    await redis.script_flush()
+    assert (
+        await store.delete_lesson(
+            lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
+        )
+    )[0] is FinishOutcome.OK
