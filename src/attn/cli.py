@@ -6,9 +6,12 @@ Imports the app factory and services; nothing imports this module.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
+import signal
 import sys
+import threading
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -21,6 +24,7 @@ from attn.db.migrate import upgrade
 from attn.errors import AttnError
 from attn.models import Role, UserIn
 from attn.services import accounts
+from attn.services.context import open_context
 from attn.services.passwords import PasswordHasher
 
 app = typer.Typer(help="ATTN: live classroom attendance.", no_args_is_help=True)
@@ -57,14 +61,62 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-def prepare_database(settings: Settings) -> None:
+def _one_line(exc: BaseException) -> str:
+    return (f"{type(exc).__name__}: {exc}".splitlines() or [type(exc).__name__])[0]
+
+
+def prepare_database(settings: Settings, *, required: bool = True) -> bool:
     """Create the data directory of an embedded database and apply migrations."""
     if settings.DATABASE_URL is None:
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
     try:
         upgrade(settings.async_database_url)
     except Exception as exc:
-        fail(f"cannot migrate the database: {type(exc).__name__}: {exc}".splitlines()[0])
+        if required:
+            fail(f"cannot migrate the database: {_one_line(exc)}")
+        typer.echo(f"attn: cannot migrate the database: {_one_line(exc)}", err=True)
+        return False
+    return True
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.LOG_LEVEL.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+class SweeperThread(threading.Thread):
+    """The in-process scheduler of `attn serve`: one sweeper for all its web workers."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(name="attn-sweeper", daemon=True)
+        self.settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+
+    def run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        from attn.tasks.sweep import run_forever
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._ready.set()
+        try:
+            async with open_context(self.settings) as ctx:
+                await run_forever(ctx, self._stop)
+        except Exception as exc:
+            logging.getLogger("attn.sweep").error("sweeper stopped: %s", _one_line(exc))
+
+    def stop(self, timeout: float = 10) -> None:
+        self._ready.wait(timeout)
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self.join(timeout)
 
 
 async def _add_users(settings: Settings, entries: list[UserIn]) -> None:
@@ -198,13 +250,19 @@ def serve(
             typer.echo(f"demo {role} {number} {password}")
         sys.stdout.flush()
 
+    configure_logging(settings)
     embedded = None
     if settings.REDIS_URL is None:
         embedded = EmbeddedRedis(settings.DATA_DIR)
         try:
-            os.environ["ATTN_REDIS_URL"] = embedded.start()
+            redis_url = embedded.start()
         except Exception as exc:
-            fail(f"cannot start the embedded Redis server: {exc}")
+            fail(f"cannot start the embedded Redis server: {_one_line(exc)}")
+        # Every web worker, and the sweeper, use this one server.
+        os.environ["ATTN_REDIS_URL"] = redis_url
+        settings = settings.model_copy(update={"REDIS_URL": redis_url})
+    sweeper = SweeperThread(settings)
+    sweeper.start()
     try:
         uvicorn.run(
             "attn.api.app:create_app",
@@ -219,5 +277,60 @@ def serve(
             access_log=False,
         )
     finally:
+        sweeper.stop()
         if embedded is not None:
             embedded.stop()
+
+
+@app.command()
+def worker() -> None:
+    """Run the persistence job every ATTN_SWEEP_INTERVAL_SECONDS until stopped."""
+    from attn.tasks.sweep import run_forever
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    prepare_database(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        async with open_context(settings) as ctx:
+            await run_forever(ctx, stop)
+
+    try:
+        run(main())
+    except Exception as exc:
+        fail(f"worker stopped: {_one_line(exc)}")
+
+
+@app.command()
+def sweep(
+    once: Annotated[bool, typer.Option("--once", help="Run one pass and exit.")] = False,
+) -> None:
+    """Persist every finished lesson now; exit 0 only when all that were due are in SQL."""
+    from attn.tasks.sweep import sweep_until_done
+
+    if not once:
+        fail("use `attn sweep --once` (or `attn worker` to keep sweeping)", code=2)
+    settings = settings_or_exit()
+    configure_logging(settings)
+    logging.getLogger("attn.sweep").setLevel(logging.WARNING)
+    prepare_database(settings, required=False)
+
+    async def main() -> tuple[Any, list[str]]:
+        async with open_context(settings) as ctx:
+            return await sweep_until_done(ctx)
+
+    try:
+        summary, left = run(main())
+    except Exception as exc:
+        fail(f"sweep failed: {_one_line(exc)}")
+    typer.echo(summary.line())
+    if left:
+        typer.echo(f"not persisted: {len(left)} due lessons are left", err=True)
+        for lesson_id in left:
+            reason = summary.errors.get(lesson_id, "held by another sweeper")
+            typer.echo(f"  {lesson_id}: {reason}", err=True)
+        raise typer.Exit(1)

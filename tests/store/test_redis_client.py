@@ -256,8 +256,9 @@ async def test_teacher_claim_is_exclusive_and_replaceable_only_when_stale(
     # the claim expires at the lesson's end time
     ttl_ms = await redis.pttl(keys.teacher_active_lesson("T1"))
     assert 0 < ttl_ms <= 60 * 60 * 1000
-    assert not await store.release_teacher_lesson("T1", first.lesson_id)
-    assert await store.release_teacher_lesson("T1", second.lesson_id)
+    now = datetime.now(UTC)
+    assert not await store.release_teacher_lesson("T1", first.lesson_id, due=now)
+    assert await store.release_teacher_lesson("T1", second.lesson_id, due=now)
     assert not await redis.exists(keys.teacher_active_lesson("T1"))
 
 

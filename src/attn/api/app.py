@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -18,12 +18,8 @@ from attn.api import errors
 from attn.api.limits import BodySizeLimit
 from attn.api.routers import auth, health, student, teacher
 from attn.config import Settings, load_settings
-from attn.db.engine import create_engine, session_factory
 from attn.models import utc_now
-from attn.services.context import ServiceContext
-from attn.services.passwords import PasswordHasher
-from attn.store.embedded import EmbeddedRedis
-from attn.store.redis_client import RedisClient, connect
+from attn.services.context import open_context
 
 log = logging.getLogger("attn")
 
@@ -37,29 +33,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            redis_url = settings.REDIS_URL
-            if redis_url is None:
-                embedded = EmbeddedRedis(settings.DATA_DIR)
-                redis_url = embedded.start()
-                stack.callback(embedded.stop)
-            redis_client = RedisClient(
-                connect(
-                    redis_url,
-                    max_connections=settings.REDIS_MAX_CONNECTIONS,
-                    pool_timeout=settings.REDIS_POOL_TIMEOUT_SECONDS,
-                )
-            )
-            stack.push_async_callback(redis_client.close)
-            engine = create_engine(settings.async_database_url)
-            stack.push_async_callback(engine.dispose)
-            app.state.context = ServiceContext(
-                settings=settings,
-                redis_client=redis_client,
-                db=session_factory(engine),
-                hasher=PasswordHasher(settings.PASSWORD_HASH_THREADS),
-                clock=clock,
-            )
+        async with open_context(settings, clock=clock) as context:
+            app.state.context = context
             yield
 
     app = FastAPI(

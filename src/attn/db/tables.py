@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, MetaData, String
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, MetaData, String
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -14,6 +17,27 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, also on SQLite, which keeps no offset."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -29,4 +53,57 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     # Empty for a user first seen in an attendance record, who cannot log in yet.
     password_hash: Mapped[str] = mapped_column(String(255), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Lesson(Base):
+    """A finished lesson, as the persistence job committed it."""
+
+    __tablename__ = "lessons"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'finished')", name="status"),
+        CheckConstraint("end_time >= start_time", name="time_order"),
+        Index("ix_lessons_teacher_start", "teacher_school_number", "start_time"),
+    )
+
+    lesson_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    lesson_name: Mapped[str] = mapped_column(String(200))
+    teacher_school_number: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.school_number")
+    )
+    # The teacher's name at the time of the lesson, as students saw it.
+    teacher_full_name: Mapped[str] = mapped_column(String(200))
+    start_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    end_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    # The live state's change counter when it was persisted: a write of older state is refused.
+    redis_version: Mapped[int] = mapped_column(BigInteger)
+    persisted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AttendanceRecord(Base):
+    """One student's attendance in one persisted lesson."""
+
+    __tablename__ = "attendance_records"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('present', 'late', 'pending', 'rejected', 'excused', 'absent')",
+            name="status",
+        ),
+        Index("ix_attendance_records_student", "student_number"),
+        Index("ix_attendance_records_lesson_time", "lesson_id", "attendance_time"),
+    )
+
+    lesson_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("lessons.lesson_id", ondelete="CASCADE"), primary_key=True
+    )
+    student_number: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.school_number"), primary_key=True
+    )
+    # The student's name at the time of the record.
+    student_full_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    attendance_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    changed_by: Mapped[str | None] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,17 +1,21 @@
-"""What every service call needs: settings, the live store, the SQL database and a clock."""
+"""What every service call needs: settings, the live store, the SQL database and a clock;
+and `open_context`, which connects them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attn.config import Settings
+from attn.db.engine import create_engine, session_factory
 from attn.models import utc_now
 from attn.services.passwords import PasswordHasher
-from attn.store.redis_client import RedisClient
+from attn.store.embedded import EmbeddedRedis
+from attn.store.redis_client import RedisClient, connect
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,3 +28,33 @@ class ServiceContext:
 
     def now(self) -> datetime:
         return self.clock()
+
+
+@asynccontextmanager
+async def open_context(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now
+) -> AsyncIterator[ServiceContext]:
+    """Connect to Redis (starting the embedded server when no URL is set) and the database."""
+    async with AsyncExitStack() as stack:
+        redis_url = settings.REDIS_URL
+        if redis_url is None:
+            embedded = EmbeddedRedis(settings.DATA_DIR)
+            redis_url = embedded.start()
+            stack.callback(embedded.stop)
+        redis_client = RedisClient(
+            connect(
+                redis_url,
+                max_connections=settings.REDIS_MAX_CONNECTIONS,
+                pool_timeout=settings.REDIS_POOL_TIMEOUT_SECONDS,
+            )
+        )
+        stack.push_async_callback(redis_client.close)
+        engine = create_engine(settings.async_database_url)
+        stack.push_async_callback(engine.dispose)
+        yield ServiceContext(
+            settings=settings,
+            redis_client=redis_client,
+            db=session_factory(engine),
+            hasher=PasswordHasher(settings.PASSWORD_HASH_THREADS),
+            clock=clock,
+        )

@@ -1,9 +1,14 @@
-"""A student's side: find active lessons by name, join one, read one's own records."""
+"""A student's side: find active lessons by name, join one, read one's own records.
+
+Live lessons and records are in Redis until the sweep has committed them to SQL; reads look
+in Redis first and then in SQL, which is always complete for a lesson Redis no longer has.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from attn.db import history
 from attn.errors import LessonNotActive, LessonNotFound, RecordNotFound
 from attn.models import AttendanceRecordRedis, LessonRedis, RecordStatus, UserSessionRedis, to_ms
 from attn.services.context import ServiceContext
@@ -43,6 +48,15 @@ async def join_attendance(
     )
     outcome, record_json = await ctx.redis_client.add_attendance_record(record)
     if outcome is JoinOutcome.NOT_FOUND:
+        # Not live: a retried join of a persisted lesson gets the record it made.
+        async with ctx.db() as session:
+            persisted = await history.get_record(
+                session=session, lesson_id=lesson_id, student_number=student.school_number
+            )
+            if persisted is not None:
+                return JoinResult(created=False, record_json=persisted.model_dump_json())
+            if await history.get_lesson(session=session, lesson_id=lesson_id) is not None:
+                raise LessonNotActive
         raise LessonNotFound
     if outcome is JoinOutcome.NOT_ACTIVE:
         raise LessonNotActive
@@ -53,21 +67,43 @@ async def join_attendance(
 async def get_own_record(
     ctx: ServiceContext, *, student: UserSessionRedis, lesson_id: str
 ) -> AttendanceRecordRedis:
+    """The student's record in one lesson, live or persisted."""
     if not keys.is_lesson_id(lesson_id):
         raise LessonNotFound
     record = await ctx.redis_client.get_attendance_record(lesson_id, student.school_number)
     if record is not None:
         return record
-    if await ctx.redis_client.get_lesson(lesson_id) is None:
-        raise LessonNotFound
+    live_lesson = await ctx.redis_client.get_lesson(lesson_id)
+    async with ctx.db() as session:
+        record = await history.get_record(
+            session=session, lesson_id=lesson_id, student_number=student.school_number
+        )
+        if record is not None:
+            return record
+        if (
+            live_lesson is None
+            and await history.get_lesson(session=session, lesson_id=lesson_id) is None
+        ):
+            raise LessonNotFound
     raise RecordNotFound
 
 
 async def list_own_records(
     ctx: ServiceContext, *, student: UserSessionRedis, limit: int, offset: int
 ) -> list[tuple[LessonRedis, AttendanceRecordRedis]]:
-    """The student's own records, newest lesson first."""
+    """The student's own records, live and persisted, newest lesson first."""
     ids = await ctx.redis_client.student_lesson_ids(student.school_number)
-    found = await ctx.redis_client.get_student_records(student.school_number, ids)
+    live, vanished = await ctx.redis_client.get_student_records(student.school_number, ids)
+    live_ids = {lesson.lesson_id for lesson, _ in live}
+    async with ctx.db() as session:
+        persisted = await history.list_student_records(
+            session=session,
+            student_number=student.school_number,
+            limit=offset + limit,
+            exclude=sorted(live_ids),
+        )
+    # Entries whose lesson left Redis point at SQL now (or at nothing): unlist them.
+    await ctx.redis_client.forget_student_lessons(student.school_number, vanished)
+    found = live + persisted
     found.sort(key=lambda pair: (-to_ms(pair[0].start_time), pair[0].lesson_id))
     return found[offset : offset + limit]

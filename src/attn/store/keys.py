@@ -9,8 +9,11 @@ Redis Cluster:
   name) pair. The tag is a digest of that normalised pair and is the first half of the
   lesson id, so a lesson and the index entry that finds it always live in one slot.
 
-The sweep queue is global by nature; code that writes it next to a tagged key writes the
-queue entry first and tolerates entries whose lesson is gone.
+- `{sweep}`: the persistence queue (lessons by the time they become due) and the sweepers'
+  claims on them.
+
+The queue is global by nature; code that writes it next to a tagged key writes the queue
+entry first and tolerates entries whose lesson is gone.
 """
 
 from __future__ import annotations
@@ -76,4 +79,13 @@ def lesson_discovery_index(lesson_id: str) -> str:
 
 def sweep_due() -> str:
     """Lesson ids scored by the time (ms) at which they become due for persistence."""
-    return f"{PREFIX}:sweep:due"
+    return f"{PREFIX}:due:{{sweep}}"
+
+
+def sweep_claims() -> str:
+    """Lesson ids a sweeper is working on, scored by when its claim runs out (ms)."""
+    return f"{PREFIX}:claims:{{sweep}}"
+
+
+def sweep_lock() -> str:
+    return f"{PREFIX}:lock:{{sweep}}"

@@ -115,6 +115,10 @@ class RedisClient:
         self._save_lesson = redis.register_script(_script_source("save_lesson"))
         self._delete_lesson = redis.register_script(_script_source("delete_lesson"))
         self._add_attendance_record = redis.register_script(_script_source("add_attendance_record"))
+        self._claim_due = redis.register_script(_script_source("claim_due"))
+        self._delete_persisted_lesson = redis.register_script(
+            _script_source("delete_persisted_lesson")
+        )
 
     async def close(self) -> None:
         await self.redis.aclose(close_connection_pool=True)
@@ -206,11 +210,20 @@ class RedisClient:
         )
         return None if int(result[0]) == 1 else str(result[1])
 
-    async def release_teacher_lesson(self, teacher_school_number: str, lesson_id: str) -> bool:
-        released = await self._release_teacher_lesson(
-            keys=[keys.teacher_active_lesson(teacher_school_number)], args=[lesson_id]
+    async def release_teacher_lesson(
+        self, teacher_school_number: str, lesson_id: str, *, due: datetime
+    ) -> bool:
+        """After a finish: make the lesson due at once and free the teacher's slot.
+
+        One round trip; the queue entry (another slot) only moves earlier (`LT`).
+        """
+        results = await self._pipeline_with_script(
+            [("ZADD", keys.sweep_due(), "LT", to_ms(due), lesson_id)],
+            self._release_teacher_lesson,
+            [keys.teacher_active_lesson(teacher_school_number)],
+            [lesson_id],
         )
-        return bool(released)
+        return bool(results[-1])
 
     async def save_lesson(self, lesson: LessonRedis) -> bool:
         """Create the lesson and its discovery index entry atomically.
@@ -276,6 +289,102 @@ class RedisClient:
             await self.redis.zrevrange(keys.teacher_lessons(teacher_school_number), 0, -1)
         )
 
+    async def read_lesson_snapshot(
+        self, lesson_id: str
+    ) -> tuple[LessonRedis, list[AttendanceRecordRedis], int] | None:
+        """The lesson, its roll and its version, read together in one MULTI (one slot)."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hgetall(keys.lesson(lesson_id))
+        pipe.hvals(keys.lesson_records(lesson_id))
+        fields, raw_records = await pipe.execute()
+        if not fields:
+            return None
+        records = [AttendanceRecordRedis.model_validate_json(item) for item in raw_records]
+        records.sort(key=_roll_order)
+        return lesson_from_hash(fields), records, int(fields.get("version", "0"))
+
+    # --- the persistence queue -----------------------------------------------------------
+
+    async def claim_due_lessons(self, *, now: datetime, lease_ms: int, limit: int) -> list[str]:
+        """Claim up to `limit` due lessons that no live claim holds, until now + lease."""
+        claimed = await self._claim_due(
+            keys=[keys.sweep_due(), keys.sweep_claims()], args=[to_ms(now), lease_ms, limit]
+        )
+        return _strings(claimed)
+
+    async def renew_claims(self, lesson_ids: Sequence[str], *, until: datetime) -> None:
+        if lesson_ids:
+            score = to_ms(until)
+            await self.redis.zadd(keys.sweep_claims(), dict.fromkeys(lesson_ids, score), xx=True)
+
+    async def due_lesson_ids(self, *, now: datetime) -> list[str]:
+        return _strings(await self.redis.zrangebyscore(keys.sweep_due(), "-inf", to_ms(now)))
+
+    async def still_queued(self, lesson_ids: Sequence[str]) -> list[str]:
+        """Those of `lesson_ids` that are still waiting in the persistence queue."""
+        if not lesson_ids:
+            return []
+        scores = await self.redis.zmscore(keys.sweep_due(), list(lesson_ids))
+        return [lesson_id for lesson_id, score in zip(lesson_ids, scores, strict=True) if score]
+
+    async def release_claim(self, lesson_id: str) -> None:
+        await self.redis.zrem(keys.sweep_claims(), lesson_id)
+
+    async def reschedule_due(self, lesson_id: str, *, due: datetime) -> None:
+        """A claimed lesson that is not due yet: back in the queue at its due time."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zadd(keys.sweep_due(), {lesson_id: to_ms(due)}, xx=True)
+        pipe.zrem(keys.sweep_claims(), lesson_id)
+        await pipe.execute()
+
+    async def forget_due(self, lesson_id: str) -> None:
+        """Take a persisted (or vanished) lesson out of the queue and its claims."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zrem(keys.sweep_due(), lesson_id)
+        pipe.zrem(keys.sweep_claims(), lesson_id)
+        await pipe.execute()
+
+    async def delete_persisted_lesson(self, lesson_id: str, *, version: int) -> int:
+        """Drop a lesson's live data if still at `version`: 1 done, 0 changed, -1 gone."""
+        result = await self._delete_persisted_lesson(
+            keys=[
+                keys.lesson(lesson_id),
+                keys.lesson_records(lesson_id),
+                keys.lesson_discovery_index(lesson_id),
+            ],
+            args=[lesson_id, version],
+        )
+        return int(result)
+
+    async def forget_lesson_indexes(
+        self, lesson_id: str, *, teacher_school_number: str, student_numbers: Sequence[str]
+    ) -> None:
+        """Remove a persisted lesson from its teacher's and its students' lists."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrem(keys.teacher_lessons(teacher_school_number), lesson_id)
+        for number in student_numbers:
+            pipe.zrem(keys.student_lessons(number), lesson_id)
+        await pipe.execute()
+
+    async def teacher_lesson_scores(
+        self, teacher_school_number: str, lesson_ids: Sequence[str]
+    ) -> list[int | None]:
+        """When each lesson was listed (ms), None for ids not listed."""
+        scores = await self.redis.zmscore(
+            keys.teacher_lessons(teacher_school_number), list(lesson_ids)
+        )
+        return [None if score is None else int(score) for score in scores]
+
+    async def forget_teacher_lessons(
+        self, teacher_school_number: str, lesson_ids: Sequence[str]
+    ) -> None:
+        if lesson_ids:
+            await self.redis.zrem(keys.teacher_lessons(teacher_school_number), *lesson_ids)
+
+    async def forget_student_lessons(self, student_number: str, lesson_ids: Sequence[str]) -> None:
+        if lesson_ids:
+            await self.redis.zrem(keys.student_lessons(student_number), *lesson_ids)
+
     # --- attendance records --------------------------------------------------------------
 
     async def add_attendance_record(
@@ -320,22 +429,26 @@ class RedisClient:
 
     async def get_student_records(
         self, student_number: str, lesson_ids: Sequence[str]
-    ) -> list[tuple[LessonRedis, AttendanceRecordRedis]]:
-        """The student's records in the given live lessons, with their lessons."""
+    ) -> tuple[list[tuple[LessonRedis, AttendanceRecordRedis]], list[str]]:
+        """The student's records in the given live lessons, with their lessons; and the ids
+        of those lessons that are no longer in Redis."""
         if not lesson_ids:
-            return []
+            return [], []
         pipe = self.redis.pipeline(transaction=False)
         for lesson_id in lesson_ids:
             pipe.hgetall(keys.lesson(lesson_id))
             pipe.hget(keys.lesson_records(lesson_id), student_number)
         replies = await pipe.execute()
         found = []
-        for fields, raw in zip(replies[::2], replies[1::2], strict=True):
-            if fields and raw is not None:
+        gone = []
+        for lesson_id, fields, raw in zip(lesson_ids, replies[::2], replies[1::2], strict=True):
+            if not fields:
+                gone.append(lesson_id)
+            elif raw is not None:
                 found.append(
                     (lesson_from_hash(fields), AttendanceRecordRedis.model_validate_json(raw))
                 )
-        return found
+        return found, gone
 
     async def student_lesson_ids(self, student_number: str) -> list[str]:
         """Ids of the live lessons the student joined, newest lesson first."""

@@ -1,0 +1,213 @@
+"""Lesson history in SQL: the persistence job's idempotent writes and the history reads.
+
+Writes are `INSERT ... ON CONFLICT` in the order the foreign keys need (users, then the
+lesson, then its records), so a lesson written twice, or by two sweepers at once, leaves one
+row per lesson and per record. Reads return the same domain models as the live store.
+Keyword-only functions over an `AsyncSession`; callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attn.db.tables import AttendanceRecord, Lesson, User
+from attn.models import AttendanceRecordRedis, LessonRedis, LessonStatus, RecordStatus
+
+# Rows per INSERT: well under the bind-parameter limits of SQLite and PostgreSQL.
+_CHUNK = 500
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), _CHUNK):
+        yield rows[start : start + _CHUNK]
+
+
+async def persist_lesson(
+    *,
+    session: AsyncSession,
+    lesson: LessonRedis,
+    records: Sequence[AttendanceRecordRedis],
+    version: int,
+    now: datetime,
+) -> bool:
+    """Write a finished lesson with its records; False when SQL already has this state.
+
+    Users first (a student first seen in a record is created from the record's full name,
+    with no password), then the lesson, then the records. The lesson row carries the live
+    state's version and is only overwritten by a newer one, so a late or repeated write of
+    older state changes nothing.
+    """
+    users = {lesson.teacher_school_number: ("teacher", lesson.teacher_full_name)}
+    for record in records:
+        users.setdefault(record.student_number, ("student", record.student_full_name))
+    user_rows = [
+        {
+            "school_number": number,
+            "full_name": name,
+            "role": role,
+            "password_hash": "",
+            "created_at": now,
+        }
+        for number, (role, name) in users.items()
+    ]
+    for chunk in _chunks(user_rows):
+        statement = _insert(session, User).values(list(chunk))
+        await session.execute(statement.on_conflict_do_nothing(index_elements=["school_number"]))
+
+    finished_at = lesson.finished_at or lesson.end_time
+    lesson_row = {
+        "lesson_id": lesson.lesson_id,
+        "lesson_name": lesson.lesson_name,
+        "teacher_school_number": lesson.teacher_school_number,
+        "teacher_full_name": lesson.teacher_full_name,
+        "start_time": lesson.start_time,
+        "end_time": lesson.end_time,
+        "finished_at": finished_at,
+        "status": LessonStatus.FINISHED.value,
+        "redis_version": version,
+        "persisted_at": now,
+    }
+    insert_lesson = _insert(session, Lesson).values(lesson_row)
+    upsert_lesson = insert_lesson.on_conflict_do_update(
+        index_elements=["lesson_id"],
+        set_={
+            name: insert_lesson.excluded[name]
+            for name in ("finished_at", "status", "redis_version", "persisted_at")
+        },
+        where=Lesson.redis_version < insert_lesson.excluded.redis_version,
+    ).returning(Lesson.lesson_id)
+    if (await session.execute(upsert_lesson)).first() is None:
+        return False
+
+    record_rows = [
+        {
+            "lesson_id": record.lesson_id,
+            "student_number": record.student_number,
+            "student_full_name": record.student_full_name,
+            "status": record.status.value,
+            "attendance_time": record.attendance_time,
+            "changed_by": None,
+            "changed_at": now,
+        }
+        for record in records
+    ]
+    for chunk in _chunks(record_rows):
+        insert_records = _insert(session, AttendanceRecord).values(list(chunk))
+        await session.execute(
+            insert_records.on_conflict_do_update(
+                index_elements=["lesson_id", "student_number"],
+                set_={
+                    name: insert_records.excluded[name]
+                    for name in ("student_full_name", "status", "attendance_time", "changed_at")
+                },
+            )
+        )
+    return True
+
+
+def _attendee_count() -> Any:
+    return (
+        select(func.count())
+        .where(AttendanceRecord.lesson_id == Lesson.lesson_id)
+        .correlate(Lesson)
+        .scalar_subquery()
+    )
+
+
+def _lesson_model(row: Lesson, attendee_count: int) -> LessonRedis:
+    return LessonRedis(
+        lesson_id=row.lesson_id,
+        lesson_name=row.lesson_name,
+        teacher_school_number=row.teacher_school_number,
+        teacher_full_name=row.teacher_full_name,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        status=LessonStatus(row.status),
+        finished_at=row.finished_at,
+        attendee_count=attendee_count,
+    )
+
+
+def _record_model(row: AttendanceRecord) -> AttendanceRecordRedis:
+    return AttendanceRecordRedis(
+        lesson_id=row.lesson_id,
+        student_number=row.student_number,
+        student_full_name=row.student_full_name,
+        status=RecordStatus(row.status),
+        attendance_time=row.attendance_time,
+    )
+
+
+def _lessons_query() -> Any:
+    return select(Lesson, _attendee_count())
+
+
+async def get_lesson(*, session: AsyncSession, lesson_id: str) -> LessonRedis | None:
+    row = (await session.execute(_lessons_query().where(Lesson.lesson_id == lesson_id))).first()
+    return None if row is None else _lesson_model(row[0], row[1])
+
+
+async def list_teacher_lessons(
+    *, session: AsyncSession, teacher_school_number: str, limit: int, exclude: Sequence[str]
+) -> list[LessonRedis]:
+    """The teacher's persisted lessons, newest first, without the `exclude` ids."""
+    query = (
+        _lessons_query()
+        .where(Lesson.teacher_school_number == teacher_school_number)
+        .order_by(Lesson.start_time.desc(), Lesson.lesson_id)
+        .limit(limit)
+    )
+    if exclude:
+        query = query.where(Lesson.lesson_id.not_in(list(exclude)))
+    return [_lesson_model(row[0], row[1]) for row in await session.execute(query)]
+
+
+async def get_records(*, session: AsyncSession, lesson_id: str) -> list[AttendanceRecordRedis]:
+    """A persisted lesson's roll, ordered by attendance time (records with none last)."""
+    rows = await session.scalars(
+        select(AttendanceRecord)
+        .where(AttendanceRecord.lesson_id == lesson_id)
+        .order_by(
+            AttendanceRecord.attendance_time.is_(None),
+            AttendanceRecord.attendance_time,
+            AttendanceRecord.student_number,
+        )
+    )
+    return [_record_model(row) for row in rows]
+
+
+async def get_record(
+    *, session: AsyncSession, lesson_id: str, student_number: str
+) -> AttendanceRecordRedis | None:
+    row = await session.get(AttendanceRecord, (lesson_id, student_number))
+    return None if row is None else _record_model(row)
+
+
+async def list_student_records(
+    *, session: AsyncSession, student_number: str, limit: int, exclude: Sequence[str]
+) -> list[tuple[LessonRedis, AttendanceRecordRedis]]:
+    """The student's persisted records with their lessons, newest lesson first."""
+    query = (
+        select(AttendanceRecord, Lesson)
+        .join(Lesson, Lesson.lesson_id == AttendanceRecord.lesson_id)
+        .where(AttendanceRecord.student_number == student_number)
+        .order_by(Lesson.start_time.desc(), Lesson.lesson_id)
+        .limit(limit)
+    )
+    if exclude:
+        query = query.where(AttendanceRecord.lesson_id.not_in(list(exclude)))
+    return [
+        (_lesson_model(lesson, 0), _record_model(record))
+        for record, lesson in await session.execute(query)
+    ]

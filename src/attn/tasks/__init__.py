@@ -1,0 +1,1 @@
+"""Background jobs. Import store and db only."""
