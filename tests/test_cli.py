@@ -519,7 +519,9 @@ def stop_and_check(server: Server, data_dir: Path, signum: signal.Signals) -> No
     deadline = time.monotonic() + 2
     while valkey_pids(data_dir) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not valkey_pids(data_dir), f"valkey-server outlived attn serve\n{server.output()}"
+    assert not valkey_pids(data_dir), (
+        f"valkey-server outlived attn serve after {signum.name}\n{server.output()}"
+    )
 
 
 def demo_lines(server: Server) -> list[str]:
@@ -598,7 +600,7 @@ def test_serve_demo_with_embedded_defaults_and_restart(data_dir: Path, tmp_path:
             with httpx.Client(base_url=server.base_url, timeout=10) as client:
                 lesson = start_find_and_join(client, teacher, student, "Embedded Demo")
                 assert client.get("/readyz").status_code == 200
-            stop_and_check(server, data_dir, signal.SIGTERM)
+            stop_and_check(server, data_dir, signal.SIGINT)
 
         # Second run on the same data directory: the same accounts, the lesson survives.
         with serving(env, tmp_path / "run2", "--demo") as server:
@@ -626,6 +628,22 @@ def test_serve_demo_with_embedded_defaults_and_restart(data_dir: Path, tmp_path:
                 assert response.status_code == 200, response.text
                 assert client.get("/readyz").status_code == 200
             stop_and_check(server, data_dir, signal.SIGINT)
+    finally:
+        kill_leftover_valkey(data_dir)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM], ids=["SIGTERM"])
+def test_serve_signal_stops_embedded_valkey(
+    data_dir: Path, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """`kill PID` (what systemd, docker stop and CI runners send) stops the embedded server too."""
+    env = cli_env(DATA_DIR=data_dir)
+    try:
+        with serving(env, tmp_path / "run") as server:
+            assert len(valkey_pids(data_dir)) == 1
+            with httpx.Client(base_url=server.base_url, timeout=10) as client:
+                assert client.get("/readyz").status_code == 200
+            stop_and_check(server, data_dir, signum)
     finally:
         kill_leftover_valkey(data_dir)
 

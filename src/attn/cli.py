@@ -133,7 +133,7 @@ async def _add_users(settings: Settings, entries: list[UserIn]) -> None:
 def users_add(
     school_number: Annotated[str, typer.Option("--school-number", help="Unique school number.")],
     full_name: Annotated[str, typer.Option("--full-name", help="The person's full name.")],
-    role: Annotated[Role, typer.Option("--role", help="teacher, student or admin.")],
+    role: Annotated[str, typer.Option("--role", help="teacher, student or admin.")],
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -146,7 +146,7 @@ def users_add(
     settings = settings_or_exit()
     try:
         entry = accounts.validate_user(
-            school_number=school_number, full_name=full_name, role=role.value, password=password
+            school_number=school_number, full_name=full_name, role=role, password=password
         )
     except AttnError as exc:
         fail(exc.message)
@@ -263,6 +263,9 @@ def serve(
         settings = settings.model_copy(update={"REDIS_URL": redis_url})
     sweeper = SweeperThread(settings)
     sweeper.start()
+    # uvicorn re-raises the signal that stopped it; make SIGTERM unwind like Ctrl-C does, so
+    # the sweeper and the embedded server are stopped below.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
         uvicorn.run(
             "attn.api.app:create_app",

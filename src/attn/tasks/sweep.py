@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -33,9 +33,15 @@ log = logging.getLogger("attn.sweep")
 
 BATCH = 64
 
-# Called with a step name between the steps of persisting one lesson; fault-injection tests
-# replace it to crash or kill the process at that point.
-checkpoint: Callable[[str], None] = lambda step: None  # noqa: E731
+
+
+async def _no_fault(step: str) -> None:
+    return None
+
+
+# Awaited with a step name between the steps of persisting one lesson; fault-injection tests
+# replace it to crash, kill the process or look at the data at that point.
+checkpoint: Callable[[str], Awaitable[None]] = _no_fault
 
 
 class Outcome(StrEnum):
@@ -65,7 +71,7 @@ class SweepSummary:
 async def persist_one(ctx: ServiceContext, lesson_id: str) -> tuple[Outcome, int]:
     """Persist one claimed lesson; the outcome and how many records were written."""
     redis_client = ctx.redis_client
-    checkpoint("claimed")
+    await checkpoint("claimed")
     snapshot = await redis_client.read_lesson_snapshot(lesson_id)
     if snapshot is None:
         await redis_client.forget_due(lesson_id)  # persisted before, or never saved
@@ -75,25 +81,25 @@ async def persist_one(ctx: ServiceContext, lesson_id: str) -> tuple[Outcome, int
     if lesson.is_active(now):
         await redis_client.reschedule_due(lesson_id, due=lesson.end_time)
         return Outcome.NOT_DUE, 0
-    checkpoint("read")
+    await checkpoint("read")
     async with ctx.db() as session, session.begin():
         written = await history.persist_lesson(
             session=session, lesson=lesson, records=records, version=version, now=now
         )
-        checkpoint("written")
-    checkpoint("committed")
+        await checkpoint("written")
+    await checkpoint("committed")
     if await redis_client.delete_persisted_lesson(lesson_id, version=version) == 0:
         await redis_client.release_claim(lesson_id)
         return Outcome.CHANGED, 0
-    checkpoint("deleted")
+    await checkpoint("deleted")
     await redis_client.forget_lesson_indexes(
         lesson_id,
         teacher_school_number=lesson.teacher_school_number,
         student_numbers=[record.student_number for record in records],
     )
-    checkpoint("unlisted")
+    await checkpoint("unlisted")
     await redis_client.forget_due(lesson_id)
-    checkpoint("done")
+    await checkpoint("done")
     return (Outcome.PERSISTED, len(records)) if written else (Outcome.ALREADY, 0)
 
 
