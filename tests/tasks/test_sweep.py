@@ -1,0 +1,411 @@
+"""sweep_attendances: finished lessons move from Redis to SQL once, with nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import func, select
+
+from attn.db import history
+from attn.db.tables import AttendanceRecord, Lesson, User
+from attn.models import AttendanceRecordRedis
+from attn.services.context import ServiceContext
+from attn.store import keys
+from attn.tasks import sweep
+from attn.tasks.sweep import sweep_attendances, sweep_until_done
+from tests.conftest import Api, Clock
+
+pytestmark = pytest.mark.usefixtures("redis")
+
+
+@pytest.fixture
+async def fast_api(make_api: Callable[..., Any]) -> AsyncIterator[Api]:
+    async with make_api(SWEEP_LEASE_SECONDS=0.3) as running:
+        yield running
+
+
+@pytest.fixture
+def fault(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[[Callable[[str], Awaitable[None]]], None]]:
+    def install(hook: Callable[[str], Awaitable[None]]) -> None:
+        monkeypatch.setattr(sweep, "checkpoint", hook)
+
+    yield install
+
+
+async def run_lesson(
+    api: Api, *, students: int = 3, finish: bool = True, name: str = "Algorithms"
+) -> tuple[dict[str, Any], dict[str, str], list[dict[str, str]]]:
+    """A teacher starts a lesson, `students` join it, and the teacher finishes it."""
+    _, teacher_headers = await api.user_headers("teacher")
+    lesson = await api.start_lesson(teacher_headers, lesson_name=name)
+    student_headers = []
+    for _ in range(students):
+        _, headers = await api.user_headers("student")
+        response = await api.client.post(
+            f"/student/lessons/{lesson['lesson_id']}/attendance", headers=headers
+        )
+        assert response.status_code == 201
+        student_headers.append(headers)
+    if finish:
+        response = await api.client.post(
+            f"/teacher/lessons/{lesson['lesson_id']}/finish", headers=teacher_headers
+        )
+        assert response.status_code == 200
+    return lesson, teacher_headers, student_headers
+
+
+async def sql_counts(ctx: ServiceContext, lesson_id: str) -> tuple[int, int]:
+    async with ctx.db() as session:
+        lessons = await session.scalar(
+            select(func.count()).select_from(Lesson).where(Lesson.lesson_id == lesson_id)
+        )
+        records = await session.scalar(
+            select(func.count())
+            .select_from(AttendanceRecord)
+            .where(AttendanceRecord.lesson_id == lesson_id)
+        )
+    return int(lessons or 0), int(records or 0)
+
+
+async def live_keys(redis: aioredis.Redis, lesson_id: str) -> list[str]:
+    """Every Redis key or index entry that still mentions the lesson (tests only: KEYS)."""
+    found = []
+    for name in await redis.keys("attn:*"):
+        kind = await redis.type(name)
+        if lesson_id[16:] in name:
+            found.append(name)
+        elif kind == "zset" and await redis.zscore(name, lesson_id) is not None:
+            found.append(name)
+        elif kind == "set" and await redis.sismember(name, lesson_id):
+            found.append(name)
+    return found
+
+
+async def test_a_finished_lesson_is_persisted_and_leaves_redis(
+    fast_api: Api, redis: aioredis.Redis
+) -> None:
+    api = fast_api
+    lesson, teacher_headers, student_headers = await run_lesson(api, students=4)
+    lesson_id = lesson["lesson_id"]
+    live_roll = (
+        await api.client.get(f"/teacher/lessons/{lesson_id}/records", headers=teacher_headers)
+    ).json()
+    live_lesson = (
+        await api.client.get(f"/teacher/lessons/{lesson_id}", headers=teacher_headers)
+    ).json()
+
+    summary = await sweep_attendances(api.context)
+    assert (summary.persisted, summary.records, summary.retried) == (1, 4, 0)
+    assert await sql_counts(api.context, lesson_id) == (1, 4)
+    assert await live_keys(redis, lesson_id) == []
+
+    # the same shapes from SQL as from Redis
+    persisted_roll = (
+        await api.client.get(f"/teacher/lessons/{lesson_id}/records", headers=teacher_headers)
+    ).json()
+    assert persisted_roll == live_roll
+    persisted_lesson = (
+        await api.client.get(f"/teacher/lessons/{lesson_id}", headers=teacher_headers)
+    ).json()
+    assert persisted_lesson == live_lesson
+    listed = (await api.client.get("/teacher/lessons", headers=teacher_headers)).json()
+    assert listed == [live_lesson]
+    for headers in student_headers:
+        history_page = (await api.client.get("/student/attendance", headers=headers)).json()
+        assert [item["lesson_id"] for item in history_page] == [lesson_id]
+        own = await api.client.get(f"/student/lessons/{lesson_id}/attendance", headers=headers)
+        assert own.status_code == 200
+        # a retried join of a persisted lesson returns the first join's record
+        retried = await api.client.post(f"/student/lessons/{lesson_id}/attendance", headers=headers)
+        assert retried.status_code == 200
+        assert retried.json() == own.json()
+    finish_again = await api.client.post(
+        f"/teacher/lessons/{lesson_id}/finish", headers=teacher_headers
+    )
+    assert finish_again.status_code == 409
+    _, newcomer = await api.user_headers("student")
+    late = await api.client.post(f"/student/lessons/{lesson_id}/attendance", headers=newcomer)
+    assert late.status_code == 409
+    _, stranger = await api.user_headers("teacher")
+    hidden = await api.client.get(f"/teacher/lessons/{lesson_id}", headers=stranger)
+    assert hidden.status_code == 404
+
+
+async def test_an_active_lesson_is_not_swept_until_its_end(
+    fast_api: Api, clock: Clock, redis: aioredis.Redis
+) -> None:
+    api = fast_api
+    lesson, teacher_headers, _ = await run_lesson(api, students=2, finish=False)
+    lesson_id = lesson["lesson_id"]
+    assert (await sweep_attendances(api.context)).persisted == 0
+    assert await sql_counts(api.context, lesson_id) == (0, 0)
+    clock.advance(minutes=61)  # the lesson lasted 60 minutes and nobody finished it
+    assert (await sweep_attendances(api.context)).persisted == 1
+    assert await sql_counts(api.context, lesson_id) == (1, 2)
+    async with api.context.db() as session:
+        row = await session.get(Lesson, lesson_id)
+    assert row is not None
+    assert row.status == "finished"
+    assert row.finished_at == row.end_time
+    got = await api.client.get(f"/teacher/lessons/{lesson_id}", headers=teacher_headers)
+    assert got.json()["status"] == "finished"
+    assert await live_keys(redis, lesson_id) == []
+
+
+async def test_persisting_twice_writes_once(fast_api: Api) -> None:
+    api = fast_api
+    lesson, _, _ = await run_lesson(api, students=3)
+    lesson_id = lesson["lesson_id"]
+    snapshot = await api.context.redis_client.read_lesson_snapshot(lesson_id)
+    assert snapshot is not None
+    live, records, version = snapshot
+    now = datetime.now(UTC)
+    results = []
+    for _ in range(2):
+        async with api.context.db() as session, session.begin():
+            results.append(
+                await history.persist_lesson(
+                    session=session, lesson=live, records=records, version=version, now=now
+                )
+            )
+    assert results == [True, False]
+    assert await sql_counts(api.context, lesson_id) == (1, 3)
+
+
+async def test_two_sweepers_at_once_write_each_lesson_once(
+    make_api: Callable[..., Any], fast_api: Api
+) -> None:
+    api = fast_api
+    lessons = [(await run_lesson(api, students=3, name=f"L{i}"))[0] for i in range(6)]
+    # a second sweeper with its own connections, as another process would have
+    async with make_api(SWEEP_LEASE_SECONDS=0.3) as other:
+        first, second = await asyncio.gather(
+            sweep_attendances(api.context), sweep_attendances(other.context)
+        )
+    assert first.persisted + second.persisted == 6
+    for lesson in lessons:
+        assert await sql_counts(api.context, lesson["lesson_id"]) == (1, 3)
+
+
+async def test_the_same_lesson_swept_by_two_sweepers_ignoring_the_lease(
+    make_api: Callable[..., Any], fast_api: Api, fault: Any
+) -> None:
+    """Correctness never depends on the lease: both sweepers handle the same lesson."""
+    api = fast_api
+    lesson, _, _ = await run_lesson(api, students=5)
+    lesson_id = lesson["lesson_id"]
+    async with make_api(SWEEP_LEASE_SECONDS=0.3) as other:
+        both_read = asyncio.Barrier(2)
+
+        async def meet_after_read(step: str) -> None:
+            if step == "read":
+                await asyncio.wait_for(both_read.wait(), 5)
+
+        fault(meet_after_read)
+        outcomes = await asyncio.gather(
+            sweep.persist_one(api.context, lesson_id), sweep.persist_one(other.context, lesson_id)
+        )
+    assert sorted(outcome for outcome, _ in outcomes) == sorted(
+        [sweep.Outcome.PERSISTED, sweep.Outcome.ALREADY]
+    ) or {outcome for outcome, _ in outcomes} == {sweep.Outcome.PERSISTED}
+    assert await sql_counts(api.context, lesson_id) == (1, 5)
+
+
+STEPS = ["claimed", "read", "written", "committed", "deleted", "unlisted", "done"]
+
+
+@pytest.mark.parametrize("step", STEPS)
+async def test_a_crash_at_any_step_loses_nothing_and_duplicates_nothing(
+    fast_api: Api, fault: Any, step: str, redis: aioredis.Redis
+) -> None:
+    api = fast_api
+    lesson, teacher_headers, student_headers = await run_lesson(api, students=3)
+    lesson_id = lesson["lesson_id"]
+
+    class Crash(Exception):
+        pass
+
+    async def crash(at: str) -> None:
+        # between any two steps the lesson is visible exactly once, with its whole roll
+        listed = (await api.client.get("/teacher/lessons", headers=teacher_headers)).json()
+        assert [item["lesson_id"] for item in listed] == [lesson_id]
+        roll = await api.client.get(
+            f"/teacher/lessons/{lesson_id}/records", headers=teacher_headers
+        )
+        assert len(roll.json()) == 3
+        for headers in student_headers:
+            own = (await api.client.get("/student/attendance", headers=headers)).json()
+            assert [item["lesson_id"] for item in own] == [lesson_id]
+        if at == step:
+            raise Crash(at)
+
+    fault(crash)
+    summary = await sweep_attendances(api.context)
+    assert summary.retried == 1
+    assert list(summary.errors) == [lesson_id]
+    fault(sweep._no_fault)
+    await asyncio.sleep(0.35)  # the crashed sweeper's claim runs out
+    await sweep_attendances(api.context)
+    assert await sql_counts(api.context, lesson_id) == (1, 3)
+    # dangling index entries of a crash after the delete are tolerated and cleaned by readers
+    listed = (await api.client.get("/teacher/lessons", headers=teacher_headers)).json()
+    assert [item["lesson_id"] for item in listed] == [lesson_id]
+    for headers in student_headers:
+        own = (await api.client.get("/student/attendance", headers=headers)).json()
+        assert [item["lesson_id"] for item in own] == [lesson_id]
+    assert not await redis.exists(keys.lesson(lesson_id), keys.lesson_records(lesson_id))
+    assert await redis.zscore(keys.sweep_due(), lesson_id) is None
+
+
+async def test_database_down_during_a_pass_then_back(
+    make_api: Callable[..., Any], fast_api: Api, tmp_path: Any
+) -> None:
+    api = fast_api
+    lessons = [(await run_lesson(api, students=2, name=f"L{i}"))[0] for i in range(3)]
+    unreachable = (
+        "postgresql://nobody@127.0.0.1:1/none"
+        if api.context.settings.async_database_url.startswith("postgresql")
+        else f"sqlite:///{tmp_path}/missing-dir/db.sqlite3"
+    )
+    async with make_api(DATABASE_URL=unreachable, SWEEP_LEASE_SECONDS=0.3) as broken:
+        summary = await sweep_attendances(broken.context)
+        assert summary.persisted == 0
+        assert summary.retried == 3
+        assert set(summary.errors) == {lesson["lesson_id"] for lesson in lessons}
+        summary, left = await sweep_until_done(broken.context)
+        assert sorted(left) == sorted(lesson["lesson_id"] for lesson in lessons)
+    await asyncio.sleep(0.35)
+    summary, left = await sweep_until_done(api.context)
+    assert left == []
+    for lesson in lessons:
+        assert await sql_counts(api.context, lesson["lesson_id"]) == (1, 2)
+
+
+async def test_a_record_changed_during_a_pass_is_swept_again(
+    fast_api: Api, fault: Any, redis: aioredis.Redis
+) -> None:
+    api = fast_api
+    lesson, teacher_headers, _ = await run_lesson(api, students=2)
+    lesson_id = lesson["lesson_id"]
+    added = AttendanceRecordRedis(
+        lesson_id=lesson_id,
+        student_number="LATE001",
+        student_full_name="Late Comer",
+        attendance_time=datetime.now(UTC),
+    )
+
+    async def change_after_read(step: str) -> None:
+        if step == "read":
+            # what a teacher's correction does: a new record and a new version, atomically
+            pipe = redis.pipeline(transaction=True)
+            pipe.hset(keys.lesson_records(lesson_id), "LATE001", added.model_dump_json())
+            pipe.hincrby(keys.lesson(lesson_id), "version", 1)
+            await pipe.execute()
+            fault(sweep._no_fault)
+
+    fault(change_after_read)
+    await sweep_attendances(api.context)
+    assert await sql_counts(api.context, lesson_id) == (1, 3)
+    assert not await redis.exists(keys.lesson(lesson_id))
+    roll = (
+        await api.client.get(f"/teacher/lessons/{lesson_id}/records", headers=teacher_headers)
+    ).json()
+    assert "LATE001" in {record["student_number"] for record in roll}
+
+
+async def test_a_student_unknown_to_sql_is_created_from_the_record(fast_api: Api) -> None:
+    api = fast_api
+    lesson, _, _ = await run_lesson(api, students=1)
+    lesson_id = lesson["lesson_id"]
+    record = AttendanceRecordRedis(
+        lesson_id=lesson_id,
+        student_number="NEW2024",
+        student_full_name="Yeni Öğrenci",
+        attendance_time=datetime.now(UTC),
+    )
+    await api.context.redis_client.redis.hset(
+        keys.lesson_records(lesson_id), "NEW2024", record.model_dump_json()
+    )
+    await sweep_attendances(api.context)
+    async with api.context.db() as session:
+        user = await session.get(User, "NEW2024")
+        row = await session.get(AttendanceRecord, (lesson_id, "NEW2024"))
+    assert user is not None
+    assert (user.full_name, user.role, user.password_hash) == ("Yeni Öğrenci", "student", "")
+    assert row is not None and row.student_full_name == "Yeni Öğrenci"
+    # an account created by the sweep cannot log in until it gets a password
+    response = await api.client.post(
+        "/auth/login", json={"school_number": "NEW2024", "password": ""}
+    )
+    assert response.status_code == 422
+    response = await api.client.post(
+        "/auth/login", json={"school_number": "NEW2024", "password": "anything"}
+    )
+    assert response.status_code == 401
+
+
+async def test_one_bad_lesson_does_not_stop_the_others(
+    fast_api: Api, redis: aioredis.Redis
+) -> None:
+    api = fast_api
+    good = [(await run_lesson(api, students=2, name=f"Good {i}"))[0] for i in range(3)]
+    bad, _, _ = await run_lesson(api, students=2, name="Bad")
+    await redis.hdel(keys.lesson(bad["lesson_id"]), "lesson_name")  # a corrupted live lesson
+    summary = await sweep_attendances(api.context)
+    assert summary.persisted == 3
+    assert summary.retried == 1
+    assert list(summary.errors) == [bad["lesson_id"]]
+    for lesson in good:
+        assert await sql_counts(api.context, lesson["lesson_id"]) == (1, 2)
+    assert await redis.zscore(keys.sweep_due(), bad["lesson_id"]) is not None
+
+
+async def test_burst_of_lessons_in_one_pass(fast_api: Api) -> None:
+    """200 lessons x 50 records, written straight to the store, swept in one pass."""
+    api = fast_api
+    store = api.context.redis_client
+    from attn.models import LessonRedis
+
+    now = datetime.now(UTC)
+    lesson_ids = []
+    for i in range(200):
+        lesson = LessonRedis(
+            lesson_id=keys.new_lesson_id(f"Burst {i}", "Burst Teacher"),
+            lesson_name=f"Burst {i}",
+            teacher_school_number="TBURST",
+            teacher_full_name="Burst Teacher",
+            start_time=now,
+            end_time=now,
+        )
+        await store.save_lesson(lesson)
+        pipe = store.redis.pipeline(transaction=False)
+        for n in range(50):
+            record = AttendanceRecordRedis(
+                lesson_id=lesson.lesson_id,
+                student_number=f"SB{n:04d}",
+                student_full_name=f"Burst Student {n}",
+                attendance_time=now,
+            )
+            pipe.hset(
+                keys.lesson_records(lesson.lesson_id),
+                record.student_number,
+                record.model_dump_json(),
+            )
+        await pipe.execute()
+        lesson_ids.append(lesson.lesson_id)
+    summary = await sweep_attendances(api.context)
+    assert (summary.persisted, summary.records, summary.retried) == (200, 10_000, 0)
+    async with api.context.db() as session:
+        total = await session.scalar(
+            select(func.count())
+            .select_from(AttendanceRecord)
+            .where(AttendanceRecord.lesson_id.in_(lesson_ids))
+        )
+    assert total == 10_000

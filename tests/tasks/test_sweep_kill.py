@@ -1,0 +1,105 @@
+"""A sweeper process killed with SIGKILL at any step of a pass loses and duplicates nothing;
+`attn sweep --once` then takes the work over and exits 0 only when all of it is in SQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from attn.store import keys
+from tests.conftest import Api, Database
+from tests.tasks.test_sweep import STEPS, live_keys, run_lesson, sql_counts
+
+ATTN = str(Path(sys.executable).parent / "attn")
+
+VICTIM = """
+import asyncio, os, signal, sys
+from attn.config import load_settings
+from attn.services.context import open_context
+from attn.tasks import sweep
+
+async def die(step):
+    if step == sys.argv[1]:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+sweep.checkpoint = die
+
+async def main():
+    async with open_context(load_settings()) as ctx:
+        await sweep.sweep_attendances(ctx)
+
+asyncio.run(main())
+"""
+
+
+def environment(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ATTN_")}
+    env.update(
+        ATTN_DATABASE_URL=database_url,
+        ATTN_REDIS_URL=redis_url,
+        ATTN_DATA_DIR=str(tmp_path / "data"),
+        ATTN_SWEEP_LEASE_SECONDS="0.5",
+    )
+    return env
+
+
+@pytest.mark.parametrize("step", STEPS)
+async def test_sigkill_at_each_step_then_sweep_once(
+    api: Api,
+    redis: aioredis.Redis,
+    clean_database: Database,
+    redis_url: str,
+    tmp_path: Path,
+    step: str,
+) -> None:
+    lesson, teacher_headers, _ = await run_lesson(api, students=4)
+    lesson_id = lesson["lesson_id"]
+    env = environment(clean_database.url, redis_url, tmp_path)
+
+    victim = subprocess.run(
+        [sys.executable, "-c", VICTIM, step], env=env, capture_output=True, timeout=60, check=False
+    )
+    assert victim.returncode == -signal.SIGKILL, victim.stderr.decode()
+
+    rescue = subprocess.run(
+        [ATTN, "sweep", "--once"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert rescue.returncode == 0, rescue.stderr
+    assert "lessons persisted" in rescue.stdout
+    assert await sql_counts(api.context, lesson_id) == (1, 4)
+    roll = await api.client.get(f"/teacher/lessons/{lesson_id}/records", headers=teacher_headers)
+    assert len(roll.json()) == 4
+    leftovers = await live_keys(redis, lesson_id)
+    # a kill after the live data was deleted can leave list entries, which readers drop
+    assert set(leftovers) <= {keys.teacher_lessons(lesson["teacher_school_number"])} | {
+        name for name in leftovers if name.startswith("attn:student-lessons:")
+    }
+    assert not await redis.exists(keys.lesson(lesson_id))
+    assert await redis.zscore(keys.sweep_due(), lesson_id) is None
+
+
+async def test_sweep_once_fails_and_says_what_is_left_when_the_database_is_down(
+    api: Api, redis_url: str, tmp_path: Path, make_settings: Callable[..., Any]
+) -> None:
+    lessons = [(await run_lesson(api, students=1, name=f"L{i}"))[0] for i in range(2)]
+    database_url = (
+        "postgresql://nobody@127.0.0.1:1/none"
+        if api.context.settings.async_database_url.startswith("postgresql")
+        else f"sqlite:///{tmp_path}/no/such/dir/db.sqlite3"
+    )
+    env = environment(database_url, redis_url, tmp_path)
+    result = subprocess.run(
+        [ATTN, "sweep", "--once"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode != 0
+    assert "2 due lessons are left" in result.stderr
+    for lesson in lessons:
+        assert lesson["lesson_id"] in result.stderr
