@@ -36,7 +36,7 @@ def fault(
     def install(hook: Callable[[str], Awaitable[None]]) -> None:
         monkeypatch.setattr(sweep, "checkpoint", hook)
 
-    yield install
+    return install
 
 
 async def run_lesson(
@@ -79,11 +79,11 @@ async def live_keys(redis: aioredis.Redis, lesson_id: str) -> list[str]:
     found = []
     for name in await redis.keys("attn:*"):
         kind = await redis.type(name)
-        if lesson_id[16:] in name:
-            found.append(name)
-        elif kind == "zset" and await redis.zscore(name, lesson_id) is not None:
-            found.append(name)
-        elif kind == "set" and await redis.sismember(name, lesson_id):
+        if (
+            lesson_id[16:] in name
+            or (kind == "zset" and await redis.zscore(name, lesson_id) is not None)
+            or (kind == "set" and await redis.sismember(name, lesson_id))
+        ):
             found.append(name)
     return found
 

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +40,15 @@ asyncio.run(main())
 """
 
 
+async def run(*command: str, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
 def environment(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("ATTN_")}
     env.update(
@@ -64,16 +73,12 @@ async def test_sigkill_at_each_step_then_sweep_once(
     lesson_id = lesson["lesson_id"]
     env = environment(clean_database.url, redis_url, tmp_path)
 
-    victim = subprocess.run(
-        [sys.executable, "-c", VICTIM, step], env=env, capture_output=True, timeout=60, check=False
-    )
-    assert victim.returncode == -signal.SIGKILL, victim.stderr.decode()
+    code, _, err = await run(sys.executable, "-c", VICTIM, step, env=env)
+    assert code == -signal.SIGKILL, err
 
-    rescue = subprocess.run(
-        [ATTN, "sweep", "--once"], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert rescue.returncode == 0, rescue.stderr
-    assert "lessons persisted" in rescue.stdout
+    code, out, err = await run(ATTN, "sweep", "--once", env=env)
+    assert code == 0, err
+    assert "lessons persisted" in out
     assert await sql_counts(api.context, lesson_id) == (1, 4)
     roll = await api.client.get(f"/teacher/lessons/{lesson_id}/records", headers=teacher_headers)
     assert len(roll.json()) == 4
@@ -96,10 +101,8 @@ async def test_sweep_once_fails_and_says_what_is_left_when_the_database_is_down(
         else f"sqlite:///{tmp_path}/no/such/dir/db.sqlite3"
     )
     env = environment(database_url, redis_url, tmp_path)
-    result = subprocess.run(
-        [ATTN, "sweep", "--once"], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode != 0
-    assert "2 due lessons are left" in result.stderr
+    code, _, err = await run(ATTN, "sweep", "--once", env=env)
+    assert code != 0
+    assert "2 due lessons are left" in err
     for lesson in lessons:
-        assert lesson["lesson_id"] in result.stderr
+        assert lesson["lesson_id"] in err
