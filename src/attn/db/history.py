@@ -8,7 +8,7 @@ Keyword-only functions over an `AsyncSession`; callers own the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,18 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attn.db.tables import AttendanceRecord, Lesson, User
 from attn.models import AttendanceRecordRedis, LessonRedis, LessonStatus, RecordStatus
 
-# Rows per INSERT: well under the bind-parameter limits of SQLite and PostgreSQL.
-_CHUNK = 500
 
-
-def _insert(session: AsyncSession, table: Any) -> Any:
+def _insert(session: AsyncSession, model: Any) -> Any:
+    """A Core INSERT of the model's table in the session's dialect (no ORM row handling)."""
     dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), _CHUNK):
-        yield rows[start : start + _CHUNK]
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
 
 
 async def persist_lesson(
@@ -61,9 +54,9 @@ async def persist_lesson(
         }
         for number, (role, name) in users.items()
     ]
-    for chunk in _chunks(user_rows):
-        statement = _insert(session, User).values(list(chunk))
-        await session.execute(statement.on_conflict_do_nothing(index_elements=["school_number"]))
+    # executemany form: one cached statement, batched by the driver ("insertmanyvalues")
+    insert_users = _insert(session, User).on_conflict_do_nothing(index_elements=["school_number"])
+    await session.execute(insert_users, user_rows)
 
     finished_at = lesson.finished_at or lesson.end_time
     lesson_row = {
@@ -85,8 +78,8 @@ async def persist_lesson(
             name: insert_lesson.excluded[name]
             for name in ("finished_at", "status", "redis_version", "persisted_at")
         },
-        where=Lesson.redis_version < insert_lesson.excluded.redis_version,
-    ).returning(Lesson.lesson_id)
+        where=insert_lesson.table.c.redis_version < insert_lesson.excluded.redis_version,
+    ).returning(insert_lesson.table.c.lesson_id)
     if (await session.execute(upsert_lesson)).first() is None:
         return False
 
@@ -102,17 +95,16 @@ async def persist_lesson(
         }
         for record in records
     ]
-    for chunk in _chunks(record_rows):
-        insert_records = _insert(session, AttendanceRecord).values(list(chunk))
-        await session.execute(
-            insert_records.on_conflict_do_update(
-                index_elements=["lesson_id", "student_number"],
-                set_={
-                    name: insert_records.excluded[name]
-                    for name in ("student_full_name", "status", "attendance_time", "changed_at")
-                },
-            )
+    if record_rows:
+        insert_records = _insert(session, AttendanceRecord)
+        upsert_records = insert_records.on_conflict_do_update(
+            index_elements=["lesson_id", "student_number"],
+            set_={
+                name: insert_records.excluded[name]
+                for name in ("student_full_name", "status", "attendance_time", "changed_at")
+            },
         )
+        await session.execute(upsert_records, record_rows)
     return True
 
 

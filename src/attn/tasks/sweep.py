@@ -34,7 +34,6 @@ log = logging.getLogger("attn.sweep")
 BATCH = 64
 
 
-
 async def _no_fault(step: str) -> None:
     return None
 
