@@ -232,6 +232,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int | None, typer.Option(help="Web worker processes.")] = None,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep/--no-sweep", help="Run the persistence job here (off when `attn worker` does)."
+        ),
+    ] = True,
 ) -> None:
     """Run the web service (applies database migrations first)."""
     import uvicorn
@@ -261,8 +267,9 @@ def serve(
         # Every web worker, and the sweeper, use this one server.
         os.environ["ATTN_REDIS_URL"] = redis_url
         settings = settings.model_copy(update={"REDIS_URL": redis_url})
-    sweeper = SweeperThread(settings)
-    sweeper.start()
+    sweeper = SweeperThread(settings) if sweep else None
+    if sweeper is not None:
+        sweeper.start()
     # uvicorn re-raises the signal that stopped it; make SIGTERM unwind like Ctrl-C does, so
     # the sweeper and the embedded server are stopped below.
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
@@ -280,7 +287,8 @@ def serve(
             access_log=False,
         )
     finally:
-        sweeper.stop()
+        if sweeper is not None:
+            sweeper.stop()
         if embedded is not None:
             embedded.stop()
 
