@@ -68,7 +68,7 @@ async def test_attn_worker_persists_finished_lessons_and_stops_on_sigterm(
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        lesson, teacher_headers, _ = await run_lesson(api, students=3)
+        lesson, _, _ = await run_lesson(api, students=3)
 
         async def persisted() -> bool:
             return await sql_counts(api.context, lesson["lesson_id"]) == (1, 3)
