@@ -7,6 +7,7 @@ validation errors (422 `validation_error`), unknown routes and unexpected except
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -94,8 +95,20 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", message, details=details)
 
 
-def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+# A path below a lesson collection that matches no route names a lesson id that is not an id
+# (say one with an encoded slash): that is a lesson the caller cannot see.
+_LESSON_PATH = re.compile(r"^/api/v1/(teacher|student)/lessons/.")
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and _LESSON_PATH.match(request.url.path):
+        lesson_error = errors.LessonNotFound()
+        return error_response(404, lesson_error.code, lesson_error.message)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it could not decode (bad UTF-8, numbers too long,
+        # nesting too deep): a validation error like any other malformed JSON.
+        return error_response(422, "validation_error", "The request body is not valid JSON.")
     code = _CODE_OF_STATUS.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     headers = dict(exc.headers) if exc.headers else None
