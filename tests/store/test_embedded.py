@@ -22,9 +22,8 @@ time.sleep(60)
 
 
 def test_data_survives_a_clean_restart(tmp_path: Path) -> None:
-    with EmbeddedRedis(tmp_path) as url:
-        with sync_redis.Redis.from_url(url) as client:
-            client.set("kept", "yes")
+    with EmbeddedRedis(tmp_path) as url, sync_redis.Redis.from_url(url) as client:
+        client.set("kept", "yes")
     with EmbeddedRedis(tmp_path) as url, sync_redis.Redis.from_url(url) as client:
         assert client.get("kept") == b"yes"
 
