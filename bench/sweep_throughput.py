@@ -19,65 +19,57 @@ import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from attn.config import Settings, to_async_database_url
+from attn.db import admin
 from attn.db.migrate import upgrade
 from attn.models import AttendanceRecordRedis, LessonRedis
 from attn.services.context import open_context
 from attn.store import keys
 from attn.store.embedded import EmbeddedRedis
+from attn.store.redis_client import RedisClient
 from attn.tasks.sweep import sweep_attendances
 
 RESULTS = Path(__file__).parent / "results"
 
 
-async def _postgres(url: str, statement: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(url)
-    connection = await asyncpg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        database=parts.path.lstrip("/") or "postgres",
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+async def fill_finished_lessons(store: RedisClient, *, lessons: int, records: int) -> list[str]:
+    """Put `lessons` lessons that ended now, with `records` records each, into Redis."""
+    now = datetime.now(UTC)
+    lesson_ids = []
+    for i in range(lessons):
+        lesson = LessonRedis(
+            lesson_id=keys.new_lesson_id(f"Bench {i}", f"Teacher {i % 20}"),
+            lesson_name=f"Bench {i}",
+            teacher_school_number=f"TB{i % 20:03d}",
+            teacher_full_name=f"Teacher {i % 20}",
+            start_time=now,
+            end_time=now,
+        )
+        await store.save_lesson(lesson)
+        pipe = store.redis.pipeline(transaction=False)
+        for n in range(records):
+            record = AttendanceRecordRedis(
+                lesson_id=lesson.lesson_id,
+                student_number=f"SB{(i * 7 + n) % 3000:05d}",
+                student_full_name=f"Student {n}",
+                attendance_time=now,
+            )
+            pipe.hset(
+                keys.lesson_records(lesson.lesson_id),
+                record.student_number,
+                record.model_dump_json(),
+            )
+        await pipe.execute()
+        lesson_ids.append(lesson.lesson_id)
+    return lesson_ids
 
 
 async def fill(settings: Settings, lessons: int, records: int) -> None:
     async with open_context(settings) as ctx:
-        store = ctx.redis_client
-        await store.redis.flushdb()
-        now = datetime.now(UTC)
-        for i in range(lessons):
-            lesson = LessonRedis(
-                lesson_id=keys.new_lesson_id(f"Bench {i}", f"Teacher {i % 20}"),
-                lesson_name=f"Bench {i}",
-                teacher_school_number=f"TB{i % 20:03d}",
-                teacher_full_name=f"Teacher {i % 20}",
-                start_time=now,
-                end_time=now,
-            )
-            await store.save_lesson(lesson)
-            pipe = store.redis.pipeline(transaction=False)
-            for n in range(records):
-                record = AttendanceRecordRedis(
-                    lesson_id=lesson.lesson_id,
-                    student_number=f"SB{(i * 7 + n) % 3000:05d}",
-                    student_full_name=f"Student {n}",
-                    attendance_time=now,
-                )
-                pipe.hset(
-                    keys.lesson_records(lesson.lesson_id),
-                    record.student_number,
-                    record.model_dump_json(),
-                )
-            await pipe.execute()
+        await ctx.redis_client.redis.flushdb()
+        await fill_finished_lessons(ctx.redis_client, lessons=lessons, records=records)
 
 
 async def measure(settings: Settings) -> tuple[int, int, float]:
@@ -103,10 +95,8 @@ def main() -> None:
         if database_url.startswith("postgres"):
             name = f"attn_bench_{secrets.token_hex(4)}"
             server = database_url
-            asyncio.run(_postgres(server, f'CREATE DATABASE "{name}"'))
-            drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-            stack.callback(lambda: asyncio.run(_postgres(server, drop)))
-            database_url = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+            database_url = asyncio.run(admin.create_database(server, name))
+            stack.callback(lambda: asyncio.run(admin.drop_database(server, name)))
         upgrade(to_async_database_url(database_url))
         settings = Settings(DATABASE_URL=database_url, REDIS_URL=redis_url, DATA_DIR=workdir)
         asyncio.run(fill(settings, args.lessons, args.records))

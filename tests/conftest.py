@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -26,6 +25,7 @@ from sqlalchemy import text
 
 from attn.api.app import create_app
 from attn.config import Settings, to_async_database_url
+from attn.db import admin
 from attn.db.engine import create_engine
 from attn.db.migrate import upgrade
 from attn.db.tables import Base
@@ -52,23 +52,6 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield embedded_url
 
 
-async def _postgres_admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(url)
-    connection = await asyncpg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        database=parts.path.lstrip("/") or "postgres",
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="session")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     url = os.environ.get("ATTN_TEST_DATABASE_URL")
@@ -79,15 +62,13 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
         yield db
         return
     name = f"attn_test_{secrets.token_hex(4)}"
-    asyncio.run(_postgres_admin(url, f'CREATE DATABASE "{name}"'))
-    parts = urlsplit(url)
-    test_url = urlunsplit(parts._replace(path=f"/{name}"))
+    test_url = asyncio.run(admin.create_database(url, name))
     db = Database(test_url, to_async_database_url(test_url))
     try:
         upgrade(db.async_url)
         yield db
     finally:
-        asyncio.run(_postgres_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin.drop_database(url, name))
 
 
 @pytest.fixture

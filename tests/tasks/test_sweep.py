@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from bench.sweep_throughput import fill_finished_lessons
 from sqlalchemy import func, select
 
 from attn.db import history
@@ -370,36 +371,7 @@ async def test_one_bad_lesson_does_not_stop_the_others(
 async def test_burst_of_lessons_in_one_pass(fast_api: Api) -> None:
     """200 lessons x 50 records, written straight to the store, swept in one pass."""
     api = fast_api
-    store = api.context.redis_client
-    from attn.models import LessonRedis
-
-    now = datetime.now(UTC)
-    lesson_ids = []
-    for i in range(200):
-        lesson = LessonRedis(
-            lesson_id=keys.new_lesson_id(f"Burst {i}", "Burst Teacher"),
-            lesson_name=f"Burst {i}",
-            teacher_school_number="TBURST",
-            teacher_full_name="Burst Teacher",
-            start_time=now,
-            end_time=now,
-        )
-        await store.save_lesson(lesson)
-        pipe = store.redis.pipeline(transaction=False)
-        for n in range(50):
-            record = AttendanceRecordRedis(
-                lesson_id=lesson.lesson_id,
-                student_number=f"SB{n:04d}",
-                student_full_name=f"Burst Student {n}",
-                attendance_time=now,
-            )
-            pipe.hset(
-                keys.lesson_records(lesson.lesson_id),
-                record.student_number,
-                record.model_dump_json(),
-            )
-        await pipe.execute()
-        lesson_ids.append(lesson.lesson_id)
+    lesson_ids = await fill_finished_lessons(api.context.redis_client, lessons=200, records=50)
     summary = await sweep_attendances(api.context)
     assert (summary.persisted, summary.records, summary.retried) == (200, 10_000, 0)
     async with api.context.db() as session:
