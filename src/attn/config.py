@@ -7,16 +7,20 @@ from the rest of the package.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import re
+import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PositiveSeconds = Annotated[int, Field(ge=1, le=10 * 365 * 24 * 3600)]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -53,6 +57,17 @@ class Settings(BaseSettings):
     LOG_LEVEL: Literal["debug", "info", "warning", "error"] = "info"
     TELEMETRY: bool = False
 
+    # Check-in security
+    SECRET_KEY: str | None = Field(default=None, min_length=32)
+    CODE_ROTATION_SECONDS: Annotated[int, Field(ge=5, le=3600)] = 15
+    CODE_MAX_FAILURES: Annotated[int, Field(ge=1, le=1000)] = 5
+    CODE_FAILURE_WINDOW_SECONDS: Annotated[int, Field(ge=1, le=24 * 3600)] = 60
+    TRUSTED_PROXIES: str = ""
+    PUBLIC_URL: str | None = None
+    VERIFIER_URL: str | None = None
+    VERIFIER_SECRET: str | None = Field(default=None, min_length=16)
+    VERIFIER_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=120)] = 10
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
@@ -72,6 +87,38 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("TRUSTED_PROXIES")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("PUBLIC_URL", "VERIFIER_URL")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_verifier(self) -> Settings:
+        if self.VERIFIER_URL and not self.VERIFIER_SECRET:
+            raise ValueError("ATTN_VERIFIER_URL needs ATTN_VERIFIER_SECRET (16+ characters)")
+        return self
+
+    @cached_property
+    def trusted_proxies(self) -> tuple[IPNetwork, ...]:
+        return tuple(
+            ipaddress.ip_network(item, strict=False) for item in _split(self.TRUSTED_PROXIES)
+        )
+
     @cached_property
     def async_database_url(self) -> str:
         """The database URL with the async driver this service uses for it."""
@@ -86,6 +133,10 @@ class Settings(BaseSettings):
         if role == "student":
             return self.STUDENT_SESSION_TTL_SECONDS
         return self.ADMIN_SESSION_TTL_SECONDS
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def to_async_database_url(url: str) -> str:
@@ -103,6 +154,29 @@ class ConfigError(Exception):
     """A setting has a value the service cannot run with."""
 
 
+def secret_key(settings: Settings) -> bytes:
+    """The server's secret: `ATTN_SECRET_KEY`, or one kept in `ATTN_DATA_DIR/secret-key`.
+
+    Every process of one deployment must share it (it derives lesson codes), so the file is
+    created once and read by all; a deployment of several hosts sets `ATTN_SECRET_KEY`.
+    """
+    if settings.SECRET_KEY:
+        return settings.SECRET_KEY.encode()
+    path = settings.DATA_DIR / "secret-key"
+    if not path.exists():
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        candidate = path.with_suffix(f".{secrets.token_hex(4)}")
+        candidate.write_text(secrets.token_hex(32))
+        candidate.chmod(0o600)
+        try:
+            os.link(candidate, path)  # the first writer wins, atomically
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
+    return path.read_text().strip().encode()
+
+
 def load_settings() -> Settings:
     """Build the settings from the environment, or raise ConfigError with a one-line reason."""
     try:
@@ -110,7 +184,9 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            name = "ATTN_" + ".".join(str(part) for part in error["loc"])
             message = re.sub(r"^Value error, ", "", error["msg"])
-            problems.append(f"{name}: {message}")
+            if error["loc"]:
+                name = "ATTN_" + ".".join(str(part) for part in error["loc"])
+                message = f"{name}: {message}"
+            problems.append(message)
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -66,3 +66,93 @@ class UserExists(AttnError):
 class InvalidUser(AttnError):
     code = "invalid_user"
     message = "The user data is not valid."
+
+
+class InvalidCode(AttnError):
+    code = "invalid_code"
+    message = "The check-in code is wrong or has expired; type the code shown now."
+
+
+class NetworkNotAllowed(AttnError):
+    code = "network_not_allowed"
+    message = "Check-in is only possible from the classroom's network."
+
+
+class DeviceRequired(AttnError):
+    code = "device_required"
+    message = "This lesson needs the check-in to come from your own registered device."
+
+
+class DeviceAlreadyUsed(AttnError):
+    code = "device_already_used"
+    message = "This device has already checked in another student for this lesson."
+
+
+class CodeNotEnabled(AttnError):
+    code = "code_not_enabled"
+    message = "This lesson does not use a check-in code."
+
+
+class NetworkUnknown(AttnError):
+    code = "network_unknown"
+    message = "Your address is unknown, so list the allowed subnets yourself."
+
+
+class VerificationUnavailable(AttnError):
+    code = "verification_unavailable"
+    message = "No verifier is configured (ATTN_VERIFIER_URL)."
+
+
+class RecordExists(AttnError):
+    code = "record_exists"
+    message = "The student already has a record in this lesson."
+
+
+class RecordChanged(AttnError):
+    code = "record_changed"
+    message = "The record changed while it was being corrected; try again."
+
+
+class StudentNotFound(AttnError):
+    code = "student_not_found"
+    message = "No student with this school number is known."
+
+
+class ReasonRequired(AttnError):
+    code = "reason_required"
+    message = "A rejection needs a reason."
+
+
+class StatusNotAllowed(AttnError):
+    code = "status_not_allowed"
+    message = "A teacher can set present, late, rejected, excused or absent."
+
+
+class InvalidRoster(AttnError):
+    code = "invalid_roster"
+    message = "The roster is not valid CSV with the header school_number,full_name."
+
+
+class RosterNotFound(AttnError):
+    code = "roster_not_found"
+    message = "No roster for this course."
+
+
+class InvalidSignature(AttnError):
+    code = "invalid_signature"
+    message = "The signature is missing, wrong or too old."
+
+
+class VerificationNotFound(AttnError):
+    code = "verification_not_found"
+    message = "No open verification with this id (it may have timed out)."
+
+
+class VerificationAlreadyAnswered(AttnError):
+    code = "verification_already_answered"
+    message = "This verification has already been answered."
+
+
+class InvalidRequest(AttnError):
+    code = "validation_error"
+    message = "The request is not valid."

@@ -8,11 +8,12 @@ timezone-aware UTC datetimes everywhere; they are rendered with millisecond prec
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -36,6 +37,13 @@ class Role(StrEnum):
 class LessonStatus(StrEnum):
     ACTIVE = "active"
     FINISHED = "finished"
+
+
+class SecurityOption(StrEnum):
+    CODE = "code"
+    NETWORK = "network"
+    DEVICE = "device"
+    VERIFICATION = "verification"
 
 
 class RecordStatus(StrEnum):
@@ -148,6 +156,9 @@ class LessonRedis(_Model):
     status: LessonStatus = LessonStatus.ACTIVE
     finished_at: UtcTime | None = None
     attendee_count: int = 0
+    security: tuple[SecurityOption, ...] = ()
+    allowed_subnets: tuple[str, ...] = ()
+    late_after_minutes: int | None = None
 
     def status_at(self, now: datetime) -> LessonStatus:
         """A lesson past its end time that nobody finished counts as finished."""
@@ -160,13 +171,34 @@ class LessonRedis(_Model):
 
 
 class AttendanceRecordRedis(_Model):
-    """One student's attendance in one lesson, complete with the student's full name."""
+    """One student's attendance in one lesson, complete with the student's full name.
+
+    `changed_by` is the teacher who last decided the status by hand; an automatic result (a
+    verifier's answer, a repeated join) never overrides such a decision.
+    """
 
     lesson_id: str
     student_number: str
     student_full_name: str
     status: RecordStatus = RecordStatus.PRESENT
     attendance_time: UtcTime | None
+    reason: str | None = None
+    flags: tuple[str, ...] = ()
+    changed_by: str | None = None
+    changed_at: UtcTime | None = None
+
+
+class AuditEntry(_Model):
+    """One change of a record's status: who, when, from what to what, and why."""
+
+    lesson_id: str
+    student_number: str
+    changed_by: str | None  # None for an automatic change
+    source: str  # "teacher", "verifier" or "system"
+    changed_at: UtcTime
+    old_status: RecordStatus | None  # None when the change created the record
+    new_status: RecordStatus
+    reason: str | None = None
 
 
 # --- API schemas -------------------------------------------------------------------------
@@ -195,9 +227,40 @@ class MeOut(_Model):
     session_expires_at: UtcTime
 
 
+Reason = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=500),
+    AfterValidator(_no_control_characters),
+    AfterValidator(_has_visible_text),
+]
+
+
+def _unique(values: list[SecurityOption]) -> list[SecurityOption]:
+    if len(set(values)) != len(values):
+        raise ValueError("each option at most once")
+    return values
+
+
+def _networks(values: list[str]) -> list[str]:
+    normalized = []
+    for value in values:
+        try:
+            normalized.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP network such as 10.1.2.0/24") from None
+    return normalized
+
+
 class LessonIn(_Model):
     lesson_name: DisplayName
     duration_minutes: Annotated[int, Field(ge=1, le=720, strict=True)]
+    late_after_minutes: Annotated[int, Field(ge=0, le=720, strict=True)] | None = None
+    security: Annotated[list[SecurityOption], Field(max_length=4), AfterValidator(_unique)] = []
+    allowed_subnets: Annotated[
+        list[Annotated[str, StringConstraints(max_length=64)]],
+        Field(max_length=32),
+        AfterValidator(_networks),
+    ] = []
 
 
 class LessonOut(_Model):
@@ -209,6 +272,8 @@ class LessonOut(_Model):
     end_time: UtcTime
     status: LessonStatus
     attendee_count: int
+    security: list[SecurityOption] = []
+    late_after_minutes: int | None = None
 
     @classmethod
     def of(cls, lesson: LessonRedis, now: datetime) -> LessonOut:
@@ -221,6 +286,20 @@ class LessonOut(_Model):
             end_time=lesson.end_time,
             status=lesson.status_at(now),
             attendee_count=lesson.attendee_count,
+            security=list(lesson.security),
+            late_after_minutes=lesson.late_after_minutes,
+        )
+
+
+class TeacherLessonOut(LessonOut):
+    """A lesson as its teacher sees it: with the networks check-ins must come from."""
+
+    allowed_subnets: list[str] = []
+
+    @classmethod
+    def of(cls, lesson: LessonRedis, now: datetime) -> TeacherLessonOut:
+        return cls(
+            **LessonOut.of(lesson, now).model_dump(), allowed_subnets=list(lesson.allowed_subnets)
         )
 
 
@@ -230,6 +309,14 @@ class RecordOut(_Model):
     student_full_name: str
     status: RecordStatus
     attendance_time: UtcTime | None
+    reason: str | None = None
+    flags: list[str] = []
+    changed_by: str | None = None
+    changed_at: UtcTime | None = None
+
+    @classmethod
+    def of(cls, record: AttendanceRecordRedis) -> RecordOut:
+        return cls.model_validate(record.model_dump())
 
 
 class StudentRecordOut(RecordOut):
@@ -239,7 +326,62 @@ class StudentRecordOut(RecordOut):
 
 
 class JoinIn(_Model):
-    """The body of a join; empty for now, security options add fields."""
+    """The body of a join: the lesson's current code when it asks for one."""
+
+    code: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+
+class CorrectionIn(_Model):
+    """A teacher's decision on a record; a rejection needs a reason."""
+
+    status: RecordStatus
+    reason: Reason | None = None
+
+
+class AddRecordIn(_Model):
+    """A student the teacher adds by hand (one who could not check in)."""
+
+    student_number: SchoolNumber
+    status: RecordStatus = RecordStatus.PRESENT
+    reason: Reason | None = None
+
+
+class AuditEntryOut(AuditEntry):
+    pass
+
+
+class CodeOut(_Model):
+    code: str
+    valid_for_seconds: int
+    rotation_seconds: int
+    join_url: str
+
+
+class RosterStudent(_Model):
+    school_number: SchoolNumber
+    full_name: FullName
+
+
+class RosterOut(_Model):
+    course: str
+    students: list[RosterStudent]
+    updated_at: UtcTime
+
+
+class RosterSummary(_Model):
+    course: str
+    student_count: int
+    updated_at: UtcTime
+
+
+class VerificationResultIn(_Model):
+    result: Literal["verified", "rejected"]
+    reason: Reason | None = None
+
+
+class VerificationResultOut(_Model):
+    status: Literal["applied", "ignored"]
+    record: RecordOut
 
 
 class ErrorDetail(BaseModel):

@@ -237,6 +237,10 @@ async def test_own_history_lists_joined_lessons_newest_first(
         "lesson_name",
         "teacher_full_name",
         "start_time",
+        "reason",
+        "flags",
+        "changed_by",
+        "changed_at",
     }
     page = (await api.client.get("/student/attendance?limit=1&offset=1", headers=headers)).json()
     assert [item["lesson_id"] for item in page] == [lesson_ids[1]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -80,8 +81,8 @@ async def test_keys_written_by_each_script_share_a_slot(
     lesson = make_lesson()
     assert await store.claim_teacher_lesson(lesson, claim=f"{lesson.lesson_id}|1") is None
     assert await store.save_lesson(lesson)
-    outcome, _ = await store.add_attendance_record(make_record(lesson))
-    assert outcome is JoinOutcome.CREATED
+    reply = await store.add_attendance_record(make_record(lesson))
+    assert reply.outcome is JoinOutcome.CREATED
     finish, _ = await store.delete_lesson(
         lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
     )
@@ -169,12 +170,12 @@ async def test_fifty_concurrent_joins_leave_one_record(
 ) -> None:
     lesson = make_lesson()
     await store.save_lesson(lesson)
-    outcomes = await asyncio.gather(
+    replies = await asyncio.gather(
         *(store.add_attendance_record(make_record(lesson)) for _ in range(50))
     )
-    assert [outcome for outcome, _ in outcomes].count(JoinOutcome.CREATED) == 1
-    assert [outcome for outcome, _ in outcomes].count(JoinOutcome.EXISTS) == 49
-    assert len({json for _, json in outcomes}) == 1  # every caller got the one record
+    assert [reply.outcome for reply in replies].count(JoinOutcome.CREATED) == 1
+    assert [reply.outcome for reply in replies].count(JoinOutcome.EXISTS) == 49
+    assert len({reply.record_json for reply in replies}) == 1  # every caller got one record
     assert await redis.hlen(keys.lesson_records(lesson.lesson_id)) == 1
     assert (await store.get_lesson(lesson.lesson_id)).attendee_count == 1  # type: ignore[union-attr]
 
@@ -184,13 +185,16 @@ async def test_join_refused_after_finish_and_after_end(
 ) -> None:
     lesson = make_lesson()
     await store.save_lesson(lesson)
-    assert (await store.add_attendance_record(make_record(lesson, "S1")))[0] is JoinOutcome.CREATED
+    assert (
+        await store.add_attendance_record(make_record(lesson, "S1"))
+    ).outcome is JoinOutcome.CREATED
     await store.delete_lesson(lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC))
-    assert (await store.add_attendance_record(make_record(lesson, "S2")))[
-        0
-    ] is JoinOutcome.NOT_ACTIVE
+    refused = await store.add_attendance_record(make_record(lesson, "S2"))
+    assert refused.outcome is JoinOutcome.NOT_ACTIVE
     # a retried join of an existing record still returns it
-    assert (await store.add_attendance_record(make_record(lesson, "S1")))[0] is JoinOutcome.EXISTS
+    assert (
+        await store.add_attendance_record(make_record(lesson, "S1"))
+    ).outcome is JoinOutcome.EXISTS
     # the refused student's list of live lessons keeps no dangling entry
     assert await redis.zrange(keys.student_lessons("S2"), 0, -1) == []
     assert await redis.zrange(keys.student_lessons("S1"), 0, -1) == [lesson.lesson_id]
@@ -203,7 +207,7 @@ async def test_join_refused_after_finish_and_after_end(
         student_full_name="S3",
         attendance_time=ended.end_time,
     )
-    assert (await store.add_attendance_record(late))[0] is JoinOutcome.NOT_ACTIVE
+    assert (await store.add_attendance_record(late)).outcome is JoinOutcome.NOT_ACTIVE
 
 
 async def test_join_racing_finish_is_recorded_before_or_refused(store: RedisClient) -> None:
@@ -214,16 +218,17 @@ async def test_join_racing_finish_is_recorded_before_or_refused(store: RedisClie
         finish = store.delete_lesson(
             lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
         )
-        results = await asyncio.gather(*joins[:5], finish, *joins[5:])
-        finished = results[5]
+        first_half = await asyncio.gather(*joins[:5], finish, *joins[5:])
+        finished: Any = first_half[5]
+        replies: list[Any] = first_half[:5] + first_half[6:]
         assert finished[0] is FinishOutcome.OK
-        accepted = [r for r in results[:5] + results[6:] if r[0] is JoinOutcome.CREATED]
-        refused = [r for r in results[:5] + results[6:] if r[0] is JoinOutcome.NOT_ACTIVE]
+        accepted = [r for r in replies if r.outcome is JoinOutcome.CREATED]
+        refused = [r for r in replies if r.outcome is JoinOutcome.NOT_ACTIVE]
         assert len(accepted) + len(refused) == 10
         roll = await store.get_attendance_records(lesson.lesson_id)
         # everything accepted is on the roll, nothing refused is, and the count the finish
         # reported is the final count: nothing was recorded after it
-        assert len(roll) == len(accepted) == finished[1].attendee_count  # type: ignore[union-attr]
+        assert len(roll) == len(accepted) == finished[1].attendee_count
 
 
 async def test_find_returns_same_named_lessons_of_namesake_teachers(store: RedisClient) -> None:
@@ -267,7 +272,7 @@ async def test_scripts_reload_after_script_flush(store: RedisClient, redis: aior
     await redis.script_flush()
     assert await store.save_lesson(lesson)
     await redis.script_flush()
-    assert (await store.add_attendance_record(make_record(lesson)))[0] is JoinOutcome.CREATED
+    assert (await store.add_attendance_record(make_record(lesson))).outcome is JoinOutcome.CREATED
     await redis.script_flush()
     assert (
         await store.delete_lesson(

@@ -166,14 +166,17 @@ async def test_persisting_twice_writes_once(fast_api: Api) -> None:
     lesson_id = lesson["lesson_id"]
     snapshot = await api.context.redis_client.read_lesson_snapshot(lesson_id)
     assert snapshot is not None
-    live, records, version = snapshot
     now = datetime.now(UTC)
     results = []
     for _ in range(2):
         async with api.context.db() as session, session.begin():
             results.append(
                 await history.persist_lesson(
-                    session=session, lesson=live, records=records, version=version, now=now
+                    session=session,
+                    lesson=snapshot.lesson,
+                    records=snapshot.records,
+                    version=snapshot.version,
+                    now=now,
                 )
             )
     assert results == [True, False]

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from attn.api import errors
 from attn.api.limits import BodySizeLimit
-from attn.api.routers import auth, health, student, teacher
+from attn.api.routers import auth, health, student, teacher, verifications
 from attn.config import Settings, load_settings
 from attn.models import utc_now
 from attn.services.context import open_context
@@ -50,7 +50,7 @@ def create_app(
         responses=errors.error_responses(413, 503),
     )
     errors.install(app)
-    for router in (auth.router, teacher.router, student.router):
+    for router in (auth.router, teacher.router, student.router, verifications.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)

@@ -35,6 +35,24 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.UserExists: 409,
     errors.InvalidUser: 422,
     errors.TooManyAttempts: 429,
+    errors.InvalidCode: 403,
+    errors.NetworkNotAllowed: 403,
+    errors.DeviceRequired: 403,
+    errors.DeviceAlreadyUsed: 409,
+    errors.CodeNotEnabled: 409,
+    errors.NetworkUnknown: 422,
+    errors.VerificationUnavailable: 422,
+    errors.RecordExists: 409,
+    errors.RecordChanged: 409,
+    errors.StudentNotFound: 404,
+    errors.ReasonRequired: 422,
+    errors.StatusNotAllowed: 422,
+    errors.InvalidRoster: 422,
+    errors.RosterNotFound: 404,
+    errors.InvalidSignature: 401,
+    errors.VerificationNotFound: 404,
+    errors.VerificationAlreadyAnswered: 409,
+    errors.InvalidRequest: 422,
 }
 
 _CODE_OF_STATUS = {
@@ -80,6 +98,10 @@ def _attn_error(_request: Request, exc: Exception) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"}
     if isinstance(exc, errors.TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
+    if status == 422:
+        # The contract's one code for a 422; the specific rule is in the details.
+        details = [{"loc": ["body"], "msg": exc.message, "type": exc.code}]
+        return error_response(422, "validation_error", exc.message, details=details)
     return error_response(status, exc.code, exc.message, headers=headers)
 
 

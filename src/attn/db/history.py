@@ -16,8 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attn.db.tables import AttendanceRecord, Lesson, User
-from attn.models import AttendanceRecordRedis, LessonRedis, LessonStatus, RecordStatus
+from attn.db.tables import AttendanceRecord, AuditEntry, Lesson, User
+from attn.models import (
+    AttendanceRecordRedis,
+    LessonRedis,
+    LessonStatus,
+    RecordStatus,
+    SecurityOption,
+)
+from attn.models import AuditEntry as AuditEntryModel
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
@@ -31,6 +38,7 @@ async def persist_lesson(
     session: AsyncSession,
     lesson: LessonRedis,
     records: Sequence[AttendanceRecordRedis],
+    audit: Sequence[AuditEntryModel] = (),
     version: int,
     now: datetime,
 ) -> bool:
@@ -70,6 +78,9 @@ async def persist_lesson(
         "status": LessonStatus.FINISHED.value,
         "redis_version": version,
         "persisted_at": now,
+        "security": ",".join(option.value for option in lesson.security),
+        "allowed_subnets": ",".join(lesson.allowed_subnets),
+        "late_after_minutes": lesson.late_after_minutes,
     }
     insert_lesson = _insert(session, Lesson).values(lesson_row)
     upsert_lesson = insert_lesson.on_conflict_do_update(
@@ -90,8 +101,11 @@ async def persist_lesson(
             "student_full_name": record.student_full_name,
             "status": record.status.value,
             "attendance_time": record.attendance_time,
-            "changed_by": None,
-            "changed_at": now,
+            "changed_by": record.changed_by,
+            "changed_at": record.changed_at,
+            "reason": record.reason,
+            "flags": ",".join(record.flags),
+            "written_at": now,
         }
         for record in records
     ]
@@ -101,17 +115,36 @@ async def persist_lesson(
             index_elements=["lesson_id", "student_number"],
             set_={
                 name: insert_records.excluded[name]
-                for name in ("student_full_name", "status", "attendance_time", "changed_at")
+                for name in (
+                    "student_full_name",
+                    "status",
+                    "attendance_time",
+                    "changed_by",
+                    "changed_at",
+                    "reason",
+                    "flags",
+                    "written_at",
+                )
             },
         )
         await session.execute(upsert_records, record_rows)
+    if audit:
+        audit_rows = [
+            {"seq": seq, **entry.model_dump(mode="python")}
+            for seq, entry in enumerate(audit, start=1)
+        ]
+        insert_audit = _insert(session, AuditEntry).on_conflict_do_nothing(
+            index_elements=["lesson_id", "seq"]
+        )
+        await session.execute(insert_audit, audit_rows)
     return True
 
 
 def _attendee_count() -> Any:
+    """Records that are not `absent`, as the live lesson counts them."""
     return (
         select(func.count())
-        .where(AttendanceRecord.lesson_id == Lesson.lesson_id)
+        .where(AttendanceRecord.lesson_id == Lesson.lesson_id, AttendanceRecord.status != "absent")
         .correlate(Lesson)
         .scalar_subquery()
     )
@@ -128,6 +161,9 @@ def _lesson_model(row: Lesson, attendee_count: int) -> LessonRedis:
         status=LessonStatus(row.status),
         finished_at=row.finished_at,
         attendee_count=attendee_count,
+        security=tuple(SecurityOption(item) for item in row.security.split(",") if item),
+        allowed_subnets=tuple(item for item in row.allowed_subnets.split(",") if item),
+        late_after_minutes=row.late_after_minutes,
     )
 
 
@@ -138,6 +174,10 @@ def _record_model(row: AttendanceRecord) -> AttendanceRecordRedis:
         student_full_name=row.student_full_name,
         status=RecordStatus(row.status),
         attendance_time=row.attendance_time,
+        reason=row.reason,
+        flags=tuple(item for item in row.flags.split(",") if item),
+        changed_by=row.changed_by,
+        changed_at=row.changed_at,
     )
 
 
@@ -203,3 +243,80 @@ async def list_student_records(
         (_lesson_model(lesson, 0), _record_model(record))
         for record, lesson in await session.execute(query)
     ]
+
+
+async def get_audit(*, session: AsyncSession, lesson_id: str) -> list[AuditEntryModel]:
+    """A persisted lesson's audit trail, oldest first."""
+    rows = await session.scalars(
+        select(AuditEntry).where(AuditEntry.lesson_id == lesson_id).order_by(AuditEntry.seq)
+    )
+    return [
+        AuditEntryModel(
+            lesson_id=row.lesson_id,
+            student_number=row.student_number,
+            changed_by=row.changed_by,
+            source=row.source,
+            changed_at=row.changed_at,
+            old_status=None if row.old_status is None else RecordStatus(row.old_status),
+            new_status=RecordStatus(row.new_status),
+            reason=row.reason,
+        )
+        for row in rows
+    ]
+
+
+async def lock_lesson(*, session: AsyncSession, lesson_id: str) -> bool:
+    """Lock a persisted lesson's row for a change of its records; False when there is none."""
+    query = select(Lesson.lesson_id).where(Lesson.lesson_id == lesson_id).with_for_update()
+    return (await session.execute(query)).first() is not None
+
+
+async def ensure_student(
+    *, session: AsyncSession, school_number: str, full_name: str, now: datetime
+) -> None:
+    """Create a student account without a password, unless the school number exists."""
+    statement = _insert(session, User).values(
+        school_number=school_number,
+        full_name=full_name,
+        role="student",
+        password_hash="",
+        created_at=now,
+    )
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["school_number"]))
+
+
+async def write_record(
+    *,
+    session: AsyncSession,
+    record: AttendanceRecordRedis,
+    audit: AuditEntryModel,
+    now: datetime,
+) -> None:
+    """Insert or replace one record of a persisted (locked) lesson, appending its audit entry."""
+    values = {
+        "lesson_id": record.lesson_id,
+        "student_number": record.student_number,
+        "student_full_name": record.student_full_name,
+        "status": record.status.value,
+        "attendance_time": record.attendance_time,
+        "changed_by": record.changed_by,
+        "changed_at": record.changed_at,
+        "reason": record.reason,
+        "flags": ",".join(record.flags),
+        "written_at": now,
+    }
+    insert_record = _insert(session, AttendanceRecord).values(values)
+    await session.execute(
+        insert_record.on_conflict_do_update(
+            index_elements=["lesson_id", "student_number"],
+            set_={name: insert_record.excluded[name] for name in values},
+        )
+    )
+    last = await session.scalar(
+        select(func.max(AuditEntry.seq)).where(AuditEntry.lesson_id == record.lesson_id)
+    )
+    await session.execute(
+        _insert(session, AuditEntry).values(
+            {"seq": int(last or 0) + 1, **audit.model_dump(mode="python")}
+        )
+    )

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, MetaData, String
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -80,6 +90,9 @@ class Lesson(Base):
     # The live state's change counter when it was persisted: a write of older state is refused.
     redis_version: Mapped[int] = mapped_column(BigInteger)
     persisted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    security: Mapped[str] = mapped_column(String(64), default="")  # comma-separated options
+    allowed_subnets: Mapped[str] = mapped_column(String(2000), default="")
+    late_after_minutes: Mapped[int | None] = mapped_column(Integer)
 
 
 class AttendanceRecord(Base):
@@ -105,5 +118,64 @@ class AttendanceRecord(Base):
     student_full_name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))
     attendance_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The teacher who decided the status by hand, and when; None for automatic statuses.
     changed_by: Mapped[str | None] = mapped_column(String(32))
+    changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    flags: Mapped[str] = mapped_column(String(200), default="")  # comma-separated
+    written_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+_STATUSES = "('present', 'late', 'pending', 'rejected', 'excused', 'absent')"
+
+
+class AuditEntry(Base):
+    """Append-only: one row per change of a record's status, numbered per lesson."""
+
+    __tablename__ = "attendance_audit"
+    __table_args__ = (
+        CheckConstraint(f"new_status IN {_STATUSES}", name="new_status"),
+        CheckConstraint(f"old_status IS NULL OR old_status IN {_STATUSES}", name="old_status"),
+        CheckConstraint("source IN ('teacher', 'verifier', 'system')", name="source"),
+    )
+
+    lesson_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("lessons.lesson_id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_number: Mapped[str] = mapped_column(String(32))
+    changed_by: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    old_status: Mapped[str | None] = mapped_column(String(16))
+    new_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class Roster(Base):
+    """The students a teacher expects in a course (the lessons of one name)."""
+
+    __tablename__ = "rosters"
+
+    teacher_school_number: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.school_number"), primary_key=True
+    )
+    course_key: Mapped[str] = mapped_column(String(200), primary_key=True)  # normalised name
+    course_name: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RosterStudent(Base):
+    __tablename__ = "roster_students"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["teacher_school_number", "course_key"],
+            ["rosters.teacher_school_number", "rosters.course_key"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    teacher_school_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    course_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    student_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))

@@ -8,9 +8,10 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from attn.config import Settings
+from attn.config import Settings, secret_key
 from attn.db.engine import create_engine, session_factory
 from attn.models import utc_now
 from attn.services.passwords import PasswordHasher
@@ -25,6 +26,8 @@ class ServiceContext:
     db: async_sessionmaker[AsyncSession]
     hasher: PasswordHasher
     clock: Callable[[], datetime] = field(default=utc_now)
+    secret_key: bytes = b""
+    http: httpx.AsyncClient | None = None  # for the external verifier, when one is set
 
     def now(self) -> datetime:
         return self.clock()
@@ -51,10 +54,16 @@ async def open_context(
         stack.push_async_callback(redis_client.close)
         engine = create_engine(settings.async_database_url)
         stack.push_async_callback(engine.dispose)
+        http = None
+        if settings.VERIFIER_URL:
+            http = httpx.AsyncClient(timeout=settings.VERIFIER_TIMEOUT_SECONDS)
+            stack.push_async_callback(http.aclose)
         yield ServiceContext(
             settings=settings,
             redis_client=redis_client,
             db=session_factory(engine),
             hasher=PasswordHasher(settings.PASSWORD_HASH_THREADS),
             clock=clock,
+            secret_key=secret_key(settings),
+            http=http,
         )

@@ -6,20 +6,43 @@ in Redis first and then in SQL, which is always complete for a lesson Redis no l
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from attn.db import history
-from attn.errors import LessonNotActive, LessonNotFound, RecordNotFound
+from attn.errors import (
+    DeviceAlreadyUsed,
+    DeviceRequired,
+    InvalidCode,
+    LessonNotActive,
+    LessonNotFound,
+    NetworkNotAllowed,
+    RecordNotFound,
+    TooManyAttempts,
+)
 from attn.models import AttendanceRecordRedis, LessonRedis, RecordStatus, UserSessionRedis, to_ms
+from attn.services import codes
 from attn.services.context import ServiceContext
+from attn.services.network import IPAddress
 from attn.store import keys
-from attn.store.redis_client import JoinOutcome
+from attn.store.redis_client import JoinOutcome, JoinRequest, address_bits
 
 
 @dataclass(frozen=True, slots=True)
 class JoinResult:
     created: bool
     record_json: str
+    # set when the record is pending and the verifier must be asked about it
+    verification_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    """What the student's request brings besides who they are."""
+
+    code: str | None = None
+    client: IPAddress | None = None
+    device_id: str = ""
 
 
 async def find_active_lessons(
@@ -33,20 +56,61 @@ async def find_active_lessons(
     return active
 
 
+_REFUSALS = {
+    JoinOutcome.NOT_ACTIVE: LessonNotActive,
+    JoinOutcome.INVALID_CODE: InvalidCode,
+    JoinOutcome.NETWORK_NOT_ALLOWED: NetworkNotAllowed,
+    JoinOutcome.DEVICE_REQUIRED: DeviceRequired,
+    JoinOutcome.DEVICE_ALREADY_USED: DeviceAlreadyUsed,
+}
+
+
 async def join_attendance(
-    ctx: ServiceContext, *, student: UserSessionRedis, lesson_id: str
+    ctx: ServiceContext,
+    *,
+    student: UserSessionRedis,
+    lesson_id: str,
+    check_in: CheckIn | None = None,
 ) -> JoinResult:
-    """Record the student as present; a repeated join returns the first join's record."""
+    """Check the student in: one atomic check of the lesson's security options and write.
+
+    A repeated join returns the first join's record, whatever was sent with it.
+    """
     if not keys.is_lesson_id(lesson_id):
         raise LessonNotFound
+    check_in = check_in or CheckIn()
+    settings = ctx.settings
+    now = ctx.now()
     record = AttendanceRecordRedis(
         lesson_id=lesson_id,
         student_number=student.school_number,
         student_full_name=student.full_name,
-        status=RecordStatus.PRESENT,
-        attendance_time=ctx.now(),
+        attendance_time=now,
     )
-    outcome, record_json = await ctx.redis_client.add_attendance_record(record)
+    verification_id = lesson_id + secrets.token_hex(8)
+    reply = await ctx.redis_client.add_attendance_record(
+        record,
+        JoinRequest(
+            code_ok=codes.code_matches(
+                ctx.secret_key, lesson_id, check_in.code, now, settings.CODE_ROTATION_SECONDS
+            ),
+            client_bits="" if check_in.client is None else address_bits(check_in.client),
+            device_id=check_in.device_id,
+            verification_id=verification_id,
+            code_max_failures=settings.CODE_MAX_FAILURES,
+            code_failure_window_ms=settings.CODE_FAILURE_WINDOW_SECONDS * 1000,
+        ),
+    )
+    outcome = reply.outcome
+    if outcome is JoinOutcome.CREATED:
+        assert reply.record_json is not None
+        pending = reply.status == RecordStatus.PENDING.value
+        return JoinResult(True, reply.record_json, verification_id if pending else None)
+    if outcome is JoinOutcome.EXISTS:
+        assert reply.record_json is not None
+        return JoinResult(False, reply.record_json)
+    if outcome is JoinOutcome.TOO_MANY_ATTEMPTS:
+        raise TooManyAttempts(retry_after=max(1, -(-reply.retry_after_ms // 1000)))
     if outcome is JoinOutcome.NOT_FOUND:
         # Not live: a retried join of a persisted lesson gets the record it made.
         async with ctx.db() as session:
@@ -58,10 +122,7 @@ async def join_attendance(
             if await history.get_lesson(session=session, lesson_id=lesson_id) is not None:
                 raise LessonNotActive
         raise LessonNotFound
-    if outcome is JoinOutcome.NOT_ACTIVE:
-        raise LessonNotActive
-    assert record_json is not None
-    return JoinResult(created=outcome is JoinOutcome.CREATED, record_json=record_json)
+    raise _REFUSALS[outcome]
 
 
 async def get_own_record(

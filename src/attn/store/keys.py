@@ -62,11 +62,53 @@ def is_lesson_id(value: str) -> bool:
 
 
 def lesson(lesson_id: str) -> str:
-    return f"{PREFIX}:lesson:{{l:{lesson_id[:TAG_HEX]}}}:{lesson_id[TAG_HEX:]}"
+    return _lesson_part("lesson", lesson_id)
 
 
 def lesson_records(lesson_id: str) -> str:
-    return f"{PREFIX}:records:{{l:{lesson_id[:TAG_HEX]}}}:{lesson_id[TAG_HEX:]}"
+    return _lesson_part("records", lesson_id)
+
+
+def _lesson_part(kind: str, lesson_id: str) -> str:
+    return f"{PREFIX}:{kind}:{{l:{lesson_id[:TAG_HEX]}}}:{lesson_id[TAG_HEX:]}"
+
+
+def lesson_devices(lesson_id: str) -> str:
+    """Device id -> the student it checked in."""
+    return _lesson_part("devices", lesson_id)
+
+
+def lesson_code_failures(lesson_id: str) -> str:
+    """Student -> `count:window start ms` of wrong codes."""
+    return _lesson_part("code-failures", lesson_id)
+
+
+def lesson_roster(lesson_id: str) -> str:
+    """Student -> full name: the course roster as it was when the lesson started."""
+    return _lesson_part("roster", lesson_id)
+
+
+def lesson_verifications(lesson_id: str) -> str:
+    """Verification id -> `student|status if verified|open or answered`."""
+    return _lesson_part("verifications", lesson_id)
+
+
+def lesson_audit(lesson_id: str) -> str:
+    """The lesson's audit trail, oldest first (JSON entries)."""
+    return _lesson_part("audit", lesson_id)
+
+
+def lesson_keys(lesson_id: str) -> list[str]:
+    """Every key of one lesson's live state (all in the lesson's slot), index excluded."""
+    return [
+        lesson(lesson_id),
+        lesson_records(lesson_id),
+        lesson_devices(lesson_id),
+        lesson_code_failures(lesson_id),
+        lesson_roster(lesson_id),
+        lesson_verifications(lesson_id),
+        lesson_audit(lesson_id),
+    ]
 
 
 def discovery_index(tag: str) -> str:

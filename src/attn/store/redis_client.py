@@ -8,7 +8,10 @@ Imports only `attn.models` and `attn.store.keys`.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from importlib import resources
@@ -20,9 +23,12 @@ from redis.exceptions import NoScriptError
 
 from attn.models import (
     AttendanceRecordRedis,
+    AuditEntry,
     LessonRedis,
     LessonStatus,
+    SecurityOption,
     UserSessionRedis,
+    format_time,
     from_ms,
     normalize_name,
     to_ms,
@@ -35,6 +41,49 @@ class JoinOutcome(StrEnum):
     EXISTS = "exists"
     NOT_FOUND = "not_found"
     NOT_ACTIVE = "not_active"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    INVALID_CODE = "invalid_code"
+    NETWORK_NOT_ALLOWED = "network_not_allowed"
+    DEVICE_REQUIRED = "device_required"
+    DEVICE_ALREADY_USED = "device_already_used"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    """What the join script needs besides the record: the facts the app checked."""
+
+    code_ok: bool = False
+    client_bits: str = ""
+    device_id: str = ""
+    verification_id: str = ""
+    code_max_failures: int = 5
+    code_failure_window_ms: int = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class JoinReply:
+    outcome: JoinOutcome
+    record_json: str | None = None
+    status: str | None = None
+    retry_after_ms: int = 0
+
+
+class UpdateOutcome(StrEnum):
+    OK = "ok"
+    CONFLICT = "conflict"
+    GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class LessonSnapshot:
+    """A lesson's whole live state, read in one MULTI."""
+
+    lesson: LessonRedis
+    records: list[AttendanceRecordRedis]
+    version: int
+    roster: dict[str, str]
+    audit: list[AuditEntry]
+    verifications: dict[str, str]
 
 
 class FinishOutcome(StrEnum):
@@ -62,7 +111,24 @@ def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis:
     return Redis(connection_pool=pool)
 
 
+def address_bits(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """An address as the join script compares it: `4:` or `6:` and all its bits."""
+    width = 32 if address.version == 4 else 128
+    return f"{address.version}:{int(address):0{width}b}"
+
+
+def network_bits(network: str) -> str:
+    """A network as the join script compares it: `4:` or `6:` and its prefix bits, so that
+    "address inside network" is "the address's bits start with the network's"."""
+    parsed = ipaddress.ip_network(network, strict=False)
+    width = 32 if parsed.version == 4 else 128
+    bits = f"{int(parsed.network_address):0{width}b}"[: parsed.prefixlen]
+    return f"{parsed.version}:{bits}"
+
+
 def lesson_to_hash(lesson: LessonRedis) -> dict[str, str]:
+    options = set(lesson.security)
+    late_after = lesson.late_after_minutes
     fields = {
         "lesson_id": lesson.lesson_id,
         "lesson_name": lesson.lesson_name,
@@ -73,6 +139,16 @@ def lesson_to_hash(lesson: LessonRedis) -> dict[str, str]:
         "status": lesson.status.value,
         "attendee_count": str(lesson.attendee_count),
         "version": "0",
+        "security": ",".join(option.value for option in lesson.security),
+        "allowed_subnets": ",".join(lesson.allowed_subnets),
+        # what the join script reads: flags, network prefixes as bit strings, milliseconds
+        "sec_code": "1" if SecurityOption.CODE in options else "0",
+        "sec_network": "1" if SecurityOption.NETWORK in options else "0",
+        "sec_device": "1" if SecurityOption.DEVICE in options else "0",
+        "sec_verification": "1" if SecurityOption.VERIFICATION in options else "0",
+        "networks": ",".join(network_bits(subnet) for subnet in lesson.allowed_subnets),
+        "late_after_ms": "" if late_after is None else str(late_after * 60_000),
+        "has_roster": "0",
     }
     if lesson.finished_at is not None:
         fields["finished_ms"] = str(to_ms(lesson.finished_at))
@@ -81,6 +157,7 @@ def lesson_to_hash(lesson: LessonRedis) -> dict[str, str]:
 
 def lesson_from_hash(fields: dict[str, str]) -> LessonRedis:
     finished_ms = fields.get("finished_ms")
+    late_after = fields.get("late_after_ms")
     return LessonRedis(
         lesson_id=fields["lesson_id"],
         lesson_name=fields["lesson_name"],
@@ -91,6 +168,13 @@ def lesson_from_hash(fields: dict[str, str]) -> LessonRedis:
         status=LessonStatus(fields["status"]),
         finished_at=from_ms(int(finished_ms)) if finished_ms else None,
         attendee_count=int(fields.get("attendee_count", "0")),
+        security=tuple(
+            SecurityOption(option) for option in fields.get("security", "").split(",") if option
+        ),
+        allowed_subnets=tuple(
+            item for item in fields.get("allowed_subnets", "").split(",") if item
+        ),
+        late_after_minutes=int(late_after) // 60_000 if late_after else None,
     )
 
 
@@ -115,6 +199,7 @@ class RedisClient:
         self._save_lesson = redis.register_script(_script_source("save_lesson"))
         self._delete_lesson = redis.register_script(_script_source("delete_lesson"))
         self._add_attendance_record = redis.register_script(_script_source("add_attendance_record"))
+        self._update_record = redis.register_script(_script_source("update_record"))
         self._claim_due = redis.register_script(_script_source("claim_due"))
         self._delete_persisted_lesson = redis.register_script(
             _script_source("delete_persisted_lesson")
@@ -225,19 +310,28 @@ class RedisClient:
         )
         return bool(results[-1])
 
-    async def save_lesson(self, lesson: LessonRedis) -> bool:
-        """Create the lesson and its discovery index entry atomically.
+    async def save_lesson(
+        self, lesson: LessonRedis, *, roster: dict[str, str] | None = None
+    ) -> bool:
+        """Create the lesson, its roster and its discovery index entry atomically.
 
         Its entry in the sweep queue (due at its end time) is written first, in the same
         round trip, so a lesson can never exist without being due some day.
         """
         fields = lesson_to_hash(lesson)
+        if roster:
+            fields["has_roster"] = "1"
         flat = [item for pair in fields.items() for item in pair]
+        roster_flat = [item for pair in (roster or {}).items() for item in pair]
         results = await self._pipeline_with_script(
             [("ZADD", keys.sweep_due(), "NX", fields["end_ms"], lesson.lesson_id)],
             self._save_lesson,
-            [keys.lesson(lesson.lesson_id), keys.lesson_discovery_index(lesson.lesson_id)],
-            [lesson.lesson_id, *flat],
+            [
+                keys.lesson(lesson.lesson_id),
+                keys.lesson_discovery_index(lesson.lesson_id),
+                keys.lesson_roster(lesson.lesson_id),
+            ],
+            [lesson.lesson_id, len(flat), *flat, *roster_flat],
         )
         return bool(results[-1])
 
@@ -289,19 +383,84 @@ class RedisClient:
             await self.redis.zrevrange(keys.teacher_lessons(teacher_school_number), 0, -1)
         )
 
-    async def read_lesson_snapshot(
-        self, lesson_id: str
-    ) -> tuple[LessonRedis, list[AttendanceRecordRedis], int] | None:
-        """The lesson, its roll and its version, read together in one MULTI (one slot)."""
+    async def read_lesson_snapshot(self, lesson_id: str) -> LessonSnapshot | None:
+        """The lesson's whole live state, read together in one MULTI (one slot)."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.hgetall(keys.lesson(lesson_id))
         pipe.hvals(keys.lesson_records(lesson_id))
-        fields, raw_records = await pipe.execute()
+        pipe.hgetall(keys.lesson_roster(lesson_id))
+        pipe.lrange(keys.lesson_audit(lesson_id), 0, -1)
+        pipe.hgetall(keys.lesson_verifications(lesson_id))
+        fields, raw_records, roster, audit, verifications = await pipe.execute()
         if not fields:
             return None
         records = [AttendanceRecordRedis.model_validate_json(item) for item in raw_records]
         records.sort(key=_roll_order)
-        return lesson_from_hash(fields), records, int(fields.get("version", "0"))
+        return LessonSnapshot(
+            lesson=lesson_from_hash(fields),
+            records=records,
+            version=int(fields.get("version", "0")),
+            roster=roster,
+            audit=[AuditEntry.model_validate_json(entry) for entry in audit],
+            verifications=verifications,
+        )
+
+    async def update_record(
+        self,
+        lesson_id: str,
+        student_number: str,
+        *,
+        expected: str,
+        new: str,
+        audit: AuditEntry | None,
+        verification: tuple[str, str] | None = None,
+    ) -> UpdateOutcome:
+        """Compare-and-set one record (expected '' = none yet), with its audit entry."""
+        verification_id, verification_value = verification or ("", "")
+        result = await self._update_record(
+            keys=[
+                keys.lesson(lesson_id),
+                keys.lesson_records(lesson_id),
+                keys.lesson_audit(lesson_id),
+                keys.lesson_verifications(lesson_id),
+            ],
+            args=[
+                student_number,
+                expected,
+                new,
+                "" if audit is None else audit.model_dump_json(),
+                verification_id,
+                verification_value,
+            ],
+        )
+        return UpdateOutcome(result)
+
+    async def get_raw_record(self, lesson_id: str, student_number: str) -> tuple[bool, str | None]:
+        """Whether the lesson is live, and the student's record JSON as stored."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.exists(keys.lesson(lesson_id))
+        pipe.hget(keys.lesson_records(lesson_id), student_number)
+        exists, raw = await pipe.execute()
+        return bool(exists), raw
+
+    async def get_roster_name(self, lesson_id: str, student_number: str) -> str | None:
+        name = await self.redis.hget(keys.lesson_roster(lesson_id), student_number)
+        return None if name is None else str(name)
+
+    async def get_verification(
+        self, lesson_id: str, verification_id: str
+    ) -> tuple[str | None, str | None]:
+        """A verification's value (`student|status|open or answered`) and its record JSON."""
+        value = await self.redis.hget(keys.lesson_verifications(lesson_id), verification_id)
+        if value is None:
+            return None, None
+        student = str(value).split("|", 1)[0]
+        raw = await self.redis.hget(keys.lesson_records(lesson_id), student)
+        return str(value), None if raw is None else str(raw)
+
+    async def get_audit(self, lesson_id: str) -> list[AuditEntry]:
+        entries = await self.redis.lrange(keys.lesson_audit(lesson_id), 0, -1)
+        return [AuditEntry.model_validate_json(entry) for entry in entries]
 
     # --- the persistence queue -----------------------------------------------------------
 
@@ -346,12 +505,9 @@ class RedisClient:
 
     async def delete_persisted_lesson(self, lesson_id: str, *, version: int) -> int:
         """Drop a lesson's live data if still at `version`: 1 done, 0 changed, -1 gone."""
+        lesson_keys = keys.lesson_keys(lesson_id)
         result = await self._delete_persisted_lesson(
-            keys=[
-                keys.lesson(lesson_id),
-                keys.lesson_records(lesson_id),
-                keys.lesson_discovery_index(lesson_id),
-            ],
+            keys=[lesson_keys[0], keys.lesson_discovery_index(lesson_id), *lesson_keys[1:]],
             args=[lesson_id, version],
         )
         return int(result)
@@ -375,6 +531,14 @@ class RedisClient:
         )
         return [None if score is None else int(score) for score in scores]
 
+    async def list_student_lesson(
+        self, student_number: str, lesson_id: str, when: datetime
+    ) -> None:
+        """Put a live lesson on the student's list (before a record is added for them)."""
+        await self.redis.zadd(
+            keys.student_lessons(student_number), {lesson_id: to_ms(when)}, nx=True
+        )
+
     async def forget_teacher_lessons(
         self, teacher_school_number: str, lesson_ids: Sequence[str]
     ) -> None:
@@ -388,31 +552,63 @@ class RedisClient:
     # --- attendance records --------------------------------------------------------------
 
     async def add_attendance_record(
-        self, record: AttendanceRecordRedis, *, lesson_start: datetime | None = None
-    ) -> tuple[JoinOutcome, str | None]:
-        """Join a student to a lesson in one round trip; returns the outcome and record JSON.
+        self, record: AttendanceRecordRedis, request: JoinRequest | None = None
+    ) -> JoinReply:
+        """Join a student to a lesson in one round trip.
 
-        The student's list of live lessons is written first in the same round trip (a
-        different slot); an entry whose join was refused is removed again.
+        The script checks the lesson's security options against what the app established
+        (`request`), decides the status (present, late or pending) and the flags, and writes
+        the record. The student's list of live lessons is written first in the same round trip
+        (a different slot); an entry whose join was refused is removed again.
         """
+        request = request or JoinRequest()
         lesson_id = record.lesson_id
         now = record.attendance_time
         assert now is not None
-        score = to_ms(lesson_start or now)
         student_key = keys.student_lessons(record.student_number)
+        facts = json.dumps(
+            {
+                "lesson_id": lesson_id,
+                "student_number": record.student_number,
+                "student_full_name": record.student_full_name,
+                "attendance_time": format_time(now),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
         results = await self._pipeline_with_script(
-            [("ZADD", student_key, "NX", score, lesson_id)],
+            [("ZADD", student_key, "NX", to_ms(now), lesson_id)],
             self._add_attendance_record,
-            [keys.lesson(lesson_id), keys.lesson_records(lesson_id)],
-            [record.student_number, record.model_dump_json(), to_ms(now)],
+            [
+                keys.lesson(lesson_id),
+                keys.lesson_records(lesson_id),
+                keys.lesson_devices(lesson_id),
+                keys.lesson_code_failures(lesson_id),
+                keys.lesson_roster(lesson_id),
+                keys.lesson_verifications(lesson_id),
+            ],
+            [
+                record.student_number,
+                facts[:-1],
+                to_ms(now),
+                "1" if request.code_ok else "0",
+                request.client_bits,
+                request.device_id,
+                request.verification_id,
+                request.code_max_failures,
+                request.code_failure_window_ms,
+            ],
         )
         reply = results[-1]
         outcome = JoinOutcome(reply[0])
-        if outcome in (JoinOutcome.NOT_FOUND, JoinOutcome.NOT_ACTIVE):
-            # No record exists and none can appear later, so the entry is dangling.
-            await self.redis.zrem(student_key, lesson_id)
-            return outcome, None
-        return outcome, str(reply[1])
+        if outcome is JoinOutcome.CREATED:
+            return JoinReply(outcome, str(reply[1]), str(reply[2]))
+        if outcome is JoinOutcome.EXISTS:
+            return JoinReply(outcome, str(reply[1]))
+        # No record exists, so the list entry written above is dangling.
+        await self.redis.zrem(student_key, lesson_id)
+        retry_after = int(reply[1]) if outcome is JoinOutcome.TOO_MANY_ATTEMPTS else 0
+        return JoinReply(outcome, retry_after_ms=retry_after)
 
     async def get_attendance_records(self, lesson_id: str) -> list[AttendanceRecordRedis]:
         """The lesson's roll, in one round trip, ordered by attendance time."""

@@ -23,11 +23,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from attn.db import history
+from attn.models import AttendanceRecordRedis, AuditEntry, RecordStatus
 from attn.services.context import ServiceContext
+from attn.store.redis_client import LessonSnapshot
 
 log = logging.getLogger("attn.sweep")
 
@@ -67,6 +69,54 @@ class SweepSummary:
         )
 
 
+def final_records(
+    snapshot: LessonSnapshot, now: datetime
+) -> tuple[list[AttendanceRecordRedis], list[AuditEntry]]:
+    """The records and audit trail a lesson ends with.
+
+    A check-in still waiting for its verifier is rejected (`verification_timeout`), and every
+    roster student without a record is marked absent; both changes are audited.
+    """
+    records: list[AttendanceRecordRedis] = []
+    audit = list(snapshot.audit)
+
+    def automatic(record: AttendanceRecordRedis, old: RecordStatus | None) -> None:
+        audit.append(
+            AuditEntry(
+                lesson_id=record.lesson_id,
+                student_number=record.student_number,
+                changed_by=None,
+                source="system",
+                changed_at=now,
+                old_status=old,
+                new_status=record.status,
+                reason=record.reason,
+            )
+        )
+
+    for record in snapshot.records:
+        if record.status is RecordStatus.PENDING:
+            timed_out = record.model_copy(
+                update={"status": RecordStatus.REJECTED, "reason": "verification_timeout"}
+            )
+            automatic(timed_out, RecordStatus.PENDING)
+            record = timed_out
+        records.append(record)
+    present = {record.student_number for record in records}
+    for number, full_name in sorted(snapshot.roster.items()):
+        if number not in present:
+            absent = AttendanceRecordRedis(
+                lesson_id=snapshot.lesson.lesson_id,
+                student_number=number,
+                student_full_name=full_name,
+                status=RecordStatus.ABSENT,
+                attendance_time=None,
+            )
+            automatic(absent, None)
+            records.append(absent)
+    return records, audit
+
+
 async def persist_one(ctx: ServiceContext, lesson_id: str) -> tuple[Outcome, int]:
     """Persist one claimed lesson; the outcome and how many records were written."""
     redis_client = ctx.redis_client
@@ -75,15 +125,16 @@ async def persist_one(ctx: ServiceContext, lesson_id: str) -> tuple[Outcome, int
     if snapshot is None:
         await redis_client.forget_due(lesson_id)  # persisted before, or never saved
         return Outcome.GONE, 0
-    lesson, records, version = snapshot
+    lesson, version = snapshot.lesson, snapshot.version
     now = ctx.now()
     if lesson.is_active(now):
         await redis_client.reschedule_due(lesson_id, due=lesson.end_time)
         return Outcome.NOT_DUE, 0
+    records, audit = final_records(snapshot, now)
     await checkpoint("read")
     async with ctx.db() as session, session.begin():
         written = await history.persist_lesson(
-            session=session, lesson=lesson, records=records, version=version, now=now
+            session=session, lesson=lesson, records=records, audit=audit, version=version, now=now
         )
         await checkpoint("written")
     await checkpoint("committed")
@@ -94,7 +145,7 @@ async def persist_one(ctx: ServiceContext, lesson_id: str) -> tuple[Outcome, int
     await redis_client.forget_lesson_indexes(
         lesson_id,
         teacher_school_number=lesson.teacher_school_number,
-        student_numbers=[record.student_number for record in records],
+        student_numbers=[record.student_number for record in snapshot.records],
     )
     await checkpoint("unlisted")
     await redis_client.forget_due(lesson_id)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
 
-from attn.api.deps import Context, CurrentStudent, Limit, Offset
+from attn.api.deps import ClientAddress, Context, CurrentStudent, DeviceId, Limit, Offset
 from attn.api.errors import error_responses
 from attn.models import JoinIn, LessonOut, RecordOut, StudentRecordOut
-from attn.services import student_service
+from attn.services import student_service, verification_service
+from attn.services.student_service import CheckIn
 
 router = APIRouter(prefix="/student", tags=["student"])
 
@@ -34,17 +35,39 @@ async def find_lessons(
     response_model=RecordOut,
     responses={
         200: {"model": RecordOut, "description": "The student had already joined"},
-        **error_responses(401, 403, 404, 409, 422),
+        **error_responses(401, 403, 404, 409, 422, 429),
     },
 )
 async def join_lesson(
     ctx: Context,
     student: CurrentStudent,
     lesson_id: str,
+    address: ClientAddress,
+    device: DeviceId,
+    request: Request,
+    background: BackgroundTasks,
     body: Annotated[JoinIn | None, Body()] = None,
 ) -> Response:
-    """Check in to an active lesson; a repeated join returns the existing record."""
-    result = await student_service.join_attendance(ctx, student=student, lesson_id=lesson_id)
+    """Check in to an active lesson; a repeated join returns the existing record.
+
+    Lessons with security options need the current `code`, a client address in the
+    lesson's networks, or a device id (`X-ATTN-Device`) not used by another student.
+    """
+    result = await student_service.join_attendance(
+        ctx,
+        student=student,
+        lesson_id=lesson_id,
+        check_in=CheckIn(code=body.code if body else None, client=address, device_id=device),
+    )
+    if result.verification_id is not None:
+        base = (ctx.settings.PUBLIC_URL or str(request.base_url)).rstrip("/")
+        background.add_task(
+            verification_service.request_verification,
+            ctx,
+            verification_id=result.verification_id,
+            record_json=result.record_json,
+            callback_url=f"{base}/api/v1/verifications/{result.verification_id}",
+        )
     # The stored record is already the API's Record JSON: send it as it is.
     return Response(
         content=result.record_json,
@@ -57,7 +80,7 @@ async def join_lesson(
 async def own_record(ctx: Context, student: CurrentStudent, lesson_id: str) -> RecordOut:
     """The caller's own record in one lesson."""
     record = await student_service.get_own_record(ctx, student=student, lesson_id=lesson_id)
-    return RecordOut.model_validate(record.model_dump())
+    return RecordOut.of(record)
 
 
 @router.get("/attendance", responses=error_responses(401, 403, 422))
@@ -68,7 +91,7 @@ async def own_records(
     found = await student_service.list_own_records(ctx, student=student, limit=limit, offset=offset)
     return [
         StudentRecordOut(
-            **record.model_dump(),
+            **RecordOut.of(record).model_dump(),
             lesson_name=lesson.lesson_name,
             teacher_full_name=lesson.teacher_full_name,
             start_time=lesson.start_time,

@@ -1,52 +1,213 @@
-"""`/teacher`: start, finish and watch attendance lessons."""
+"""`/teacher`: start, watch, correct and finish attendance lessons; course rosters."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from attn.api.deps import Context, CurrentTeacher, Limit, Offset
+import segno
+from fastapi import APIRouter, Path, Request, Response
+
+from attn.api.deps import ClientAddress, Context, CurrentTeacher, Limit, Offset
 from attn.api.errors import error_responses
-from attn.models import LessonIn, LessonOut, RecordOut
+from attn.errors import InvalidRoster
+from attn.models import (
+    AddRecordIn,
+    AuditEntryOut,
+    CodeOut,
+    CorrectionIn,
+    LessonIn,
+    RecordOut,
+    RosterOut,
+    RosterSummary,
+    SchoolNumber,
+    TeacherLessonOut,
+)
 from attn.services import teacher_service
 
 router = APIRouter(prefix="/teacher", tags=["teacher"])
 
+StudentNumber = Annotated[SchoolNumber, Path(description="The student's school number.")]
+Course = Annotated[str, Path(min_length=1, max_length=200, description="The lesson name.")]
+
 
 @router.post("/lessons", status_code=201, responses=error_responses(401, 403, 409, 422))
-async def start_lesson(ctx: Context, teacher: CurrentTeacher, body: LessonIn) -> LessonOut:
-    """Open a lesson for attendance (one active lesson per teacher)."""
+async def start_lesson(
+    ctx: Context, teacher: CurrentTeacher, body: LessonIn, address: ClientAddress
+) -> TeacherLessonOut:
+    """Open a lesson for attendance (one active lesson per teacher), with its options."""
     lesson = await teacher_service.start_attendance(
-        ctx, teacher=teacher, lesson_name=body.lesson_name, duration_minutes=body.duration_minutes
+        ctx,
+        teacher=teacher,
+        lesson_name=body.lesson_name,
+        duration_minutes=body.duration_minutes,
+        late_after_minutes=body.late_after_minutes,
+        security=body.security,
+        allowed_subnets=body.allowed_subnets,
+        teacher_address=address,
     )
-    return LessonOut.of(lesson, ctx.now())
+    return TeacherLessonOut.of(lesson, ctx.now())
 
 
 @router.get("/lessons", responses=error_responses(401, 403, 422))
 async def list_lessons(
     ctx: Context, teacher: CurrentTeacher, limit: Limit = 50, offset: Offset = 0
-) -> list[LessonOut]:
+) -> list[TeacherLessonOut]:
     """The teacher's lessons: active first, then finished ones, newest first."""
     lessons = await teacher_service.list_lessons(ctx, teacher=teacher, limit=limit, offset=offset)
     now = ctx.now()
-    return [LessonOut.of(lesson, now) for lesson in lessons]
+    return [TeacherLessonOut.of(lesson, now) for lesson in lessons]
 
 
 @router.get("/lessons/{lesson_id}", responses=error_responses(401, 403, 404))
-async def get_lesson(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> LessonOut:
+async def get_lesson(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> TeacherLessonOut:
     """One of the teacher's lessons."""
     lesson = await teacher_service.get_lesson(ctx, teacher=teacher, lesson_id=lesson_id)
-    return LessonOut.of(lesson, ctx.now())
+    return TeacherLessonOut.of(lesson, ctx.now())
 
 
 @router.post("/lessons/{lesson_id}/finish", responses=error_responses(401, 403, 404, 409))
-async def finish_lesson(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> LessonOut:
+async def finish_lesson(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> TeacherLessonOut:
     """Finish the lesson: no new joins, and it is no longer found by students."""
     lesson = await teacher_service.finish_attendance(ctx, teacher=teacher, lesson_id=lesson_id)
-    return LessonOut.of(lesson, ctx.now())
+    return TeacherLessonOut.of(lesson, ctx.now())
 
 
 @router.get("/lessons/{lesson_id}/records", responses=error_responses(401, 403, 404))
 async def lesson_records(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> list[RecordOut]:
     """The lesson's roll, ordered by attendance time."""
     records = await teacher_service.get_roll(ctx, teacher=teacher, lesson_id=lesson_id)
-    return [RecordOut.model_validate(record.model_dump()) for record in records]
+    return [RecordOut.of(record) for record in records]
+
+
+@router.post(
+    "/lessons/{lesson_id}/records",
+    status_code=201,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def add_record(
+    ctx: Context, teacher: CurrentTeacher, lesson_id: str, body: AddRecordIn
+) -> RecordOut:
+    """Add a student who could not check in (live or after the lesson); audited."""
+    record = await teacher_service.add_record(
+        ctx,
+        teacher=teacher,
+        lesson_id=lesson_id,
+        student_number=body.student_number,
+        status=body.status,
+        reason=body.reason,
+    )
+    return RecordOut.of(record)
+
+
+@router.patch(
+    "/lessons/{lesson_id}/records/{student_number}",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def correct_record(
+    ctx: Context,
+    teacher: CurrentTeacher,
+    lesson_id: str,
+    student_number: StudentNumber,
+    body: CorrectionIn,
+) -> RecordOut:
+    """Decide a record: accept (`present`/`late`), reject (with a reason), excuse, or mark
+    absent. Audited; no later automatic result overrides it."""
+    record = await teacher_service.correct_record(
+        ctx,
+        teacher=teacher,
+        lesson_id=lesson_id,
+        student_number=student_number,
+        status=body.status,
+        reason=body.reason,
+    )
+    return RecordOut.of(record)
+
+
+@router.get("/lessons/{lesson_id}/audit", responses=error_responses(401, 403, 404))
+async def lesson_audit(
+    ctx: Context, teacher: CurrentTeacher, lesson_id: str
+) -> list[AuditEntryOut]:
+    """Every change of the lesson's records, oldest first."""
+    entries = await teacher_service.get_audit(ctx, teacher=teacher, lesson_id=lesson_id)
+    return [AuditEntryOut.model_validate(entry.model_dump()) for entry in entries]
+
+
+@router.get("/lessons/{lesson_id}/code", responses=error_responses(401, 403, 404, 409))
+async def lesson_code(
+    ctx: Context, teacher: CurrentTeacher, lesson_id: str, request: Request
+) -> CodeOut:
+    """The rotating check-in code to show now, the seconds it has left, and its QR link."""
+    return await teacher_service.get_code(
+        ctx, teacher=teacher, lesson_id=lesson_id, base_url=str(request.base_url)
+    )
+
+
+@router.get(
+    "/lessons/{lesson_id}/code.svg",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/svg+xml": {}}, "description": "The QR code of the join link"},
+        **error_responses(401, 403, 404, 409),
+    },
+)
+async def lesson_code_qr(
+    ctx: Context, teacher: CurrentTeacher, lesson_id: str, request: Request
+) -> Response:
+    """The current code's join link as a QR code (SVG), for the projector."""
+    code = await teacher_service.get_code(
+        ctx, teacher=teacher, lesson_id=lesson_id, base_url=str(request.base_url)
+    )
+    svg = segno.make(code.join_url, error="m").svg_inline(scale=8, border=2)
+    return Response(
+        svg,
+        media_type="image/svg+xml",
+        headers={"Cache-Control": f"private, max-age={code.valid_for_seconds}"},
+    )
+
+
+@router.get("/rosters", responses=error_responses(401, 403))
+async def list_rosters(ctx: Context, teacher: CurrentTeacher) -> list[RosterSummary]:
+    """The teacher's course rosters."""
+    return await teacher_service.list_rosters(ctx, teacher=teacher)
+
+
+@router.put(
+    "/rosters/{course}",
+    responses=error_responses(401, 403, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "school_number,full_name\nS2001,Elif Kaya\n",
+                }
+            },
+        }
+    },
+)
+async def put_roster(
+    ctx: Context, teacher: CurrentTeacher, course: Course, request: Request
+) -> RosterOut:
+    """Replace the expected students of a course (the lessons named `course`) with a CSV of
+    `school_number,full_name`. Lessons started afterwards mark roster students without a
+    record absent when they are persisted, and flag joins from outside it."""
+    body = await request.body()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRoster("The roster must be UTF-8 text.") from None
+    return await teacher_service.put_roster(ctx, teacher=teacher, course=course, csv_text=text)
+
+
+@router.get("/rosters/{course}", responses=error_responses(401, 403, 404))
+async def get_roster(ctx: Context, teacher: CurrentTeacher, course: Course) -> RosterOut:
+    """One course's roster."""
+    return await teacher_service.get_roster(ctx, teacher=teacher, course=course)
+
+
+@router.delete("/rosters/{course}", status_code=204, responses=error_responses(401, 403, 404))
+async def delete_roster(ctx: Context, teacher: CurrentTeacher, course: Course) -> Response:
+    """Remove a course's roster."""
+    await teacher_service.delete_roster(ctx, teacher=teacher, course=course)
+    return Response(status_code=204)

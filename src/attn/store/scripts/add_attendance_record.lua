@@ -1,21 +1,103 @@
 -- Join a student to a lesson: one atomic check-and-write.
--- KEYS[1] lesson hash, KEYS[2] the lesson's records hash
--- ARGV[1] student number, ARGV[2] the record (JSON), ARGV[3] now (ms)
--- Returns {'created', record}, {'exists', existing record}, {'not_found'} or {'not_active'}.
--- An existing record is returned even after the lesson ended, so a retried join gets
--- what the first one got; a new join is refused once the lesson is finished or past its end.
-local lesson = redis.call('HMGET', KEYS[1], 'status', 'end_ms')
+-- KEYS[1] lesson, KEYS[2] records, KEYS[3] devices, KEYS[4] code failures, KEYS[5] roster,
+-- KEYS[6] verifications (all in the lesson's slot)
+-- ARGV[1] student number
+-- ARGV[2] the record's JSON up to, without, its closing brace; the script adds the fields it
+--         decides (status, reason, flags, changed_by, changed_at)
+-- ARGV[3] now (ms)
+-- ARGV[4] '1' when the code sent is the lesson's current or previous code
+-- ARGV[5] the client address as bits ('4:0101...'), or ''
+-- ARGV[6] the device id, or ''
+-- ARGV[7] a new verification id, used when the lesson asks for verification
+-- ARGV[8] wrong codes allowed per window, ARGV[9] that window (ms)
+-- Returns {'created', record, status}, {'exists', record}, {'not_found'}, {'not_active'},
+-- {'too_many_attempts', ms to wait}, {'invalid_code'}, {'network_not_allowed'},
+-- {'device_required'} or {'device_already_used'}.
+-- An existing record is returned even after the lesson ended, so a retried join gets what
+-- the first one got; a new join is refused once the lesson is finished or past its end.
+local lesson = redis.call('HMGET', KEYS[1], 'status', 'end_ms', 'start_ms', 'late_after_ms',
+  'sec_code', 'sec_network', 'sec_device', 'sec_verification', 'networks', 'has_roster')
 if not lesson[1] then
   return {'not_found'}
 end
-local existing = redis.call('HGET', KEYS[2], ARGV[1])
+local student = ARGV[1]
+local existing = redis.call('HGET', KEYS[2], student)
 if existing then
   return {'exists', existing}
 end
-if lesson[1] ~= 'active' or tonumber(ARGV[3]) >= tonumber(lesson[2]) then
+local now = tonumber(ARGV[3])
+if lesson[1] ~= 'active' or now >= tonumber(lesson[2]) then
   return {'not_active'}
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+
+if lesson[5] == '1' then
+  local count, since = 0, now
+  local failures = redis.call('HGET', KEYS[4], student)
+  if failures then
+    local sep = string.find(failures, ':', 1, true)
+    count = tonumber(string.sub(failures, 1, sep - 1))
+    since = tonumber(string.sub(failures, sep + 1))
+    if since + tonumber(ARGV[9]) <= now then
+      count, since = 0, now
+    end
+  end
+  if count >= tonumber(ARGV[8]) then
+    return {'too_many_attempts', tostring(since + tonumber(ARGV[9]) - now)}
+  end
+  if ARGV[4] ~= '1' then
+    redis.call('HSET', KEYS[4], student, (count + 1) .. ':' .. since)
+    return {'invalid_code'}
+  end
+end
+
+if lesson[6] == '1' then
+  local client = ARGV[5]
+  local allowed = false
+  if client ~= '' then
+    for network in string.gmatch(lesson[9] or '', '[^,]+') do
+      if string.sub(client, 1, string.len(network)) == network then
+        allowed = true
+        break
+      end
+    end
+  end
+  if not allowed then
+    return {'network_not_allowed'}
+  end
+end
+
+local device = ARGV[6]
+if lesson[7] == '1' then
+  if device == '' then
+    return {'device_required'}
+  end
+  local owner = redis.call('HGET', KEYS[3], device)
+  if owner and owner ~= student then
+    return {'device_already_used'}
+  end
+end
+
+local decided = 'present'
+if lesson[4] and lesson[4] ~= '' and now - tonumber(lesson[3]) > tonumber(lesson[4]) then
+  decided = 'late'
+end
+local status = decided
+if lesson[8] == '1' then
+  status = 'pending'
+end
+local flags = ''
+if lesson[10] == '1' and redis.call('HEXISTS', KEYS[5], student) == 0 then
+  flags = '"not_on_roster"'
+end
+local record = ARGV[2] .. ',"status":"' .. status .. '","reason":null,"flags":[' .. flags ..
+  '],"changed_by":null,"changed_at":null}'
+redis.call('HSET', KEYS[2], student, record)
+if lesson[7] == '1' then
+  redis.call('HSET', KEYS[3], device, student)
+end
+if status == 'pending' then
+  redis.call('HSET', KEYS[6], ARGV[7], student .. '|' .. decided .. '|open')
+end
 redis.call('HINCRBY', KEYS[1], 'attendee_count', 1)
 redis.call('HINCRBY', KEYS[1], 'version', 1)
-return {'created', ARGV[2]}
+return {'created', record, status}

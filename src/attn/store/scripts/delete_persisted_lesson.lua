@@ -1,5 +1,5 @@
 -- Remove a persisted lesson's live data, only if it did not change since it was read.
--- KEYS[1] lesson hash, KEYS[2] records hash, KEYS[3] discovery index
+-- KEYS[1] lesson hash, KEYS[2] discovery index, KEYS[3..] the lesson's other keys
 -- ARGV[1] lesson id, ARGV[2] the version that was persisted
 -- Returns 1 when removed, 0 when the lesson changed meanwhile, -1 when it is already gone.
 local version = redis.call('HGET', KEYS[1], 'version')
@@ -9,6 +9,6 @@ end
 if version ~= ARGV[2] then
   return 0
 end
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[1], unpack(KEYS, 3))
+redis.call('SREM', KEYS[2], ARGV[1])
 return 1

@@ -1,0 +1,56 @@
+"""Network rules of check-ins: client addresses behind trusted proxies, and subnet matching.
+
+The join script itself tests an address against the lesson's networks (see
+`attn.store.redis_client.address_bits`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_address(value: str) -> IPAddress | None:
+    try:
+        address = ipaddress.ip_address(value.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def client_address(
+    peer: str | None, forwarded_for: Sequence[str], trusted: Sequence[IPNetwork]
+) -> IPAddress | None:
+    """The client's address: the socket peer, unless that peer is a trusted proxy.
+
+    Then X-Forwarded-For is walked from the right, skipping trusted proxies; the first
+    address that is not one is the client. Entries a client wrote itself sit further left and
+    are never reached while an untrusted hop stands to their right.
+    """
+    address = parse_address(peer) if peer else None
+    if address is None or not _inside(address, trusted):
+        return address
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        hop_address = parse_address(hop)
+        if hop_address is None:
+            return None  # a malformed hop: nothing left of it can be trusted
+        address = hop_address
+        if not _inside(address, trusted):
+            return address
+    return address
+
+
+def _inside(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:
+    return any(address.version == network.version and address in network for network in networks)
+
+
+def default_subnet(address: IPAddress) -> str:
+    """The teacher's own network when none is listed: the /24 (IPv4) or /64 (IPv6)."""
+    prefix = 24 if address.version == 4 else 64
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))

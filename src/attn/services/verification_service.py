@@ -1,0 +1,175 @@
+"""External verification of check-ins (for example a face-recognition service).
+
+A join to a lesson with the `verification` option is recorded as `pending` and posted to
+`ATTN_VERIFIER_URL`. The verifier answers through the webhook, signed with HMAC-SHA256 (key
+`ATTN_VERIFIER_SECRET`) over `<verification id>.<unix timestamp>.<body>`; an answer with a wrong
+signature, a timestamp more than five minutes away, or for an id already answered is refused.
+A teacher's decision on the record always stands: a later answer only closes the verification.
+A pending record still unanswered when its lesson is persisted becomes `rejected` with reason
+`verification_timeout`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+
+from pydantic import ValidationError
+
+from attn.errors import (
+    InvalidRequest,
+    InvalidSignature,
+    VerificationAlreadyAnswered,
+    VerificationNotFound,
+)
+from attn.models import (
+    AttendanceRecordRedis,
+    AuditEntry,
+    RecordStatus,
+    VerificationResultIn,
+)
+from attn.services.context import ServiceContext
+from attn.store.redis_client import UpdateOutcome
+
+log = logging.getLogger("attn.verification")
+
+SIGNATURE_HEADER = "X-ATTN-Signature"
+TIMESTAMP_HEADER = "X-ATTN-Timestamp"
+MAX_SKEW_SECONDS = 300
+_VERIFICATION_ID = re.compile(r"^[0-9a-f]{48}$")
+_RETRY_DELAYS = (0.5, 2.0, 5.0)
+
+
+def sign(secret: str, verification_id: str, timestamp: str, body: bytes) -> str:
+    message = f"{verification_id}.{timestamp}.".encode() + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def check_signature(
+    secret: str | None,
+    verification_id: str,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    now: float,
+) -> None:
+    if not secret or not timestamp or not signature:
+        raise InvalidSignature
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        raise InvalidSignature from None
+    if abs(now - sent) > MAX_SKEW_SECONDS:
+        raise InvalidSignature("The signature's timestamp is more than five minutes away.")
+    expected = sign(secret, verification_id, timestamp, body)
+    if not hmac.compare_digest(expected, signature.strip()):
+        raise InvalidSignature
+
+
+async def request_verification(
+    ctx: ServiceContext, *, verification_id: str, record_json: str, callback_url: str
+) -> bool:
+    """Post a pending check-in to the verifier, retrying a few times; True when delivered."""
+    settings = ctx.settings
+    if ctx.http is None or not settings.VERIFIER_URL or not settings.VERIFIER_SECRET:
+        return False
+    record = json.loads(record_json)
+    body = json.dumps(
+        {
+            "verification_id": verification_id,
+            "lesson_id": record["lesson_id"],
+            "student_number": record["student_number"],
+            "student_full_name": record["student_full_name"],
+            "callback_url": callback_url,
+        }
+    ).encode()
+    for delay in (0.0, *_RETRY_DELAYS):
+        await asyncio.sleep(delay)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(settings.VERIFIER_SECRET, verification_id, timestamp, body),
+        }
+        try:
+            response = await ctx.http.post(settings.VERIFIER_URL, content=body, headers=headers)
+        except Exception as exc:
+            log.warning("verifier unreachable for %s: %s", verification_id, exc)
+            continue
+        if response.status_code < 300:
+            return True
+        log.warning("verifier refused %s: HTTP %s", verification_id, response.status_code)
+    return False
+
+
+async def apply_result(
+    ctx: ServiceContext,
+    *,
+    verification_id: str,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+) -> tuple[str, AttendanceRecordRedis]:
+    """Apply a verifier's signed answer; ('applied' or 'ignored', the record)."""
+    check_signature(
+        ctx.settings.VERIFIER_SECRET,
+        verification_id,
+        timestamp,
+        signature,
+        body,
+        ctx.now().timestamp(),
+    )
+    try:
+        result = VerificationResultIn.model_validate_json(body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        raise InvalidRequest(f"{where}: {error['msg']}") from None
+    if _VERIFICATION_ID.fullmatch(verification_id) is None:
+        raise VerificationNotFound
+    lesson_id = verification_id[:32]
+    for _ in range(5):
+        value, raw = await ctx.redis_client.get_verification(lesson_id, verification_id)
+        if value is None or raw is None:
+            raise VerificationNotFound
+        student, decided, state = value.split("|")
+        if state != "open":
+            raise VerificationAlreadyAnswered
+        current = AttendanceRecordRedis.model_validate_json(raw)
+        now = ctx.now()
+        if current.changed_by is not None or current.status is not RecordStatus.PENDING:
+            new, audit, outcome = current, None, "ignored"  # a teacher decided already
+        else:
+            verified = result.result == "verified"
+            status = RecordStatus(decided) if verified else RecordStatus.REJECTED
+            reason = None if verified else (result.reason or "verification_failed")
+            new = current.model_copy(update={"status": status, "reason": reason})
+            audit = AuditEntry(
+                lesson_id=lesson_id,
+                student_number=student,
+                changed_by=None,
+                source="verifier",
+                changed_at=now,
+                old_status=current.status,
+                new_status=status,
+                reason=reason,
+            )
+            outcome = "applied"
+        updated = await ctx.redis_client.update_record(
+            lesson_id,
+            student,
+            expected=raw,
+            new=raw if new is current else new.model_dump_json(),
+            audit=audit,
+            verification=(verification_id, f"{student}|{decided}|answered"),
+        )
+        if updated is UpdateOutcome.OK:
+            return outcome, new
+        if updated is UpdateOutcome.GONE:
+            raise VerificationNotFound
+    raise VerificationNotFound
