@@ -18,7 +18,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from attn.config import ConfigError, Settings, load_settings
+from attn.config import ConfigError, Settings, load_settings, secret_key
 from attn.db.engine import create_engine, session_factory
 from attn.db.migrate import upgrade
 from attn.errors import AttnError
@@ -251,6 +251,7 @@ def serve(
     if not 1 <= workers <= 64:
         fail("--workers must be between 1 and 64", code=2)
     prepare_database(settings)
+    secret_key(settings)  # created once here, before workers fork and read it
     if demo:
         for role, number, password in _demo_accounts(settings):
             typer.echo(f"demo {role} {number} {password}")
@@ -291,6 +292,31 @@ def serve(
             sweeper.stop()
         if embedded is not None:
             embedded.stop()
+
+
+@app.command("fake-verifier")
+def fake_verifier(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 8100,
+    reject: Annotated[str, typer.Option(help="Comma-separated student numbers to reject.")] = "",
+    delay: Annotated[float, typer.Option(help="Seconds before each answer.")] = 0.5,
+) -> None:
+    """Run a stand-in verifier that answers every check-in (for tests and demos)."""
+    import uvicorn
+
+    from attn.fake_verifier import create_fake_verifier
+
+    settings = settings_or_exit()
+    if not settings.VERIFIER_SECRET:
+        fail("set ATTN_VERIFIER_SECRET (16+ characters), the same as the service's", code=2)
+    configure_logging(settings)
+    rejected = {item.strip() for item in reject.split(",") if item.strip()}
+    typer.echo(f"fake verifier on http://127.0.0.1:{port}/ (rejects: {sorted(rejected) or 'none'})")
+    uvicorn.run(
+        create_fake_verifier(settings.VERIFIER_SECRET, reject=rejected, delay=delay),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
 
 
 @app.command()

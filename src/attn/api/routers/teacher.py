@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Annotated
 
 import segno
@@ -157,9 +158,10 @@ async def lesson_code_qr(
     code = await teacher_service.get_code(
         ctx, teacher=teacher, lesson_id=lesson_id, base_url=str(request.base_url)
     )
-    svg = segno.make(code.join_url, error="m").svg_inline(scale=8, border=2)
+    svg = io.BytesIO()
+    segno.make(code.join_url, error="m").save(svg, kind="svg", scale=8, border=2, xmldecl=False)
     return Response(
-        svg,
+        svg.getvalue(),
         media_type="image/svg+xml",
         headers={"Cache-Control": f"private, max-age={code.valid_for_seconds}"},
     )
