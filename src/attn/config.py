@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     TEACHER_SESSION_TTL_SECONDS: PositiveSeconds = 3600
     STUDENT_SESSION_TTL_SECONDS: PositiveSeconds = 600
     ADMIN_SESSION_TTL_SECONDS: PositiveSeconds = 3600
+    REFRESH_TTL_DAYS: Annotated[int, Field(ge=1, le=3650)] = 30
 
     SWEEP_INTERVAL_SECONDS: Annotated[float, Field(gt=0, le=24 * 3600)] = 60
     SWEEP_LEASE_SECONDS: Annotated[float, Field(gt=0, le=24 * 3600)] = 30

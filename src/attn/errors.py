@@ -156,3 +156,8 @@ class VerificationAlreadyAnswered(AttnError):
 class InvalidRequest(AttnError):
     code = "validation_error"
     message = "The request is not valid."
+
+
+class InvalidRefreshToken(AttnError):
+    code = "invalid_refresh_token"
+    message = "The refresh token is unknown, expired, revoked or not for this device."

@@ -142,6 +142,19 @@ class UserSessionRedis(_Model):
     token_digest: str
     created_at: UtcTime
     expires_at: UtcTime
+    # the remembered device this session came from, whose refresh token logout revokes
+    device_key: str | None = None
+
+
+class RefreshTokenRedis(_Model):
+    """A remembered device's refresh token: only its digest is kept."""
+
+    school_number: str
+    full_name: str
+    role: Role
+    token_digest: str
+    created_at: UtcTime
+    expires_at: UtcTime
 
 
 class LessonRedis(_Model):
@@ -210,9 +223,19 @@ class UserOut(_Model):
     role: Role
 
 
+DeviceIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,128}$")]
+
+
 class LoginIn(_Model):
     school_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    remember_device: bool = False
+    device_id: DeviceIdText | None = None
+
+
+class RefreshIn(_Model):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    device_id: DeviceIdText | None = None
 
 
 class LoginOut(_Model):
@@ -220,6 +243,8 @@ class LoginOut(_Model):
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     user: UserOut
+    refresh_token: str | None = None
+    refresh_expires_in: int | None = None
 
 
 class MeOut(_Model):

@@ -53,6 +53,7 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.VerificationNotFound: 404,
     errors.VerificationAlreadyAnswered: 409,
     errors.InvalidRequest: 422,
+    errors.InvalidRefreshToken: 401,
 }
 
 _CODE_OF_STATUS = {

@@ -3,10 +3,17 @@
 An access token is `<school number>.<secret>`: 256 random bits of secret, of which Redis keeps
 only the SHA-256 digest in the user's single session. A new login overwrites that session,
 so the previous token dies; logout deletes it.
+
+"Remember this device": a login may also return a refresh token (256 random bits, kept only as
+a SHA-256 digest, bound to the device id, valid `ATTN_REFRESH_TTL_DAYS`) that `refresh` trades
+for a new session without the password, so a lecture hall's students need no argon2 work at
+the start of each lesson. Logout revokes the device's refresh token; a password login on
+another device does not.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import re
@@ -15,8 +22,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from attn.db import users
-from attn.errors import InvalidCredentials, NotAuthenticated, TooManyAttempts
-from attn.models import SCHOOL_NUMBER_PATTERN, Role, UserSessionRedis
+from attn.errors import InvalidCredentials, InvalidRefreshToken, NotAuthenticated, TooManyAttempts
+from attn.models import SCHOOL_NUMBER_PATTERN, RefreshTokenRedis, Role, UserSessionRedis
 from attn.services.context import ServiceContext
 
 _SCHOOL_NUMBER_RE = re.compile(SCHOOL_NUMBER_PATTERN)
@@ -27,14 +34,29 @@ class LoginResult:
     access_token: str
     session: UserSessionRedis
     expires_in: int
+    refresh_token: str | None = None
+    refresh_expires_in: int | None = None
+
+
+def device_key(device_id: str) -> str:
+    return hashlib.sha256(f"attn-device:{device_id}".encode()).hexdigest()[:32]
 
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-async def login(ctx: ServiceContext, *, school_number: str, password: str) -> LoginResult:
-    """Check the password and open the user's one live session, with the role's TTL."""
+async def login(
+    ctx: ServiceContext,
+    *,
+    school_number: str,
+    password: str,
+    remember_device: str | None = None,
+) -> LoginResult:
+    """Check the password and open the user's one live session, with the role's TTL.
+
+    With `remember_device` (a device id) a refresh token for that device comes too.
+    """
     settings = ctx.settings
     redis_client = ctx.redis_client
     known_format = _SCHOOL_NUMBER_RE.fullmatch(school_number) is not None
@@ -69,19 +91,62 @@ async def login(ctx: ServiceContext, *, school_number: str, password: str) -> Lo
         await redis_client.clear_login_failures(school_number)
 
     role = Role(user.role)
-    ttl = settings.session_ttl_seconds(role)
+    now = ctx.now()
+    if remember_device is None:
+        return await _open_session(ctx, user.school_number, user.full_name, role, None)
+    key = device_key(remember_device)
+    refresh_ttl = settings.REFRESH_TTL_DAYS * 24 * 3600
+    refresh_secret = secrets.token_urlsafe(32)
+    await redis_client.save_refresh_token(
+        RefreshTokenRedis(
+            school_number=user.school_number,
+            full_name=user.full_name,
+            role=role,
+            token_digest=_digest(refresh_secret),
+            created_at=now,
+            expires_at=now + timedelta(seconds=refresh_ttl),
+        ),
+        device_key=key,
+        ttl=refresh_ttl,
+    )
+    opened = await _open_session(ctx, user.school_number, user.full_name, role, key)
+    return dataclasses.replace(
+        opened,
+        refresh_token=f"{user.school_number}.{refresh_secret}",
+        refresh_expires_in=refresh_ttl,
+    )
+
+
+async def _open_session(
+    ctx: ServiceContext, school_number: str, full_name: str, role: Role, device: str | None
+) -> LoginResult:
+    """Save a new session (replacing the user's previous one) with the role's TTL."""
+    ttl = ctx.settings.session_ttl_seconds(role)
     secret = secrets.token_urlsafe(32)
     now = ctx.now()
     user_session = UserSessionRedis(
-        school_number=user.school_number,
-        full_name=user.full_name,
+        school_number=school_number,
+        full_name=full_name,
         role=role,
         token_digest=_digest(secret),
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
+        device_key=device,
     )
-    await redis_client.save_user_session(user_session, ttl)
-    return LoginResult(f"{user.school_number}.{secret}", user_session, ttl)
+    await ctx.redis_client.save_user_session(user_session, ttl)
+    return LoginResult(f"{school_number}.{secret}", user_session, ttl)
+
+
+async def refresh(ctx: ServiceContext, *, refresh_token: str, device_id: str) -> LoginResult:
+    """Trade a remembered device's refresh token for a new session, without the password."""
+    school_number, _, secret = refresh_token.rpartition(".")
+    if not secret or _SCHOOL_NUMBER_RE.fullmatch(school_number) is None:
+        raise InvalidRefreshToken
+    key = device_key(device_id)
+    stored = await ctx.redis_client.get_refresh_token(school_number, key)
+    if stored is None or not hmac.compare_digest(stored.token_digest, _digest(secret)):
+        raise InvalidRefreshToken
+    return await _open_session(ctx, school_number, stored.full_name, stored.role, key)
 
 
 async def authenticate(ctx: ServiceContext, token: str) -> UserSessionRedis:
@@ -96,5 +161,9 @@ async def authenticate(ctx: ServiceContext, token: str) -> UserSessionRedis:
 
 
 async def logout(ctx: ServiceContext, user_session: UserSessionRedis) -> None:
-    """End the session at once; its token is refused from now on."""
+    """End the session at once (its token is refused from now on), and forget the device."""
     await ctx.redis_client.delete_user_session(user_session.school_number)
+    if user_session.device_key is not None:
+        await ctx.redis_client.delete_refresh_token(
+            user_session.school_number, user_session.device_key
+        )

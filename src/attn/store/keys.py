@@ -31,6 +31,11 @@ def session(school_number: str) -> str:
     return f"{PREFIX}:session:{{u:{school_number}}}"
 
 
+def refresh_token(school_number: str, device_key: str) -> str:
+    """A remembered device's refresh token (`device_key` is a digest of the device id)."""
+    return f"{PREFIX}:refresh:{{u:{school_number}}}:{device_key}"
+
+
 def login_failures(school_number: str) -> str:
     return f"{PREFIX}:login-failures:{{u:{school_number}}}"
 

@@ -26,6 +26,7 @@ from attn.models import (
     AuditEntry,
     LessonRedis,
     LessonStatus,
+    RefreshTokenRedis,
     SecurityOption,
     UserSessionRedis,
     format_time,
@@ -253,6 +254,24 @@ class RedisClient:
 
     async def delete_user_session(self, school_number: str) -> bool:
         return bool(await self.redis.delete(keys.session(school_number)))
+
+    async def save_refresh_token(
+        self, refresh: RefreshTokenRedis, *, device_key: str, ttl: int
+    ) -> None:
+        await self.redis.set(
+            keys.refresh_token(refresh.school_number, device_key),
+            refresh.model_dump_json(),
+            ex=ttl,
+        )
+
+    async def get_refresh_token(
+        self, school_number: str, device_key: str
+    ) -> RefreshTokenRedis | None:
+        raw = await self.redis.get(keys.refresh_token(school_number, device_key))
+        return None if raw is None else RefreshTokenRedis.model_validate_json(raw)
+
+    async def delete_refresh_token(self, school_number: str, device_key: str) -> bool:
+        return bool(await self.redis.delete(keys.refresh_token(school_number, device_key)))
 
     async def login_failures(self, school_number: str) -> int:
         value = await self.redis.get(keys.login_failures(school_number))

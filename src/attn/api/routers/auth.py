@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from attn.api.deps import Context, CurrentSession
+from attn.api.deps import Context, CurrentSession, DeviceId
 from attn.api.errors import error_responses
-from attn.models import LoginIn, LoginOut, MeOut, UserOut
+from attn.errors import InvalidRequest
+from attn.models import LoginIn, LoginOut, MeOut, RefreshIn, UserOut
 from attn.services import auth
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/login", responses=error_responses(401, 422, 429))
-async def login(ctx: Context, body: LoginIn) -> LoginOut:
-    """Log in with school number and password; the token lives for the role's session TTL."""
-    result = await auth.login(ctx, school_number=body.school_number, password=body.password)
+def _login_out(result: auth.LoginResult) -> LoginOut:
     user_session = result.session
     return LoginOut(
         access_token=result.access_token,
@@ -25,7 +23,43 @@ async def login(ctx: Context, body: LoginIn) -> LoginOut:
             full_name=user_session.full_name,
             role=user_session.role,
         ),
+        refresh_token=result.refresh_token,
+        refresh_expires_in=result.refresh_expires_in,
     )
+
+
+def _device(body_device: str | None, header_device: str) -> str:
+    device = body_device or header_device
+    if not device:
+        raise InvalidRequest("device_id: remembering a device needs its id (16-128 characters)")
+    return device
+
+
+@router.post("/login", responses=error_responses(401, 422, 429))
+async def login(ctx: Context, body: LoginIn, device: DeviceId) -> LoginOut:
+    """Log in with school number and password; the token lives for the role's session TTL.
+
+    With `remember_device: true` and a device id (`device_id`, or the `X-ATTN-Device`
+    header) a refresh token for that device comes too (see `/auth/refresh`).
+    """
+    remember = _device(body.device_id, device) if body.remember_device else None
+    result = await auth.login(
+        ctx, school_number=body.school_number, password=body.password, remember_device=remember
+    )
+    return _login_out(result)
+
+
+@router.post("/refresh", responses=error_responses(401, 422))
+async def refresh(ctx: Context, body: RefreshIn, device: DeviceId) -> LoginOut:
+    """Trade a remembered device's refresh token for a new session, without the password.
+
+    The device id must be the one the token was issued to. The refresh token stays valid
+    until it expires or the device logs out.
+    """
+    result = await auth.refresh(
+        ctx, refresh_token=body.refresh_token, device_id=_device(body.device_id, device)
+    )
+    return _login_out(result)
 
 
 @router.post("/logout", status_code=204, responses=error_responses(401))
