@@ -3,9 +3,11 @@ it, its roll and its audit trail, and correct records, live or persisted."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -229,6 +231,16 @@ async def get_roll(
     _check_owner(await _persisted_lesson(ctx, lesson_id), teacher)
     async with ctx.db() as session:
         return await history.get_records(session=session, lesson_id=lesson_id)
+
+
+@contextlib.asynccontextmanager
+async def watch_roll(
+    ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str
+) -> AsyncIterator[asyncio.Queue[str]]:
+    """The teacher's lesson's new and changed records (JSON), as they happen."""
+    await _own_lesson(ctx, teacher, lesson_id)
+    async with ctx.redis_client.feed.listen(lesson_id) as queue:
+        yield queue
 
 
 async def get_code(

@@ -116,6 +116,11 @@ def lesson_keys(lesson_id: str) -> list[str]:
     ]
 
 
+def lesson_events(lesson_id: str) -> str:
+    """The pub/sub channel a lesson's new and changed records are published on."""
+    return _lesson_part("events", lesson_id)
+
+
 def discovery_index(tag: str) -> str:
     return f"{PREFIX}:find:{{l:{tag}}}"
 

@@ -35,6 +35,7 @@ from attn.models import (
     to_ms,
 )
 from attn.store import keys
+from attn.store.live import RollFeed
 
 
 class JoinOutcome(StrEnum):
@@ -193,6 +194,7 @@ class RedisClient:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self.feed = RollFeed(redis)
         self._claim_teacher_lesson = redis.register_script(_script_source("claim_teacher_lesson"))
         self._release_teacher_lesson = redis.register_script(
             _script_source("release_teacher_lesson")
@@ -207,6 +209,7 @@ class RedisClient:
         )
 
     async def close(self) -> None:
+        await self.feed.close()
         await self.redis.aclose(close_connection_pool=True)
 
     async def ping(self) -> bool:
@@ -450,6 +453,7 @@ class RedisClient:
                 "" if audit is None else audit.model_dump_json(),
                 verification_id,
                 verification_value,
+                keys.lesson_events(lesson_id),
             ],
         )
         return UpdateOutcome(result)
@@ -616,6 +620,7 @@ class RedisClient:
                 request.verification_id,
                 request.code_max_failures,
                 request.code_failure_window_ms,
+                keys.lesson_events(lesson_id),
             ],
         )
         reply = results[-1]

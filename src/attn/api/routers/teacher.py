@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import segno
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import StreamingResponse
 
 from attn.api.deps import ClientAddress, Context, CurrentTeacher, Limit, Offset
 from attn.api.errors import error_responses
@@ -131,6 +134,44 @@ async def lesson_audit(
     """Every change of the lesson's records, oldest first."""
     entries = await teacher_service.get_audit(ctx, teacher=teacher, lesson_id=lesson_id)
     return [AuditEntryOut.model_validate(entry.model_dump()) for entry in entries]
+
+
+KEEPALIVE_SECONDS = 15.0
+
+
+@router.get(
+    "/lessons/{lesson_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Server-Sent Events: `record` events carry a new or changed Record",
+        },
+        **error_responses(401, 403, 404),
+    },
+)
+async def lesson_events(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> StreamingResponse:
+    """The live roll as Server-Sent Events: one `record` event (a Record) per check-in or
+    change, a `ready` event first and a comment every 15 s to keep proxies open."""
+    # 404 before the stream starts; the feed is entered inside it, so that it is always left
+    await teacher_service.get_lesson(ctx, teacher=teacher, lesson_id=lesson_id)
+
+    async def stream() -> AsyncIterator[str]:
+        async with teacher_service.watch_roll(ctx, teacher=teacher, lesson_id=lesson_id) as queue:
+            yield "retry: 2000\nevent: ready\ndata: {}\n\n"  # subscribed: nothing is missed
+            while True:
+                try:
+                    record = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                yield f"event: record\ndata: {record}\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/lessons/{lesson_id}/code", responses=error_responses(401, 403, 404, 409))

@@ -10,6 +10,7 @@
 -- ARGV[6] the device id, or ''
 -- ARGV[7] a new verification id, used when the lesson asks for verification
 -- ARGV[8] wrong codes allowed per window, ARGV[9] that window (ms)
+-- ARGV[10] the lesson's event channel: the new record is published there
 -- Returns {'created', record, status}, {'exists', record}, {'not_found'}, {'not_active'},
 -- {'too_many_attempts', ms to wait}, {'invalid_code'}, {'network_not_allowed'},
 -- {'device_required'} or {'device_already_used'}.
@@ -100,4 +101,5 @@ if status == 'pending' then
 end
 redis.call('HINCRBY', KEYS[1], 'attendee_count', 1)
 redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('PUBLISH', ARGV[10], record)
 return {'created', record, status}

@@ -3,7 +3,7 @@
 -- KEYS[1] lesson, KEYS[2] records, KEYS[3] audit, KEYS[4] verifications
 -- ARGV[1] student number, ARGV[2] the record as read ('' when there was none),
 -- ARGV[3] the new record, ARGV[4] the audit entry or '', ARGV[5] a verification id or '',
--- ARGV[6] that verification's new value
+-- ARGV[6] that verification's new value, ARGV[7] the lesson's event channel
 -- Returns 'ok', 'conflict' (the record changed meanwhile) or 'gone' (no such live lesson).
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 'gone'
@@ -37,4 +37,7 @@ if ARGV[4] ~= '' then
   redis.call('RPUSH', KEYS[3], ARGV[4])
 end
 redis.call('HINCRBY', KEYS[1], 'version', 1)
+if ARGV[3] ~= ARGV[2] then
+  redis.call('PUBLISH', ARGV[7], ARGV[3])
+end
 return 'ok'
