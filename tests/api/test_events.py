@@ -78,9 +78,11 @@ async def test_teachers_see_check_ins_within_a_second_across_two_workers(
             ready = asyncio.Event()
 
             async def watch() -> None:
-                # a fresh connection per watcher, so the two workers both get some
+                # its own connection: the events come through whichever worker serves it
                 async with (
-                    httpx.AsyncClient(base_url=base, timeout=None) as watcher,
+                    httpx.AsyncClient(
+                        base_url=base, timeout=httpx.Timeout(10, read=None)
+                    ) as watcher,
                     watcher.stream("GET", events_url, headers=teacher_headers) as stream,
                 ):
                     assert stream.headers["content-type"].startswith("text/event-stream")
