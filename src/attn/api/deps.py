@@ -17,7 +17,7 @@ from attn.services.network import IPAddress
 _bearer = HTTPBearer(auto_error=False, description="The access token from /auth/login.")
 
 
-def get_context(request: Request) -> ServiceContext:
+async def get_context(request: Request) -> ServiceContext:
     context: ServiceContext = request.app.state.context
     return context
 
@@ -53,8 +53,11 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip.")]
 
 
-def client_address(request: Request, ctx: Context) -> IPAddress | None:
-    """The caller's address: the socket peer, or what trusted proxies say it is."""
+async def client_address(request: Request, ctx: Context) -> IPAddress | None:
+    """The caller's address: the socket peer, or what trusted proxies say it is.
+
+    Dependencies are `async def` so FastAPI runs them on the loop, not in a thread.
+    """
     peer = request.client.host if request.client else None
     return network.client_address(
         peer, request.headers.getlist("x-forwarded-for"), ctx.settings.trusted_proxies
@@ -68,7 +71,7 @@ DEVICE_COOKIE = "attn_device"
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 
-def device_id(
+async def device_id(
     header: Annotated[
         str | None,
         Header(

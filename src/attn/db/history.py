@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -266,9 +266,19 @@ async def get_audit(*, session: AsyncSession, lesson_id: str) -> list[AuditEntry
 
 
 async def lock_lesson(*, session: AsyncSession, lesson_id: str) -> bool:
-    """Lock a persisted lesson's row for a change of its records; False when there is none."""
-    query = select(Lesson.lesson_id).where(Lesson.lesson_id == lesson_id).with_for_update()
-    return (await session.execute(query)).first() is not None
+    """Lock a persisted lesson for a change of its records; False when there is none.
+
+    A no-op UPDATE rather than SELECT ... FOR UPDATE: it takes the row lock on PostgreSQL and
+    the database's write lock on SQLite (which ignores FOR UPDATE and starts its transaction
+    only at the first write), so concurrent corrections of one lesson run one after another.
+    """
+    result = await session.execute(
+        update(Lesson)
+        .where(Lesson.lesson_id == lesson_id)
+        .values(lesson_id=Lesson.lesson_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def ensure_student(

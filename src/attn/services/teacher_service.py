@@ -10,7 +10,7 @@ import io
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from attn.db import history, rosters, users
 from attn.errors import (
@@ -35,6 +35,7 @@ from attn.models import (
     CodeOut,
     LessonRedis,
     LessonStatus,
+    RecordOut,
     RecordStatus,
     RosterOut,
     RosterStudent,
@@ -241,6 +242,23 @@ async def watch_roll(
     await _own_lesson(ctx, teacher, lesson_id)
     async with ctx.redis_client.feed.listen(lesson_id) as queue:
         yield queue
+
+
+_RECORDS = TypeAdapter(list[RecordOut])
+
+
+async def get_roll_json(ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str) -> bytes:
+    """The roll as the API's JSON array; a live roll is assembled from the stored records
+    without parsing them (it is read on every update a teacher's screen gets)."""
+    if not keys.is_lesson_id(lesson_id):
+        raise LessonNotFound
+    owner, raw_records = await ctx.redis_client.read_roll_json(lesson_id)
+    if owner is not None:
+        if owner != teacher.school_number:
+            raise LessonNotFound
+        return ("[" + ",".join(raw_records) + "]").encode()
+    records = await get_roll(ctx, teacher=teacher, lesson_id=lesson_id)
+    return _RECORDS.dump_json([RecordOut.of(record) for record in records])
 
 
 async def get_code(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -641,6 +642,15 @@ class RedisClient:
         records.sort(key=_roll_order)
         return records
 
+    async def read_roll_json(self, lesson_id: str) -> tuple[str | None, list[str]]:
+        """The lesson's teacher (None when the lesson is not live) and its records as stored
+        JSON, ordered by attendance time: the roll without parsing a record."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hget(keys.lesson(lesson_id), "teacher_school_number")
+        pipe.hvals(keys.lesson_records(lesson_id))
+        teacher, raw_records = await pipe.execute()
+        return teacher, sorted(raw_records, key=_raw_roll_order)
+
     async def get_attendance_record(
         self, lesson_id: str, student_number: str
     ) -> AttendanceRecordRedis | None:
@@ -673,6 +683,18 @@ class RedisClient:
     async def student_lesson_ids(self, student_number: str) -> list[str]:
         """Ids of the live lessons the student joined, newest lesson first."""
         return _strings(await self.redis.zrevrange(keys.student_lessons(student_number), 0, -1))
+
+
+_TIME_IN_JSON = re.compile(r'"attendance_time":(?:null|"([^"]*)")')
+_STUDENT_IN_JSON = re.compile(r'"student_number":"([^"]*)"')
+
+
+def _raw_roll_order(raw: str) -> tuple[bool, str, str]:
+    # Times are written in one fixed-width form, so they sort as text.
+    time_match = _TIME_IN_JSON.search(raw)
+    moment = time_match.group(1) if time_match else None
+    student = _STUDENT_IN_JSON.search(raw)
+    return (moment is None, moment or "", student.group(1) if student else "")
 
 
 def _roll_order(record: AttendanceRecordRedis) -> tuple[bool, datetime | None, str]:

@@ -76,11 +76,15 @@ async def finish_lesson(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -
     return TeacherLessonOut.of(lesson, ctx.now())
 
 
-@router.get("/lessons/{lesson_id}/records", responses=error_responses(401, 403, 404))
-async def lesson_records(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> list[RecordOut]:
+@router.get(
+    "/lessons/{lesson_id}/records",
+    response_model=list[RecordOut],
+    responses=error_responses(401, 403, 404),
+)
+async def lesson_records(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> Response:
     """The lesson's roll, ordered by attendance time."""
-    records = await teacher_service.get_roll(ctx, teacher=teacher, lesson_id=lesson_id)
-    return [RecordOut.of(record) for record in records]
+    roll = await teacher_service.get_roll_json(ctx, teacher=teacher, lesson_id=lesson_id)
+    return Response(roll, media_type="application/json")
 
 
 @router.post(
