@@ -23,8 +23,8 @@ class TooManyAttempts(AttnError):
     code = "too_many_attempts"
     message = "Too many failed logins; try again later."
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__()
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message)
         self.retry_after = retry_after
 
 

@@ -98,7 +98,7 @@ def code_at(api: Api, lesson_id: str, window: int) -> str:
 
 
 def window_now(api: Api, clock: Clock) -> int:
-    rotation = api.context.settings.CODE_ROTATION_SECONDS
+    rotation: int = api.context.settings.CODE_ROTATION_SECONDS
     return int(clock().timestamp()) // rotation
 
 
@@ -300,8 +300,8 @@ async def test_code_windows_to_the_second(
             code_at(api, lesson_id, window + 2),
             code_at(api, lesson_id, window + 3),
         ):
-            stale = await join(api, lesson_id, prober, code=shown["code"])
-            assert_error(stale, 403, "invalid_code")
+            too_old = await join(api, lesson_id, prober, code=shown["code"])
+            assert_error(too_old, 403, "invalid_code")
         roll = await api.client.get(f"/teacher/lessons/{lesson_id}/records", headers=teacher)
         assert len(roll.json()) == 4
 

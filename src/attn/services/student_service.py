@@ -110,7 +110,10 @@ async def join_attendance(
         assert reply.record_json is not None
         return JoinResult(False, reply.record_json)
     if outcome is JoinOutcome.TOO_MANY_ATTEMPTS:
-        raise TooManyAttempts(retry_after=max(1, -(-reply.retry_after_ms // 1000)))
+        wait = max(1, -(-reply.retry_after_ms // 1000))
+        raise TooManyAttempts(
+            retry_after=wait, message=f"Too many wrong codes; try again in {wait} seconds."
+        )
     if outcome is JoinOutcome.NOT_FOUND:
         # Not live: a retried join of a persisted lesson gets the record it made.
         async with ctx.db() as session:
