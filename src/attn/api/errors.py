@@ -95,7 +95,7 @@ def _attn_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.AttnError)
     status = STATUS_OF.get(type(exc), 400)
     headers = None
-    if status == 401:
+    if isinstance(exc, errors.NotAuthenticated):
         headers = {"WWW-Authenticate": "Bearer"}
     if isinstance(exc, errors.TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
