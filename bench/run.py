@@ -206,7 +206,8 @@ class Load:
         self.redis = redis
         self.error_kinds: Counter[str] = Counter()
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=600, limit_per_host=600),
+            # idle connections are dropped before the server's 5 s keep-alive would close them
+            connector=aiohttp.TCPConnector(limit=600, limit_per_host=600, keepalive_timeout=3),
             timeout=aiohttp.ClientTimeout(total=180),
         )
 

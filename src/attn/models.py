@@ -78,7 +78,11 @@ def _as_utc(value: datetime) -> datetime:
     """Aware UTC, cut to the millisecond precision that storage and the API keep."""
     if value.tzinfo is None:
         raise ValueError("time must carry a UTC offset")
-    return value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    if value.microsecond % 1000:
+        value = value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return value
 
 
 UtcTime = Annotated[

@@ -8,6 +8,7 @@ Keyword-only functions over an `AsyncSession`; callers own the transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -29,8 +30,46 @@ from attn.models import AuditEntry as AuditEntryModel
 
 def _insert(session: AsyncSession, model: Any) -> Any:
     """A Core INSERT of the model's table in the session's dialect (no ORM row handling)."""
+    return _dialect_insert(session)(model.__table__)
+
+
+def _dialect_insert(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+_RECORD_UPDATES = (
+    "student_full_name",
+    "status",
+    "attendance_time",
+    "changed_by",
+    "changed_at",
+    "reason",
+    "flags",
+    "written_at",
+)
+
+
+@functools.cache
+def _persist_statements(insert: Any) -> tuple[Any, Any, Any, Any]:
+    """The persistence job's upserts, built once per dialect (the job runs them all day)."""
+    users = insert(User.__table__).on_conflict_do_nothing(index_elements=["school_number"])
+    lesson = insert(Lesson.__table__)
+    lesson = lesson.on_conflict_do_update(
+        index_elements=["lesson_id"],
+        set_={
+            name: lesson.excluded[name]
+            for name in ("finished_at", "status", "redis_version", "persisted_at")
+        },
+        where=Lesson.__table__.c.redis_version < lesson.excluded.redis_version,
+    ).returning(Lesson.__table__.c.lesson_id)
+    records = insert(AttendanceRecord.__table__)
+    records = records.on_conflict_do_update(
+        index_elements=["lesson_id", "student_number"],
+        set_={name: records.excluded[name] for name in _RECORD_UPDATES},
+    )
+    audit = insert(AuditEntry.__table__).on_conflict_do_nothing(index_elements=["lesson_id", "seq"])
+    return users, lesson, records, audit
 
 
 async def persist_lesson(
@@ -62,9 +101,12 @@ async def persist_lesson(
         }
         for number, (role, name) in users.items()
     ]
+    insert_users, upsert_lesson, upsert_records, insert_audit = _persist_statements(
+        _dialect_insert(session)
+    )
+    connection = await session.connection()
     # executemany form: one cached statement, batched by the driver ("insertmanyvalues")
-    insert_users = _insert(session, User).on_conflict_do_nothing(index_elements=["school_number"])
-    await session.execute(insert_users, user_rows)
+    await connection.execute(insert_users, user_rows)
 
     finished_at = lesson.finished_at or lesson.end_time
     lesson_row = {
@@ -82,16 +124,7 @@ async def persist_lesson(
         "allowed_subnets": ",".join(lesson.allowed_subnets),
         "late_after_minutes": lesson.late_after_minutes,
     }
-    insert_lesson = _insert(session, Lesson).values(lesson_row)
-    upsert_lesson = insert_lesson.on_conflict_do_update(
-        index_elements=["lesson_id"],
-        set_={
-            name: insert_lesson.excluded[name]
-            for name in ("finished_at", "status", "redis_version", "persisted_at")
-        },
-        where=insert_lesson.table.c.redis_version < insert_lesson.excluded.redis_version,
-    ).returning(insert_lesson.table.c.lesson_id)
-    if (await session.execute(upsert_lesson)).first() is None:
+    if (await connection.execute(upsert_lesson, lesson_row)).first() is None:
         return False
 
     record_rows = [
@@ -110,33 +143,13 @@ async def persist_lesson(
         for record in records
     ]
     if record_rows:
-        insert_records = _insert(session, AttendanceRecord)
-        upsert_records = insert_records.on_conflict_do_update(
-            index_elements=["lesson_id", "student_number"],
-            set_={
-                name: insert_records.excluded[name]
-                for name in (
-                    "student_full_name",
-                    "status",
-                    "attendance_time",
-                    "changed_by",
-                    "changed_at",
-                    "reason",
-                    "flags",
-                    "written_at",
-                )
-            },
-        )
-        await session.execute(upsert_records, record_rows)
+        await connection.execute(upsert_records, record_rows)
     if audit:
         audit_rows = [
             {"seq": seq, **entry.model_dump(mode="python")}
             for seq, entry in enumerate(audit, start=1)
         ]
-        insert_audit = _insert(session, AuditEntry).on_conflict_do_nothing(
-            index_elements=["lesson_id", "seq"]
-        )
-        await session.execute(insert_audit, audit_rows)
+        await connection.execute(insert_audit, audit_rows)
     return True
 
 

@@ -536,14 +536,16 @@ class RedisClient:
         )
         return int(result)
 
-    async def forget_lesson_indexes(
-        self, lesson_id: str, *, teacher_school_number: str, student_numbers: Sequence[str]
-    ) -> None:
-        """Remove a persisted lesson from its teacher's and its students' lists."""
+    async def forget_persisted(self, lesson_id: str, *, teacher_school_number: str) -> None:
+        """After a lesson's live data is gone: off its teacher's list, then off the queue.
+
+        One pipeline over two slots, in that order: a crash in between leaves it queued,
+        and the next sweep finds it gone and dequeues it.
+        """
         pipe = self.redis.pipeline(transaction=False)
         pipe.zrem(keys.teacher_lessons(teacher_school_number), lesson_id)
-        for number in student_numbers:
-            pipe.zrem(keys.student_lessons(number), lesson_id)
+        pipe.zrem(keys.sweep_due(), lesson_id)
+        pipe.zrem(keys.sweep_claims(), lesson_id)
         await pipe.execute()
 
     async def teacher_lesson_scores(

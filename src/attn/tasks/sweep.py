@@ -142,13 +142,12 @@ async def persist_one(ctx: ServiceContext, lesson_id: str) -> tuple[Outcome, int
         await redis_client.release_claim(lesson_id)
         return Outcome.CHANGED, 0
     await checkpoint("deleted")
-    await redis_client.forget_lesson_indexes(
-        lesson_id,
-        teacher_school_number=lesson.teacher_school_number,
-        student_numbers=[record.student_number for record in snapshot.records],
+    # Unlist it from the teacher's lessons, then take it off the queue, in one round trip.
+    # The students' lists are left to their readers, which drop lessons that left Redis:
+    # one ZREM per record here was a fifth of the job's time.
+    await redis_client.forget_persisted(
+        lesson_id, teacher_school_number=lesson.teacher_school_number
     )
-    await checkpoint("unlisted")
-    await redis_client.forget_due(lesson_id)
     await checkpoint("done")
     return (Outcome.PERSISTED, len(records)) if written else (Outcome.ALREADY, 0)
 
