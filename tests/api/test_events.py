@@ -70,9 +70,13 @@ async def test_teachers_see_check_ins_within_a_second_across_two_workers(
                 )
             ).json()
             events_url = f"/teacher/lessons/{lesson['lesson_id']}/events"
-            # another teacher may not watch it
+            # another teacher may not watch it, nor a student, nor anyone without a token
             intruder = await client.get(events_url, headers=await headers(other_teacher))
             assert intruder.status_code == 404
+            assert intruder.json()["error"]["code"] == "lesson_not_found"
+            as_student = await client.get(events_url, headers=await headers(students[-1]))
+            assert as_student.status_code == 403
+            assert (await client.get(events_url)).status_code == 401
 
             received: list[dict[str, Any]] = []
             ready = asyncio.Event()

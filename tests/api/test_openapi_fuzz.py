@@ -248,7 +248,13 @@ REACHED = {
 def test_openapi_fuzz(server: Server, role: str) -> None:
     headers = server.login(role)
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # The live roll is an endless event stream, which a request/response fuzzer cannot read
+    # to its end; tests/api/test_events.py covers it.
+    operations = [
+        operation
+        for operation in (result.ok() for result in schema.get_all_operations())
+        if not operation.path.endswith("/events")
+    ]
     # Finishing the real lesson first lets a teacher start one; logging out ends the session
     # the other operations run on, so it goes last.
     first, last = "/api/v1/teacher/lessons/{lesson_id}/finish", "/api/v1/auth/logout"

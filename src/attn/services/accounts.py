@@ -34,6 +34,13 @@ def validate_user(**fields: str) -> UserIn:
 
 def parse_import(text: str) -> list[UserIn]:
     """Parse an import file; any bad row or duplicate makes the whole file invalid."""
+    try:
+        return _parse_import(text)
+    except csv.Error as exc:
+        raise InvalidUser(f"the file is not valid CSV: {exc}") from None
+
+
+def _parse_import(text: str) -> list[UserIn]:
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None or [column.strip().lstrip("\ufeff") for column in header] != IMPORT_HEADER:

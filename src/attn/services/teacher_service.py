@@ -33,6 +33,7 @@ from attn.models import (
     AttendanceRecordRedis,
     AuditEntry,
     CodeOut,
+    DisplayName,
     LessonRedis,
     LessonStatus,
     RecordOut,
@@ -459,6 +460,23 @@ MAX_ROSTER = 5000
 
 def parse_roster(text: str) -> list[RosterStudent]:
     """A roster CSV (`school_number,full_name`); every row valid, or InvalidRoster."""
+    try:
+        return _parse_roster(text)
+    except csv.Error as exc:
+        raise InvalidRoster(f"The roster is not valid CSV: {exc}.") from None
+
+
+def _course_name(course: str) -> str:
+    try:
+        return _COURSE.validate_python(course)
+    except ValidationError:
+        raise InvalidRoster("The course must be a lesson name: 1-200 visible characters.") from None
+
+
+_COURSE: TypeAdapter[str] = TypeAdapter(DisplayName)
+
+
+def _parse_roster(text: str) -> list[RosterStudent]:
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = next(reader, None)
     if header is None or [column.strip() for column in header] != ROSTER_HEADER:
@@ -488,8 +506,8 @@ async def put_roster(
     ctx: ServiceContext, *, teacher: UserSessionRedis, course: str, csv_text: str
 ) -> RosterOut:
     """Replace the course's roster; lessons started from now on use it."""
+    course_name = _course_name(course)
     students = parse_roster(csv_text)
-    course_name = " ".join(course.split())
     now = ctx.now()
     async with ctx.db() as session, session.begin():
         await rosters.replace_roster(
