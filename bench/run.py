@@ -364,7 +364,13 @@ async def scenarios(base: str, workers: int, redis_url: str) -> list[Result]:
         hall = await start(teacher_tokens[0], "Lecture Hall")
         before = load.commands()
         outcome = await load.burst([join(token, hall) for token in tokens])
-        joins = measured("join burst (1,500 -> 1 lesson)", before, len(tokens), outcome)
+        measured("join burst (1,500 -> 1 lesson)", before, len(tokens), outcome)
+
+        # the same joins at the floor's concurrency, on warm connections: the fair comparison
+        steady = await start(teacher_tokens[TEACHERS - 1], "Steady Lecture")
+        before = load.commands()
+        outcome = await load.burst([join(token, steady) for token in tokens], concurrency=200)
+        joins = measured("joins, 200 concurrent (1,500)", before, len(tokens), outcome)
         joins.extra["fraction_of_floor"] = round(joins.throughput / floor.throughput, 2)
 
         # the roll of 1,500 records
