@@ -50,6 +50,21 @@ _RECORD_UPDATES = (
 )
 
 
+def _record_row(record: AttendanceRecordRedis, now: datetime) -> dict[str, Any]:
+    return {
+        "lesson_id": record.lesson_id,
+        "student_number": record.student_number,
+        "student_full_name": record.student_full_name,
+        "status": record.status.value,
+        "attendance_time": record.attendance_time,
+        "changed_by": record.changed_by,
+        "changed_at": record.changed_at,
+        "reason": record.reason,
+        "flags": ",".join(record.flags),
+        "written_at": now,
+    }
+
+
 @functools.cache
 def _persist_statements(insert: Any) -> tuple[Any, Any, Any, Any]:
     """The persistence job's upserts, built once per dialect (the job runs them all day)."""
@@ -127,21 +142,7 @@ async def persist_lesson(
     if (await connection.execute(upsert_lesson, lesson_row)).first() is None:
         return False
 
-    record_rows = [
-        {
-            "lesson_id": record.lesson_id,
-            "student_number": record.student_number,
-            "student_full_name": record.student_full_name,
-            "status": record.status.value,
-            "attendance_time": record.attendance_time,
-            "changed_by": record.changed_by,
-            "changed_at": record.changed_at,
-            "reason": record.reason,
-            "flags": ",".join(record.flags),
-            "written_at": now,
-        }
-        for record in records
-    ]
+    record_rows = [_record_row(record, now) for record in records]
     if record_rows:
         await connection.execute(upsert_records, record_rows)
     if audit:
@@ -316,25 +317,8 @@ async def write_record(
     now: datetime,
 ) -> None:
     """Insert or replace one record of a persisted (locked) lesson, appending its audit entry."""
-    values = {
-        "lesson_id": record.lesson_id,
-        "student_number": record.student_number,
-        "student_full_name": record.student_full_name,
-        "status": record.status.value,
-        "attendance_time": record.attendance_time,
-        "changed_by": record.changed_by,
-        "changed_at": record.changed_at,
-        "reason": record.reason,
-        "flags": ",".join(record.flags),
-        "written_at": now,
-    }
-    insert_record = _insert(session, AttendanceRecord).values(values)
-    await session.execute(
-        insert_record.on_conflict_do_update(
-            index_elements=["lesson_id", "student_number"],
-            set_={name: insert_record.excluded[name] for name in values},
-        )
-    )
+    _, _, upsert_records, _ = _persist_statements(_dialect_insert(session))
+    await session.execute(upsert_records, [_record_row(record, now)])
     last = await session.scalar(
         select(func.max(AuditEntry.seq)).where(AuditEntry.lesson_id == record.lesson_id)
     )
