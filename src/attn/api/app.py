@@ -11,8 +11,10 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from attn.api import errors
 from attn.api.limits import BodySizeLimit
@@ -20,6 +22,9 @@ from attn.api.routers import auth, health, student, teacher, verifications
 from attn.config import Settings, load_settings
 from attn.models import utc_now
 from attn.services.context import open_context
+from attn.web import routes as pages
+
+STATIC = Path(pages.__file__).parent / "static"
 
 log = logging.getLogger("attn")
 
@@ -53,5 +58,7 @@ def create_app(
     for router in (auth.router, teacher.router, student.router, verifications.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
     return app

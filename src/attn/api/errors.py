@@ -6,6 +6,7 @@ validation errors (422 `validation_error`), unknown routes and unexpected except
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from http import HTTPStatus
@@ -13,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from attn import errors
 from attn.models import ErrorBody
+from attn.web.routes import Redirect
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +93,33 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _attn_error(_request: Request, exc: Exception) -> JSONResponse:
+def _wants_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _page_error(status: int, message: str) -> HTMLResponse:
+    body = (
+        '<!doctype html><html lang="en"><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<link rel="stylesheet" href="/static/app.css"><title>ATTN</title>'
+        f'<main><h1>{status}</h1><p class="error" role="alert">{html.escape(message)}</p>'
+        '<p><a href="/">ATTN</a></p></main>'
+    )
+    return HTMLResponse(body, status_code=status)
+
+
+def _redirect(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Redirect)
+    return RedirectResponse(exc.url, status_code=303)
+
+
+def _attn_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AttnError)
     status = STATUS_OF.get(type(exc), 400)
+    if _wants_page(request):
+        return _page_error(status, exc.message)
     headers = None
     if isinstance(exc, errors.NotAuthenticated):
         headers = {"WWW-Authenticate": "Bearer"}
@@ -154,6 +180,7 @@ def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(Redirect, _redirect)
     app.add_exception_handler(errors.AttnError, _attn_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -327,3 +327,32 @@ async def write_record(
             {"seq": int(last or 0) + 1, **audit.model_dump(mode="python")}
         )
     )
+
+
+async def teacher_lessons_named(
+    *, session: AsyncSession, teacher_school_number: str, course_key: str
+) -> list[LessonRedis]:
+    """The teacher's persisted lessons of one course (lesson name, normalised), oldest first."""
+    from attn.models import normalize_name
+
+    rows = await session.execute(
+        _lessons_query()
+        .where(Lesson.teacher_school_number == teacher_school_number)
+        .order_by(Lesson.start_time)
+    )
+    return [
+        _lesson_model(row[0], row[1])
+        for row in rows
+        if normalize_name(row[0].lesson_name) == course_key
+    ]
+
+
+async def records_of_lessons(
+    *, session: AsyncSession, lesson_ids: Sequence[str]
+) -> list[AttendanceRecordRedis]:
+    if not lesson_ids:
+        return []
+    rows = await session.scalars(
+        select(AttendanceRecord).where(AttendanceRecord.lesson_id.in_(list(lesson_ids)))
+    )
+    return [_record_model(row) for row in rows]

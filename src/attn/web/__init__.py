@@ -1,0 +1,1 @@
+"""The browser app: server-rendered pages for teachers and students. Imports services."""

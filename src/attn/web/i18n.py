@@ -1,0 +1,124 @@
+"""English and Turkish texts of the pages; the language comes from `?lang=`, then the
+`attn_lang` cookie, then the browser's Accept-Language."""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "tr")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "app": {"en": "ATTN attendance", "tr": "ATTN yoklama"},
+    "sign_in": {"en": "Sign in", "tr": "Giriş yap"},
+    "sign_out": {"en": "Sign out", "tr": "Çıkış yap"},
+    "school_number": {"en": "School number", "tr": "Okul numarası"},
+    "password": {"en": "Password", "tr": "Şifre"},
+    "remember": {"en": "Remember this device", "tr": "Bu cihazı hatırla"},
+    "expired": {
+        "en": "Your session has ended. Please sign in again.",
+        "tr": "Oturumunuz sona erdi. Lütfen yeniden giriş yapın.",
+    },
+    "dashboard": {"en": "Dashboard", "tr": "Panel"},
+    "history": {"en": "History", "tr": "Geçmiş"},
+    "check_in": {"en": "Check in", "tr": "Yoklamaya katıl"},
+    "start_lesson": {"en": "Start a lesson", "tr": "Ders başlat"},
+    "lesson_name": {"en": "Lesson name", "tr": "Ders adı"},
+    "teacher_name": {"en": "Teacher's name", "tr": "Öğretmen adı"},
+    "duration": {"en": "Duration (minutes)", "tr": "Süre (dakika)"},
+    "late_after": {
+        "en": "Late after (minutes, optional)",
+        "tr": "Geç sayılma (dakika, isteğe bağlı)",
+    },
+    "security": {"en": "Check-in security", "tr": "Yoklama güvenliği"},
+    "opt_code": {"en": "Rotating code and QR", "tr": "Değişen kod ve QR"},
+    "opt_network": {"en": "Classroom network only", "tr": "Yalnızca sınıf ağı"},
+    "opt_device": {"en": "One device per student", "tr": "Öğrenci başına bir cihaz"},
+    "opt_verification": {"en": "External verification", "tr": "Harici doğrulama"},
+    "subnets": {
+        "en": "Allowed subnets (optional, comma-separated)",
+        "tr": "İzinli alt ağlar (isteğe bağlı, virgülle)",
+    },
+    "start": {"en": "Start", "tr": "Başlat"},
+    "active_lessons": {"en": "Active lesson", "tr": "Aktif ders"},
+    "no_active": {"en": "No active lesson.", "tr": "Aktif ders yok."},
+    "open": {"en": "Open", "tr": "Aç"},
+    "projector": {"en": "Projector view", "tr": "Projeksiyon görünümü"},
+    "finish": {"en": "Finish the lesson", "tr": "Dersi bitir"},
+    "roll": {"en": "Roll", "tr": "Yoklama listesi"},
+    "student": {"en": "Student", "tr": "Öğrenci"},
+    "status": {"en": "Status", "tr": "Durum"},
+    "time": {"en": "Time", "tr": "Saat"},
+    "reason": {"en": "Reason", "tr": "Gerekçe"},
+    "actions": {"en": "Actions", "tr": "İşlemler"},
+    "accept": {"en": "Accept", "tr": "Onayla"},
+    "reject": {"en": "Reject", "tr": "Reddet"},
+    "excuse": {"en": "Excuse", "tr": "Mazeretli say"},
+    "add_student": {
+        "en": "Add a student who could not check in",
+        "tr": "Katılamayan öğrenciyi ekle",
+    },
+    "add": {"en": "Add", "tr": "Ekle"},
+    "audit": {"en": "Changes", "tr": "Değişiklikler"},
+    "refresh": {"en": "Refresh", "tr": "Yenile"},
+    "live_hint": {
+        "en": "The roll updates itself as students check in.",
+        "tr": "Liste öğrenciler katıldıkça kendiliğinden güncellenir.",
+    },
+    "checked_in": {"en": "checked in", "tr": "katıldı"},
+    "code": {"en": "Code", "tr": "Kod"},
+    "seconds_left": {"en": "seconds left", "tr": "saniye kaldı"},
+    "scan": {"en": "Scan the QR code or type the code", "tr": "QR kodu okutun ya da kodu yazın"},
+    "find": {"en": "Find", "tr": "Bul"},
+    "no_lessons_found": {
+        "en": "No active lesson with these names.",
+        "tr": "Bu adlarla aktif ders yok.",
+    },
+    "join": {"en": "Check in", "tr": "Katıl"},
+    "started": {"en": "Started", "tr": "Başladı"},
+    "ends": {"en": "Ends", "tr": "Biter"},
+    "result": {"en": "Result", "tr": "Sonuç"},
+    "joined_present": {"en": "You are checked in: present.", "tr": "Yoklamaya katıldınız: var."},
+    "joined_late": {"en": "You are checked in: late.", "tr": "Yoklamaya katıldınız: geç."},
+    "joined_pending": {
+        "en": "Checked in, waiting for verification.",
+        "tr": "Katıldınız, doğrulama bekleniyor.",
+    },
+    "joined_other": {"en": "Your record:", "tr": "Kaydınız:"},
+    "refused": {"en": "Check-in refused", "tr": "Katılım reddedildi"},
+    "past_lessons": {"en": "Lessons", "tr": "Dersler"},
+    "courses": {"en": "Courses", "tr": "Dersler (toplu)"},
+    "attendance_rate": {"en": "Attendance", "tr": "Katılım"},
+    "export_csv": {"en": "Export CSV", "tr": "CSV indir"},
+    "export_xlsx": {"en": "Export XLSX", "tr": "XLSX indir"},
+    "my_attendance": {"en": "My attendance", "tr": "Katılımlarım"},
+    "nothing_yet": {"en": "Nothing yet.", "tr": "Henüz bir şey yok."},
+    "language": {"en": "Türkçe", "tr": "English"},
+    "st_present": {"en": "present", "tr": "var"},
+    "st_late": {"en": "late", "tr": "geç"},
+    "st_pending": {"en": "pending", "tr": "bekliyor"},
+    "st_rejected": {"en": "rejected", "tr": "reddedildi"},
+    "st_excused": {"en": "excused", "tr": "mazeretli"},
+    "st_absent": {"en": "absent", "tr": "yok"},
+    "active": {"en": "active", "tr": "aktif"},
+    "finished": {"en": "finished", "tr": "bitti"},
+    "not_on_roster": {"en": "not on roster", "tr": "listede yok"},
+}
+
+
+def pick_language(query: str | None, cookie: str | None, accept: str | None) -> str:
+    for candidate in (query, cookie):
+        if candidate in LANGUAGES:
+            return candidate
+    for part in (accept or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+def translator(language: str):  # type: ignore[no-untyped-def]
+    def translate(key: str) -> str:
+        texts = TEXTS.get(key)
+        if texts is None:
+            return key
+        return texts.get(language) or texts["en"]
+
+    return translate

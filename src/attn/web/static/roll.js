@@ -1,0 +1,26 @@
+// The live roll: on every check-in or change, fetch the roll's HTML again (at most twice a
+// second) and swap it in. Without JavaScript the page refreshes itself instead.
+(function () {
+  var body = document.getElementById("roll-body");
+  if (!body || body.dataset.live !== "yes" || !window.EventSource) return;
+  var lesson = body.dataset.lesson, pending = null;
+  function reload() {
+    pending = null;
+    fetch("/teacher/lessons/" + lesson + "/roll", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        // keep a reason being typed: do not replace the table under the cursor
+        if (body.contains(document.activeElement) && document.activeElement.tagName === "INPUT") {
+          pending = setTimeout(reload, 1000);
+          return;
+        }
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        body.innerHTML = doc.body.innerHTML;
+      });
+  }
+  var events = new EventSource("/teacher/lessons/" + lesson + "/live");
+  events.addEventListener("record", function () {
+    if (!pending) pending = setTimeout(reload, 300);
+  });
+})();
