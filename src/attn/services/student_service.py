@@ -65,6 +65,13 @@ _REFUSALS = {
 }
 
 
+async def get_joinable_lesson(ctx: ServiceContext, *, lesson_id: str) -> LessonRedis | None:
+    """A live lesson by id, for the page a QR code leads to (None when there is none)."""
+    if not keys.is_lesson_id(lesson_id):
+        return None
+    return await ctx.redis_client.get_lesson(lesson_id)
+
+
 async def join_attendance(
     ctx: ServiceContext,
     *,

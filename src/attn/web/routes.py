@@ -7,18 +7,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import io
+import json
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+import segno
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from attn.errors import AttnError, LessonNotFound, NotAuthenticated
 from attn.models import (
+    AttendanceRecordRedis,
+    LessonIn,
     LessonStatus,
     RecordStatus,
     Role,
@@ -26,7 +31,13 @@ from attn.models import (
     UserSessionRedis,
     format_time,
 )
-from attn.services import auth, codes, exports, student_service, teacher_service
+from attn.services import (
+    auth,
+    exports,
+    student_service,
+    teacher_service,
+    verification_service,
+)
 from attn.services.context import ServiceContext
 from attn.services.network import client_address
 from attn.services.student_service import CheckIn
@@ -217,8 +228,6 @@ async def start(request: Request) -> Response:
     options = [option for option in SecurityOption if form.get(f"opt_{option.value}")]
     subnets = [item.strip() for item in form.get("subnets", "").split(",") if item.strip()]
     try:
-        from attn.models import LessonIn
-
         body = LessonIn.model_validate(
             {
                 "lesson_name": form.get("lesson_name", ""),
@@ -416,8 +425,6 @@ async def projector_state(request: Request, lesson_id: str) -> Response:
             ctx, teacher=user, lesson_id=lesson_id, base_url=str(request.base_url)
         )
         state |= {"code": code.code, "seconds_left": code.valid_for_seconds}
-    import json
-
     return Response(
         json.dumps(state), media_type="application/json", headers={"Cache-Control": "no-store"}
     )
@@ -425,10 +432,6 @@ async def projector_state(request: Request, lesson_id: str) -> Response:
 
 @router.get("/teacher/lessons/{lesson_id}/qr.svg")
 async def qr(request: Request, lesson_id: str) -> Response:
-    import io
-
-    import segno
-
     user = await _user(request, Role.TEACHER)
     code = await teacher_service.get_code(
         _ctx(request), teacher=user, lesson_id=lesson_id, base_url=str(request.base_url)
@@ -522,9 +525,7 @@ async def join_page(request: Request, lesson_id: str) -> HTMLResponse:
     """Where the QR code leads: the lesson, with its code filled in, and one button."""
     user = await _user(request, Role.STUDENT)
     ctx = _ctx(request)
-    lesson = (
-        await ctx.redis_client.get_lesson(lesson_id) if codes and len(lesson_id) == 32 else None
-    )
+    lesson = await student_service.get_joinable_lesson(ctx, lesson_id=lesson_id)
     return render(
         request,
         "join.html",
@@ -537,7 +538,9 @@ async def join_page(request: Request, lesson_id: str) -> HTMLResponse:
 
 
 @router.post("/student/lessons/{lesson_id}/join", response_class=HTMLResponse)
-async def join_submit(request: Request, lesson_id: str) -> HTMLResponse:
+async def join_submit(
+    request: Request, lesson_id: str, background: BackgroundTasks
+) -> HTMLResponse:
     user = await _user(request, Role.STUDENT)
     form = await _form(request)
     ctx = _ctx(request)
@@ -552,7 +555,7 @@ async def join_submit(request: Request, lesson_id: str) -> HTMLResponse:
             ),
         )
     except AttnError as exc:
-        lesson = await ctx.redis_client.get_lesson(lesson_id) if len(lesson_id) == 32 else None
+        lesson = await student_service.get_joinable_lesson(ctx, lesson_id=lesson_id)
         return render(
             request,
             "join.html",
@@ -564,19 +567,14 @@ async def join_submit(request: Request, lesson_id: str) -> HTMLResponse:
             error=exc.message,
         )
     if result.verification_id is not None:
-        from attn.services import verification_service
-
         base = (ctx.settings.PUBLIC_URL or str(request.base_url)).rstrip("/")
-        asyncio.get_running_loop().create_task(
-            verification_service.request_verification(
-                ctx,
-                verification_id=result.verification_id,
-                record_json=result.record_json,
-                callback_url=f"{base}/api/v1/verifications/{result.verification_id}",
-            )
+        background.add_task(
+            verification_service.request_verification,
+            ctx,
+            verification_id=result.verification_id,
+            record_json=result.record_json,
+            callback_url=f"{base}/api/v1/verifications/{result.verification_id}",
         )
-    from attn.models import AttendanceRecordRedis
-
     record = AttendanceRecordRedis.model_validate_json(result.record_json)
     return render(request, "joined.html", user=user, record=record, created=result.created)
 
