@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -109,7 +110,9 @@ def to_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
 def _xlsx(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = workbook.add_worksheet(title[:31] or "Attendance")
+    # a sheet name may not hold []:*?/\ and is at most 31 characters
+    sheet_name = re.sub(r"[\[\]:*?/\\]", "-", title).strip("'")[:31] or "Attendance"
+    sheet = workbook.add_worksheet(sheet_name)
     bold = workbook.add_format({"bold": True})
     sheet.write_row(0, 0, header, bold)
     for index, row in enumerate(rows, start=1):

@@ -184,7 +184,13 @@ async def sweep_attendances(ctx: ServiceContext, *, concurrency: int | None = No
         claimed = await ctx.redis_client.claim_due_lessons(
             now=ctx.now(), lease_ms=lease_ms, limit=BATCH
         )
-        fresh = [lesson_id for lesson_id in claimed if attempts.get(lesson_id, 0) < 2]
+        # A lesson is tried at most twice a pass, and not again after it failed: its claim
+        # stays until the lease runs out, and the next pass retries it.
+        fresh = [
+            lesson_id
+            for lesson_id in claimed
+            if attempts.get(lesson_id, 0) < 2 and lesson_id not in summary.errors
+        ]
         for lesson_id in claimed:
             attempts[lesson_id] = attempts.get(lesson_id, 0) + 1
         if not fresh:

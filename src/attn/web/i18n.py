@@ -100,7 +100,79 @@ TEXTS: dict[str, dict[str, str]] = {
     "active": {"en": "active", "tr": "aktif"},
     "finished": {"en": "finished", "tr": "bitti"},
     "not_on_roster": {"en": "not on roster", "tr": "listede yok"},
+    "skip": {"en": "Skip to content", "tr": "İçeriğe geç"},
+    "menu": {"en": "Main", "tr": "Ana menü"},
 }
+
+# Error messages by the error's code; codes without a Turkish text show the API's message.
+ERRORS: dict[str, tuple[str, str]] = {
+    "missing_credentials": (
+        "Type your school number and password.",
+        "Okul numaranızı ve şifrenizi yazın.",
+    ),
+    "invalid_credentials": (
+        "The school number or password is wrong.",
+        "Okul numarası ya da şifre yanlış.",
+    ),
+    "too_many_attempts": (
+        "Too many attempts; try again later.",
+        "Çok fazla deneme yapıldı; biraz sonra yeniden deneyin.",
+    ),
+    "lesson_not_found": ("No such lesson.", "Böyle bir ders yok."),
+    "lesson_not_active": ("The lesson is not active.", "Ders aktif değil."),
+    "lesson_already_active": (
+        "You already have an active lesson; finish it first.",
+        "Zaten aktif bir dersiniz var; önce onu bitirin.",
+    ),
+    "invalid_code": (
+        "The check-in code is wrong or has expired; type the code shown now.",
+        "Kod yanlış ya da süresi geçmiş; şu an gösterilen kodu yazın.",
+    ),
+    "network_not_allowed": (
+        "Check-in is only possible from the classroom's network.",
+        "Yoklamaya yalnızca sınıfın ağından katılabilirsiniz.",
+    ),
+    "device_required": (
+        "This lesson needs the check-in to come from your own registered device.",
+        "Bu derse kendi kayıtlı cihazınızdan katılmanız gerekiyor.",
+    ),
+    "device_already_used": (
+        "This device has already checked in another student for this lesson.",
+        "Bu cihazla bu derse başka bir öğrenci zaten katıldı.",
+    ),
+    "record_not_found": (
+        "The student has no record in this lesson.",
+        "Öğrencinin bu derste kaydı yok.",
+    ),
+    "record_exists": (
+        "The student already has a record in this lesson.",
+        "Öğrencinin bu derste zaten kaydı var.",
+    ),
+    "student_not_found": (
+        "No student with this school number is known.",
+        "Bu okul numarasıyla bir öğrenci bulunamadı.",
+    ),
+    "reason_required": ("A rejection needs a reason.", "Reddetmek için gerekçe yazın."),
+    "status_not_allowed": (
+        "A teacher can set present, late, rejected, excused or absent.",
+        "Öğretmen yalnızca var, geç, reddedildi, mazeretli ya da yok seçebilir.",
+    ),
+    "record_changed": (
+        "The record changed meanwhile; try again.",
+        "Kayıt bu arada değişti; yeniden deneyin.",
+    ),
+    "verification_unavailable": (
+        "No verifier is configured.",
+        "Harici doğrulama hizmeti yapılandırılmamış.",
+    ),
+    "network_unknown": (
+        "Your address is unknown, so list the allowed subnets yourself.",
+        "Adresiniz bilinmiyor; izinli alt ağları kendiniz yazın.",
+    ),
+    "validation_error": ("The form is not valid.", "Form geçerli değil."),
+}
+for _code, (_english, _turkish) in ERRORS.items():
+    TEXTS[f"err_{_code}"] = {"en": _english, "tr": _turkish}
 
 
 def pick_language(query: str | None, cookie: str | None, accept: str | None) -> str:

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import segno
 from fastapi import APIRouter, BackgroundTasks, Request
@@ -47,9 +47,15 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 SESSION_COOKIE = "attn_session"
+SIGNED_IN_COOKIE = "attn_signed_in"
 LANG_COOKIE = "attn_lang"
 DEVICE_COOKIE = "attn_device"
 YEAR = 365 * 24 * 3600
+
+
+class MissingCredentials(AttnError):
+    code = "missing_credentials"
+    message = "Type your school number and password."
 
 
 class Redirect(Exception):
@@ -76,11 +82,23 @@ def _csrf(ctx: ServiceContext, token: str) -> str:
     return hmac.new(ctx.secret_key, f"csrf:{token}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def _return_to(request: Request) -> str:
+    """Where to come back after signing in: this page, or for a form the page it was on."""
+    if request.method == "GET":
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/"
+
+
 async def _user(request: Request, role: Role | None = None) -> UserSessionRedis:
     token = request.cookies.get(SESSION_COOKIE)
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    here = _return_to(request)
     if not token:
-        raise Redirect(f"/login?{urlencode({'next': here})}")
+        # the marker outlives the session cookie: a session that ran out says so
+        ended = {"expired": "1"} if request.cookies.get(SIGNED_IN_COOKIE) else {}
+        raise Redirect(f"/login?{urlencode({'next': here, **ended})}")
     try:
         user = await auth.authenticate(_ctx(request), token)
     except NotAuthenticated:
@@ -115,7 +133,8 @@ def render(
         {
             "t": translator(language),
             "lang": language,
-            "other_lang": next(code for code in LANGUAGES if code != language),
+            "other_lang": (other := next(code for code in LANGUAGES if code != language)),
+            "lang_url": _with_language(request, other),
             "user": user,
             "csrf": _csrf(_ctx(request), token) if token else "",
             "fmt": _when,
@@ -133,8 +152,20 @@ def render(
     return response
 
 
+def _with_language(request: Request, language: str) -> str:
+    """This page's own address (query kept, so a join link keeps its code) in `language`."""
+    url = request.url.include_query_params(lang=language)
+    return f"{url.path}?{url.query}"
+
+
+def _error_text(request: Request, exc: AttnError) -> str:
+    """An error's message in the page's language (the API's English text as a fallback)."""
+    translated = translator(_language(request))(f"err_{exc.code}")
+    return exc.message if translated == f"err_{exc.code}" else translated
+
+
 def _when(value: Any) -> str:
-    return "" if value is None else format_time(value)[:19].replace("T", " ")
+    return "" if value is None else format_time(value)[:16].replace("T", " ") + " UTC"
 
 
 def _back(url: str) -> RedirectResponse:
@@ -171,7 +202,7 @@ async def login_submit(request: Request) -> Response:
         target = "/"
     try:
         if not number or not password:
-            raise AttnError("Type your school number and password.")
+            raise MissingCredentials
         result = await auth.login(_ctx(request), school_number=number, password=password)
     except AttnError as exc:
         return render(
@@ -180,7 +211,7 @@ async def login_submit(request: Request) -> Response:
             status_code=401,
             expired=False,
             next=target,
-            error=exc.message,
+            error=_error_text(request, exc),
             school_number=number,
         )
     response = _back(target)
@@ -191,6 +222,7 @@ async def login_submit(request: Request) -> Response:
         httponly=True,
         samesite="lax",
     )
+    response.set_cookie(SIGNED_IN_COOKIE, "1", max_age=YEAR, httponly=True, samesite="lax")
     return response
 
 
@@ -204,6 +236,7 @@ async def logout(request: Request) -> Response:
         pass
     response = _back("/login")
     response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(SIGNED_IN_COOKIE)
     return response
 
 
@@ -248,7 +281,11 @@ async def start(request: Request) -> Response:
             teacher_address=_address(request),
         )
     except (AttnError, ValueError) as exc:
-        message = exc.message if isinstance(exc, AttnError) else _validation_message(exc)
+        message = (
+            _error_text(request, exc)
+            if isinstance(exc, AttnError)
+            else _validation_message(request, exc)
+        )
         return render(
             request, "dashboard.html", 422, user=user, active=[], error=message, form=form
         )
@@ -265,12 +302,17 @@ def _int(value: str | None) -> int | None:
         return -1  # refused by validation with a clear message
 
 
-def _validation_message(exc: ValueError) -> str:
+def _validation_message(request: Request, exc: ValueError) -> str:
+    """The first rule a form broke: pydantic's words in English, the field name otherwise."""
     errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
-    return str(exc)
+    if not callable(errors):
+        return str(exc)
+    first = errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    language = _language(request)
+    if language == "en":
+        return f"{field}: {first['msg']}"
+    return f"{translator(language)('err_validation_error')} ({field})"
 
 
 def _address(request: Request) -> Any:
@@ -362,7 +404,7 @@ async def decide(request: Request, lesson_id: str, student_number: str) -> Respo
             reason=form.get("reason", "").strip() or None,
         )
     except (AttnError, ValueError) as exc:
-        message = exc.message if isinstance(exc, AttnError) else str(exc)
+        message = _error_text(request, exc) if isinstance(exc, AttnError) else str(exc)
         return await _lesson_page(
             request, user, lesson_id, error=message, form=form, status_code=422
         )
@@ -384,7 +426,7 @@ async def add(request: Request, lesson_id: str) -> Response:
         )
     except AttnError as exc:
         return await _lesson_page(
-            request, user, lesson_id, error=exc.message, form=form, status_code=422
+            request, user, lesson_id, error=_error_text(request, exc), form=form, status_code=422
         )
     return _back(f"/teacher/lessons/{lesson_id}#roll")
 
@@ -396,7 +438,9 @@ async def finish(request: Request, lesson_id: str) -> Response:
     try:
         await teacher_service.finish_attendance(_ctx(request), teacher=user, lesson_id=lesson_id)
     except AttnError as exc:
-        return await _lesson_page(request, user, lesson_id, error=exc.message, status_code=409)
+        return await _lesson_page(
+            request, user, lesson_id, error=_error_text(request, exc), status_code=409
+        )
     return _back(f"/teacher/lessons/{lesson_id}")
 
 
@@ -454,8 +498,10 @@ async def history_page(request: Request) -> HTMLResponse:
     return render(request, "history.html", user=user, lessons=lessons, courses=courses, page=page)
 
 
-@router.get("/teacher/courses/{course}", response_class=HTMLResponse)
-async def course_page(request: Request, course: str) -> HTMLResponse:
+@router.get("/teacher/course", response_class=HTMLResponse)
+async def course_page(request: Request, name: str = "") -> HTMLResponse:
+    """A course (every lesson of one name) as a table of students by lessons."""
+    course = name
     user = await _user(request, Role.TEACHER)
     table = await exports.course_table(_ctx(request), teacher=user, course=course)
     return render(request, "course.html", user=user, table=table, course=course, quote=quote)
@@ -472,8 +518,9 @@ async def export_lesson(request: Request, lesson_id: str, kind: str) -> Response
     return await _export(kind, lesson.lesson_name, exports.ROLL_HEADER, rows, name)
 
 
-@router.get("/teacher/courses/{course}/export.{kind}")
-async def export_course(request: Request, course: str, kind: str) -> Response:
+@router.get("/teacher/course/export.{kind}")
+async def export_course(request: Request, kind: str, name: str = "") -> Response:
+    course = name
     user = await _user(request, Role.TEACHER)
     table = await exports.course_table(_ctx(request), teacher=user, course=course)
     header, rows = exports.course_rows(table)
@@ -564,7 +611,7 @@ async def join_submit(
             lesson=lesson,
             lesson_id=lesson_id,
             code=form.get("code", ""),
-            error=exc.message,
+            error=_error_text(request, exc),
         )
     if result.verification_id is not None:
         base = (ctx.settings.PUBLIC_URL or str(request.base_url)).rstrip("/")

@@ -12,6 +12,13 @@
       .then(function (state) {
         if (!state) return;
         count.textContent = state.count;
+        if (!state.active) {
+          // finished: no code or QR that could still be photographed and used
+          if (qr) qr.remove();
+          if (code) code.textContent = "—";
+          if (seconds) seconds.textContent = "0";
+          return;
+        }
         if (code && state.code) {
           if (code.textContent !== state.code) {
             code.textContent = state.code;

@@ -20,7 +20,8 @@
       });
   }
   var events = new EventSource("/teacher/lessons/" + lesson + "/live");
-  events.addEventListener("record", function () {
-    if (!pending) pending = setTimeout(reload, 300);
-  });
+  function soon() { if (!pending) pending = setTimeout(reload, 300); }
+  // `ready` comes on every (re)connect: check-ins made before it are fetched then
+  events.addEventListener("ready", soon);
+  events.addEventListener("record", soon);
 })();
