@@ -72,12 +72,18 @@ def check_signature(
 
 
 async def request_verification(
-    ctx: ServiceContext, *, verification_id: str, record_json: str, callback_url: str
+    ctx: ServiceContext, *, verification_id: str, record_json: str, base_url: str
 ) -> bool:
-    """Post a pending check-in to the verifier, retrying a few times; True when delivered."""
+    """Post a pending check-in to the verifier, retrying a few times; True when delivered.
+
+    The verifier answers at `<ATTN_PUBLIC_URL, or the base URL the student used>/api/v1/
+    verifications/<id>`.
+    """
     settings = ctx.settings
     if ctx.http is None or not settings.VERIFIER_URL or not settings.VERIFIER_SECRET:
         return False
+    base = (settings.PUBLIC_URL or base_url).rstrip("/")
+    callback_url = f"{base}/api/v1/verifications/{verification_id}"
     record = json.loads(record_json)
     body = json.dumps(
         {

@@ -614,13 +614,12 @@ async def join_submit(
             error=_error_text(request, exc),
         )
     if result.verification_id is not None:
-        base = (ctx.settings.PUBLIC_URL or str(request.base_url)).rstrip("/")
         background.add_task(
             verification_service.request_verification,
             ctx,
             verification_id=result.verification_id,
             record_json=result.record_json,
-            callback_url=f"{base}/api/v1/verifications/{result.verification_id}",
+            base_url=str(request.base_url),
         )
     record = AttendanceRecordRedis.model_validate_json(result.record_json)
     return render(request, "joined.html", user=user, record=record, created=result.created)

@@ -60,13 +60,12 @@ async def join_lesson(
         check_in=CheckIn(code=body.code if body else None, client=address, device_id=device),
     )
     if result.verification_id is not None:
-        base = (ctx.settings.PUBLIC_URL or str(request.base_url)).rstrip("/")
         background.add_task(
             verification_service.request_verification,
             ctx,
             verification_id=result.verification_id,
             record_json=result.record_json,
-            callback_url=f"{base}/api/v1/verifications/{result.verification_id}",
+            base_url=str(request.base_url),
         )
     # The stored record is already the API's Record JSON: send it as it is.
     return Response(
