@@ -184,6 +184,14 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.AttnError, _attn_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for unavailable in (RedisConnectionError, RedisTimeoutError, OperationalError, DBAPIError):
+    # OSError: a driver's own connection error (refused, reset, timed out) that reached us
+    # unwrapped.
+    for unavailable in (
+        RedisConnectionError,
+        RedisTimeoutError,
+        OperationalError,
+        DBAPIError,
+        OSError,
+    ):
         app.add_exception_handler(unavailable, _unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
