@@ -138,6 +138,3 @@ def sweep_claims() -> str:
     """Lesson ids a sweeper is working on, scored by when its claim runs out (ms)."""
     return f"{PREFIX}:claims:{{sweep}}"
 
-
-def sweep_lock() -> str:
-    return f"{PREFIX}:lock:{{sweep}}"

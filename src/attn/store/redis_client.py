@@ -495,11 +495,6 @@ class RedisClient:
         )
         return _strings(claimed)
 
-    async def renew_claims(self, lesson_ids: Sequence[str], *, until: datetime) -> None:
-        if lesson_ids:
-            score = to_ms(until)
-            await self.redis.zadd(keys.sweep_claims(), dict.fromkeys(lesson_ids, score), xx=True)
-
     async def due_lesson_ids(self, *, now: datetime) -> list[str]:
         return _strings(await self.redis.zrangebyscore(keys.sweep_due(), "-inf", to_ms(now)))
 
