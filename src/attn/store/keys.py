@@ -137,4 +137,3 @@ def sweep_due() -> str:
 def sweep_claims() -> str:
     """Lesson ids a sweeper is working on, scored by when its claim runs out (ms)."""
     return f"{PREFIX}:claims:{{sweep}}"
-
