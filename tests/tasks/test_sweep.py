@@ -377,6 +377,30 @@ async def test_one_bad_lesson_does_not_stop_the_others(
     assert await redis.zscore(keys.sweep_due(), bad["lesson_id"]) is not None
 
 
+async def test_a_failed_batch_is_rolled_back_and_retried_lesson_by_lesson(
+    fast_api: Api, fault: Any
+) -> None:
+    """Lessons are written several to a transaction; when that transaction fails, none of
+    it stays, and the same pass writes the lessons again one at a time."""
+    api = fast_api
+    lessons = [(await run_lesson(api, students=2, name=f"Batch {i}"))[0] for i in range(4)]
+    failures = []
+
+    async def fail_first_write(step: str) -> None:
+        if step == "written" and not failures:
+            failures.append(step)
+            counts = [await sql_counts(api.context, lesson["lesson_id"]) for lesson in lessons]
+            assert counts == [(0, 0)] * 4  # not yet visible outside the transaction
+            raise RuntimeError("the database went away mid-batch")
+
+    fault(fail_first_write)
+    summary = await sweep_attendances(api.context, concurrency=1)
+    assert failures == ["written"]
+    assert (summary.persisted, summary.records, summary.retried) == (4, 8, 0)
+    for lesson in lessons:
+        assert await sql_counts(api.context, lesson["lesson_id"]) == (1, 2)
+
+
 async def test_burst_of_lessons_in_one_pass(fast_api: Api) -> None:
     """200 lessons x 50 records, written straight to the store, swept in one pass."""
     api = fast_api

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -87,6 +88,100 @@ def _persist_statements(insert: Any) -> tuple[Any, Any, Any, Any]:
     return users, lesson, records, audit
 
 
+@dataclass(frozen=True)
+class LessonWrite:
+    """One finished lesson as the persistence job writes it: the live state at `version`."""
+
+    lesson: LessonRedis
+    records: Sequence[AttendanceRecordRedis]
+    audit: Sequence[AuditEntryModel] = ()
+    version: int = 0
+
+
+def _lesson_row(write: LessonWrite, now: datetime) -> dict[str, Any]:
+    lesson = write.lesson
+    return {
+        "lesson_id": lesson.lesson_id,
+        "lesson_name": lesson.lesson_name,
+        "teacher_school_number": lesson.teacher_school_number,
+        "teacher_full_name": lesson.teacher_full_name,
+        "start_time": lesson.start_time,
+        "end_time": lesson.end_time,
+        "finished_at": lesson.finished_at or lesson.end_time,
+        "status": LessonStatus.FINISHED.value,
+        "redis_version": write.version,
+        "persisted_at": now,
+        "security": ",".join(option.value for option in lesson.security),
+        "allowed_subnets": ",".join(lesson.allowed_subnets),
+        "late_after_minutes": lesson.late_after_minutes,
+    }
+
+
+def _user_rows(writes: Sequence[LessonWrite], now: datetime) -> list[dict[str, Any]]:
+    """Every user the lessons reference: teachers, then students first seen in a record."""
+    users: dict[str, tuple[str, str]] = {}
+    for write in writes:
+        users.setdefault(
+            write.lesson.teacher_school_number, ("teacher", write.lesson.teacher_full_name)
+        )
+    for write in writes:
+        for record in write.records:
+            users.setdefault(record.student_number, ("student", record.student_full_name))
+    # In key order, so that two sweepers inserting the same users cannot deadlock.
+    return [
+        {
+            "school_number": number,
+            "full_name": name,
+            "role": role,
+            "password_hash": "",
+            "created_at": now,
+        }
+        for number, (role, name) in sorted(users.items())
+    ]
+
+
+async def persist_lessons(
+    *, session: AsyncSession, lessons: Sequence[LessonWrite], now: datetime
+) -> set[str]:
+    """Write finished lessons with their records; the ids of those SQL did not already have.
+
+    Users first (a student first seen in a record is created from the record's full name,
+    with no password), then the lessons, then the records and audit entries of the lessons
+    written. A lesson row carries the live state's version and is only overwritten by a
+    newer one, so a late or repeated write of older state changes nothing. Each statement
+    is one executemany over all the lessons (batched by the driver, "insertmanyvalues"),
+    so a batch of lessons costs the round trips of one; every lesson in it is still
+    written whole or not at all, by the caller's transaction.
+    """
+    if not lessons:
+        return set()
+    writes = sorted(lessons, key=lambda write: write.lesson.lesson_id)
+    insert_users, upsert_lesson, upsert_records, insert_audit = _persist_statements(
+        _dialect_insert(session)
+    )
+    connection = await session.connection()
+    await connection.execute(insert_users, _user_rows(writes, now))
+    result = await connection.execute(upsert_lesson, [_lesson_row(write, now) for write in writes])
+    written = set(result.scalars().all())
+    record_rows = [
+        _record_row(record, now)
+        for write in writes
+        if write.lesson.lesson_id in written
+        for record in sorted(write.records, key=lambda record: record.student_number)
+    ]
+    if record_rows:
+        await connection.execute(upsert_records, record_rows)
+    audit_rows = [
+        {"seq": seq, **entry.model_dump(mode="python")}
+        for write in writes
+        if write.lesson.lesson_id in written
+        for seq, entry in enumerate(write.audit, start=1)
+    ]
+    if audit_rows:
+        await connection.execute(insert_audit, audit_rows)
+    return written
+
+
 async def persist_lesson(
     *,
     session: AsyncSession,
@@ -96,62 +191,9 @@ async def persist_lesson(
     version: int,
     now: datetime,
 ) -> bool:
-    """Write a finished lesson with its records; False when SQL already has this state.
-
-    Users first (a student first seen in a record is created from the record's full name,
-    with no password), then the lesson, then the records. The lesson row carries the live
-    state's version and is only overwritten by a newer one, so a late or repeated write of
-    older state changes nothing.
-    """
-    users = {lesson.teacher_school_number: ("teacher", lesson.teacher_full_name)}
-    for record in records:
-        users.setdefault(record.student_number, ("student", record.student_full_name))
-    user_rows = [
-        {
-            "school_number": number,
-            "full_name": name,
-            "role": role,
-            "password_hash": "",
-            "created_at": now,
-        }
-        for number, (role, name) in users.items()
-    ]
-    insert_users, upsert_lesson, upsert_records, insert_audit = _persist_statements(
-        _dialect_insert(session)
-    )
-    connection = await session.connection()
-    # executemany form: one cached statement, batched by the driver ("insertmanyvalues")
-    await connection.execute(insert_users, user_rows)
-
-    finished_at = lesson.finished_at or lesson.end_time
-    lesson_row = {
-        "lesson_id": lesson.lesson_id,
-        "lesson_name": lesson.lesson_name,
-        "teacher_school_number": lesson.teacher_school_number,
-        "teacher_full_name": lesson.teacher_full_name,
-        "start_time": lesson.start_time,
-        "end_time": lesson.end_time,
-        "finished_at": finished_at,
-        "status": LessonStatus.FINISHED.value,
-        "redis_version": version,
-        "persisted_at": now,
-        "security": ",".join(option.value for option in lesson.security),
-        "allowed_subnets": ",".join(lesson.allowed_subnets),
-        "late_after_minutes": lesson.late_after_minutes,
-    }
-    if (await connection.execute(upsert_lesson, lesson_row)).first() is None:
-        return False
-
-    record_rows = [_record_row(record, now) for record in records]
-    if record_rows:
-        await connection.execute(upsert_records, record_rows)
-    if audit:
-        audit_rows = [
-            {"seq": seq, **entry.model_dump(mode="python")}
-            for seq, entry in enumerate(audit, start=1)
-        ]
-        await connection.execute(insert_audit, audit_rows)
-    return True
+    """Write one finished lesson with its records; False when SQL already has this state."""
+    write = LessonWrite(lesson=lesson, records=records, audit=audit, version=version)
+    return bool(await persist_lessons(session=session, lessons=[write], now=now))
 
 
 def _attendee_count() -> Any:

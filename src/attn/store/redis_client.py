@@ -531,16 +531,21 @@ class RedisClient:
         )
         return int(result)
 
-    async def forget_persisted(self, lesson_id: str, *, teacher_school_number: str) -> None:
-        """After a lesson's live data is gone: off its teacher's list, then off the queue.
+    async def forget_persisted(self, lessons: Sequence[tuple[str, str]]) -> None:
+        """After lessons' live data is gone: off their teachers' lists, then off the queue.
 
-        One pipeline over two slots, in that order: a crash in between leaves it queued,
-        and the next sweep finds it gone and dequeues it.
+        `lessons` holds (lesson id, teacher school number) pairs. One pipeline over several
+        slots, in that order: a crash in between leaves a lesson queued, and the next sweep
+        finds it gone and dequeues it.
         """
+        if not lessons:
+            return
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zrem(keys.teacher_lessons(teacher_school_number), lesson_id)
-        pipe.zrem(keys.sweep_due(), lesson_id)
-        pipe.zrem(keys.sweep_claims(), lesson_id)
+        for lesson_id, teacher_school_number in lessons:
+            pipe.zrem(keys.teacher_lessons(teacher_school_number), lesson_id)
+        lesson_ids = [lesson_id for lesson_id, _ in lessons]
+        pipe.zrem(keys.sweep_due(), *lesson_ids)
+        pipe.zrem(keys.sweep_claims(), *lesson_ids)
         await pipe.execute()
 
     async def teacher_lesson_scores(

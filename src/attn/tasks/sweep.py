@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -33,7 +33,8 @@ from attn.store.redis_client import LessonSnapshot
 
 log = logging.getLogger("attn.sweep")
 
-BATCH = 64
+BATCH = 64  # lessons claimed at a time
+LESSONS_PER_TRANSACTION = 16
 
 
 async def _no_fault(step: str) -> None:
@@ -117,39 +118,88 @@ def final_records(
     return records, audit
 
 
+@dataclass
+class _Claimed:
+    """A claimed lesson on its way through `persist_batch`."""
+
+    lesson_id: str
+    outcome: Outcome = Outcome.FAILED
+    written: int = 0
+    write: history.LessonWrite | None = None
+
+
+async def persist_batch(
+    ctx: ServiceContext, lesson_ids: Sequence[str]
+) -> list[tuple[Outcome, int]]:
+    """Persist claimed lessons together; per lesson, the outcome and the records written.
+
+    Every lesson is read on its own (one MULTI in its slot), the due ones are written in one
+    SQL transaction, and each one's live data is deleted only if it is still at the version
+    that was read. A failure anywhere fails the whole batch: the caller then retries the
+    lessons one by one, so one bad lesson never holds back the others.
+    """
+    redis_client = ctx.redis_client
+    batch = [_Claimed(lesson_id) for lesson_id in lesson_ids]
+    await checkpoint("claimed")
+    snapshots = await asyncio.gather(
+        *(redis_client.read_lesson_snapshot(item.lesson_id) for item in batch)
+    )
+    now = ctx.now()
+    for item, snapshot in zip(batch, snapshots, strict=True):
+        if snapshot is None:
+            await redis_client.forget_due(item.lesson_id)  # persisted before, or never saved
+            item.outcome = Outcome.GONE
+        elif snapshot.lesson.is_active(now):
+            await redis_client.reschedule_due(item.lesson_id, due=snapshot.lesson.end_time)
+            item.outcome = Outcome.NOT_DUE
+        else:
+            records, audit = final_records(snapshot, now)
+            item.write = history.LessonWrite(
+                lesson=snapshot.lesson, records=records, audit=audit, version=snapshot.version
+            )
+    due = [item for item in batch if item.write is not None]
+    if due:
+        await checkpoint("read")
+        async with ctx.db() as session, session.begin():
+            written = await history.persist_lessons(
+                session=session, lessons=[item.write for item in due if item.write], now=now
+            )
+            await checkpoint("written")
+        await checkpoint("committed")
+        deleted = await asyncio.gather(
+            *(
+                redis_client.delete_persisted_lesson(item.lesson_id, version=item.write.version)
+                for item in due
+                if item.write
+            )
+        )
+        for item, result in zip(due, deleted, strict=True):
+            if result == 0:
+                await redis_client.release_claim(item.lesson_id)
+                item.outcome = Outcome.CHANGED
+            elif item.lesson_id in written and item.write:
+                item.outcome, item.written = Outcome.PERSISTED, len(item.write.records)
+            else:
+                item.outcome = Outcome.ALREADY
+        await checkpoint("deleted")
+        # Unlist them from their teachers' lessons, then take them off the queue, in one
+        # round trip. The students' lists are left to their readers, which drop lessons that
+        # left Redis: one ZREM per record here was a fifth of the job's time.
+        await redis_client.forget_persisted(
+            [
+                (item.lesson_id, item.write.lesson.teacher_school_number)
+                for item in due
+                if item.write and item.outcome is not Outcome.CHANGED
+            ]
+        )
+        await checkpoint("done")
+    return [(item.outcome, item.written) for item in batch]
+
+
 async def persist_one(ctx: ServiceContext, lesson_id: str) -> tuple[Outcome, int]:
     """Persist one claimed lesson; the outcome and how many records were written."""
-    redis_client = ctx.redis_client
-    await checkpoint("claimed")
-    snapshot = await redis_client.read_lesson_snapshot(lesson_id)
-    if snapshot is None:
-        await redis_client.forget_due(lesson_id)  # persisted before, or never saved
-        return Outcome.GONE, 0
-    lesson, version = snapshot.lesson, snapshot.version
-    now = ctx.now()
-    if lesson.is_active(now):
-        await redis_client.reschedule_due(lesson_id, due=lesson.end_time)
-        return Outcome.NOT_DUE, 0
-    records, audit = final_records(snapshot, now)
-    await checkpoint("read")
-    async with ctx.db() as session, session.begin():
-        written = await history.persist_lesson(
-            session=session, lesson=lesson, records=records, audit=audit, version=version, now=now
-        )
-        await checkpoint("written")
-    await checkpoint("committed")
-    if await redis_client.delete_persisted_lesson(lesson_id, version=version) == 0:
-        await redis_client.release_claim(lesson_id)
-        return Outcome.CHANGED, 0
-    await checkpoint("deleted")
-    # Unlist it from the teacher's lessons, then take it off the queue, in one round trip.
-    # The students' lists are left to their readers, which drop lessons that left Redis:
-    # one ZREM per record here was a fifth of the job's time.
-    await redis_client.forget_persisted(
-        lesson_id, teacher_school_number=lesson.teacher_school_number
-    )
-    await checkpoint("done")
-    return (Outcome.PERSISTED, len(records)) if written else (Outcome.ALREADY, 0)
+    [result] = await persist_batch(ctx, [lesson_id])
+    return result
 
 
 async def sweep_attendances(ctx: ServiceContext, *, concurrency: int | None = None) -> SweepSummary:
@@ -163,22 +213,42 @@ async def sweep_attendances(ctx: ServiceContext, *, concurrency: int | None = No
     limit = asyncio.Semaphore(concurrency)
     attempts: dict[str, int] = {}
 
-    async def handle(lesson_id: str) -> None:
+    def count(lesson_id: str, outcome: Outcome, written: int) -> None:
+        if outcome in (Outcome.PERSISTED, Outcome.ALREADY):
+            summary.persisted += 1
+            summary.records += written
+            summary.errors.pop(lesson_id, None)
+        elif outcome is Outcome.CHANGED:
+            summary.retried += 1
+
+    async def handle_one(lesson_id: str) -> None:
+        try:
+            outcome, written = await persist_one(ctx, lesson_id)
+        except Exception as exc:
+            # Keep the claim: the lesson is retried when the lease runs out.
+            log.warning("sweep: lesson %s failed: %s: %s", lesson_id, type(exc).__name__, exc)
+            summary.errors[lesson_id] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            summary.retried += 1
+            return
+        count(lesson_id, outcome, written)
+
+    async def handle(lesson_ids: list[str]) -> None:
         async with limit:
-            try:
-                outcome, written = await persist_one(ctx, lesson_id)
-            except Exception as exc:
-                # Keep the claim: the lesson is retried when the lease runs out.
-                log.warning("sweep: lesson %s failed: %s: %s", lesson_id, type(exc).__name__, exc)
-                summary.errors[lesson_id] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-                summary.retried += 1
+            if len(lesson_ids) == 1:
+                await handle_one(lesson_ids[0])
                 return
-            if outcome in (Outcome.PERSISTED, Outcome.ALREADY):
-                summary.persisted += 1
-                summary.records += written
-                summary.errors.pop(lesson_id, None)
-            elif outcome is Outcome.CHANGED:
-                summary.retried += 1
+            try:
+                results = await persist_batch(ctx, lesson_ids)
+            except Exception as exc:
+                # Nothing of a failed batch is counted as done; find the culprit alone.
+                log.info(
+                    "sweep: a batch of %d failed (%s), retrying one by one", len(lesson_ids), exc
+                )
+                for lesson_id in lesson_ids:
+                    await handle_one(lesson_id)
+                return
+            for lesson_id, (outcome, written) in zip(lesson_ids, results, strict=True):
+                count(lesson_id, outcome, written)
 
     while True:
         claimed = await ctx.redis_client.claim_due_lessons(
@@ -195,7 +265,10 @@ async def sweep_attendances(ctx: ServiceContext, *, concurrency: int | None = No
             attempts[lesson_id] = attempts.get(lesson_id, 0) + 1
         if not fresh:
             break
-        await asyncio.gather(*(handle(lesson_id) for lesson_id in fresh))
+        # Spread the lessons over the lanes, each lane writing its share in transactions
+        # of at most LESSONS_PER_TRANSACTION lessons.
+        size = min(LESSONS_PER_TRANSACTION, -(-len(fresh) // concurrency))
+        await asyncio.gather(*(handle(fresh[i : i + size]) for i in range(0, len(fresh), size)))
     summary.duration = time.perf_counter() - started
     log.info(summary.line())
     return summary
