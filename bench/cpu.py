@@ -23,25 +23,14 @@ import redis as sync_redis
 
 from attn.models import Role, UserSessionRedis
 from attn.store import keys
+from bench.proc import cpu_seconds
 from bench.run import environment, seed_users, server
 
 REQUESTS = 3000
 
 
 def server_cpu_seconds(port: int) -> float:
-    total = 0.0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            if f"--port {port}" not in command or "attn" not in command:
-                continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in ticks
-    return total
+    return cpu_seconds(lambda _, command: f"--port {port}" in command and "attn" in command)
 
 
 def sessions(redis_url: str, count: int) -> list[str]:

@@ -558,7 +558,9 @@ def write_report(results: list[Result], sweep: dict[str, Any], meta: dict[str, A
     lines += [
         "",
         f"Sweep: {sweep['lessons']} lessons, {sweep['records']} records into {sweep['database']} "
-        f"in {sweep['seconds']} s = **{sweep['records_per_second']:,} records/s**.",
+        f"in {sweep['seconds']} s = **{sweep['records_per_second']:,} records/s** "
+        f"(CPU seconds: the sweeping process {sweep['sweeper_cpu_seconds']}, "
+        f"PostgreSQL and Redis {sweep['server_cpu_seconds']}).",
         "",
     ]
     (RESULTS / "results.md").write_text("\n".join(lines))
@@ -589,15 +591,9 @@ def main() -> None:
         settings = Settings(DATABASE_URL=database_url, REDIS_URL=redis_url, DATA_DIR=workdir)
         sync_redis.Redis.from_url(redis_url).flushdb()
         asyncio.run(fill(settings, 200, 50))
-        persisted, written, elapsed = asyncio.run(measure(settings))
-        sweep = {
-            "database": meta["database"],
-            "lessons": persisted,
-            "records": written,
-            "seconds": round(elapsed, 3),
-            "records_per_second": round(written / elapsed),
-        }
-        print(f"  sweep: {written} records in {elapsed:.2f}s = {written / elapsed:,.0f}/s")
+        measured = asyncio.run(measure(settings))
+        sweep = measured.as_dict(meta["database"])
+        print(f"  {measured.line(meta['database'])}")
     write_report(results, sweep, meta)
     print(f"wrote {RESULTS / 'results.md'}")
 

@@ -17,6 +17,7 @@ import secrets
 import tempfile
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ from attn.store import keys
 from attn.store.embedded import EmbeddedRedis
 from attn.store.redis_client import RedisClient
 from attn.tasks.sweep import sweep_attendances
+from bench.proc import database_cpu_seconds
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -72,12 +74,47 @@ async def fill(settings: Settings, lessons: int, records: int) -> None:
         await fill_finished_lessons(ctx.redis_client, lessons=lessons, records=records)
 
 
-async def measure(settings: Settings) -> tuple[int, int, float]:
+@dataclass
+class SweepResult:
+    lessons: int
+    records: int
+    seconds: float
+    sweeper_cpu: float  # CPU seconds of the sweeping process
+    server_cpu: float | None  # CPU seconds of the PostgreSQL and Redis processes, if local
+
+    def as_dict(self, database: str) -> dict[str, object]:
+        return {
+            "database": database,
+            "lessons": self.lessons,
+            "records": self.records,
+            "seconds": round(self.seconds, 3),
+            "records_per_second": round(self.records / self.seconds) if self.seconds else 0,
+            "sweeper_cpu_seconds": round(self.sweeper_cpu, 3),
+            "server_cpu_seconds": None if self.server_cpu is None else round(self.server_cpu, 3),
+        }
+
+    def line(self, database: str) -> str:
+        rate = self.records / self.seconds if self.seconds else 0.0
+        cpu = f"sweeper CPU {self.sweeper_cpu:.2f}s"
+        if self.server_cpu is not None:
+            cpu += f", PostgreSQL + Redis CPU {self.server_cpu:.2f}s"
+        return (
+            f"sweep [{database}]: {self.lessons} lessons, {self.records} records in "
+            f"{self.seconds:.2f}s = {rate:,.0f} records/s ({cpu})"
+        )
+
+
+async def measure(settings: Settings) -> SweepResult:
     async with open_context(settings) as ctx:
-        started = time.perf_counter()
+        await ctx.redis_client.ping()
+        # Read inside the context: the database's backends for this pool still exist.
+        server_before = database_cpu_seconds()
+        started, cpu_started = time.perf_counter(), time.process_time()
         summary = await sweep_attendances(ctx)
-        elapsed = time.perf_counter() - started
-    return summary.persisted, summary.records, elapsed
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        server_after = database_cpu_seconds()
+    server = None if server_before is None or server_after is None else server_after - server_before
+    return SweepResult(summary.persisted, summary.records, elapsed, cpu, server)
 
 
 def main() -> None:
@@ -100,23 +137,14 @@ def main() -> None:
         upgrade(to_async_database_url(database_url))
         settings = Settings(DATABASE_URL=database_url, REDIS_URL=redis_url, DATA_DIR=workdir)
         asyncio.run(fill(settings, args.lessons, args.records))
-        persisted, written, elapsed = asyncio.run(measure(settings))
+        result = asyncio.run(measure(settings))
 
     backend = urlsplit(database_url).scheme
-    rate = written / elapsed if elapsed else 0.0
-    result = {
-        "database": backend,
-        "lessons": persisted,
-        "records": written,
-        "seconds": round(elapsed, 3),
-        "records_per_second": round(rate),
-    }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"sweep-{backend}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(
-        f"sweep [{backend}]: {persisted} lessons, {written} records in {elapsed:.2f}s "
-        f"= {rate:,.0f} records/s"
+    (RESULTS / f"sweep-{backend}.json").write_text(
+        json.dumps(result.as_dict(backend), indent=2) + "\n"
     )
+    print(result.line(backend))
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ from attn.store.redis_client import LessonSnapshot
 
 log = logging.getLogger("attn.sweep")
 
-BATCH = 64  # lessons claimed at a time
-LESSONS_PER_TRANSACTION = 16
+BATCH = 100  # lessons claimed at a time
+LESSONS_PER_TRANSACTION = 25
 
 
 async def _no_fault(step: str) -> None:
