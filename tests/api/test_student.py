@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from attn.tasks.sweep import sweep_attendances
 from tests.conftest import Api, Clock
 
 
@@ -53,6 +54,32 @@ async def test_same_named_lessons_of_namesake_teachers_are_both_found(
         first["teacher_school_number"],
         second["teacher_school_number"],
     }
+
+
+async def test_search_results_page_on_request(api: Api, student: Any, clock: Clock) -> None:
+    starts = []
+    for _ in range(3):
+        _, teacher_headers = await api.user_headers("teacher", full_name="Ayşe Kaya")
+        starts.append((await api.start_lesson(teacher_headers, lesson_name="Optics"))["lesson_id"])
+        clock.advance(seconds=1)
+    newest_first = starts[::-1]
+    _, headers = student
+    search = {"lesson_name": "optics", "teacher_name": "ayşe kaya"}
+
+    async def found(**page: int) -> list[str]:
+        response = await api.client.get(
+            "/student/lessons", params={**search, **page}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        return [lesson["lesson_id"] for lesson in response.json()]
+
+    assert await found() == newest_first
+    assert await found(limit=2) == newest_first[:2]
+    assert await found(limit=2, offset=2) == newest_first[2:]
+    response = await api.client.get(
+        "/student/lessons", params={**search, "limit": 201}, headers=headers
+    )
+    assert response.status_code == 422
 
 
 async def test_finished_and_ended_lessons_are_not_found(
@@ -207,6 +234,26 @@ async def test_own_record_of_a_lesson_not_joined_is_404(
     )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "record_not_found"
+
+
+async def test_own_record_of_a_closed_lesson_never_joined_is_lesson_not_found(
+    api: Api, teacher: Any, student: Any
+) -> None:
+    """Once a lesson is closed to joins, a student who has no record in it cannot see it:
+    the answer is the same as for a lesson that never existed, live or persisted."""
+    _, teacher_headers = teacher
+    _, headers = student
+    lesson = await api.start_lesson(teacher_headers)
+    url = f"/student/lessons/{lesson['lesson_id']}/attendance"
+    finished = await api.client.post(
+        f"/teacher/lessons/{lesson['lesson_id']}/finish", headers=teacher_headers
+    )
+    assert finished.status_code == 200
+    for stage in ("finished", "persisted"):
+        response = await api.client.get(url, headers=headers)
+        assert response.status_code == 404, stage
+        assert response.json()["error"]["code"] == "lesson_not_found", stage
+        await sweep_attendances(api.context)
 
 
 async def test_own_history_lists_joined_lessons_newest_first(

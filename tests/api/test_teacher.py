@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+from attn.tasks.sweep import sweep_attendances
 from tests.conftest import Api, Clock
 
 
@@ -166,3 +167,45 @@ async def test_roll_is_ordered_by_attendance_time(api: Api, teacher: Any, clock:
     assert all(record["status"] == "present" for record in roll)
     got = await api.client.get(f"/teacher/lessons/{lesson['lesson_id']}", headers=headers)
     assert got.json()["attendee_count"] == 4
+
+
+async def test_the_roll_is_whole_by_default_and_pages_on_request(
+    api: Api, teacher: Any, clock: Clock
+) -> None:
+    """A roll comes whole (a teacher needs every record), live and persisted; `?limit=` and
+    `?offset=` give a page of it, with the same bounds as every list."""
+    _, headers = teacher
+    lesson = await api.start_lesson(headers)
+    lesson_id = lesson["lesson_id"]
+    joined = []
+    for _ in range(55):  # more than a default page
+        user, student_headers = await api.user_headers("student")
+        response = await api.client.post(
+            f"/student/lessons/{lesson_id}/attendance", headers=student_headers
+        )
+        assert response.status_code == 201
+        joined.append(user.school_number)
+        clock.advance(seconds=1)
+    url = f"/teacher/lessons/{lesson_id}/records"
+
+    async def numbers(params: dict[str, int]) -> list[str]:
+        response = await api.client.get(url, headers=headers, params=params)
+        assert response.status_code == 200, response.text
+        return [record["student_number"] for record in response.json()]
+
+    async def check() -> None:
+        assert await numbers({}) == joined
+        assert await numbers({"limit": 10}) == joined[:10]
+        assert await numbers({"limit": 10, "offset": 50}) == joined[50:]
+        assert await numbers({"offset": 5}) == joined[5:]
+        for bad in ({"limit": 201}, {"limit": 0}, {"offset": -1}):
+            response = await api.client.get(url, headers=headers, params=bad)
+            assert response.status_code == 422, bad
+            assert response.json()["error"]["code"] == "validation_error"
+
+    await check()
+    finished = await api.client.post(f"/teacher/lessons/{lesson_id}/finish", headers=headers)
+    assert finished.status_code == 200
+    await sweep_attendances(api.context)
+    assert await api.context.redis_client.get_lesson(lesson_id) is None  # now from SQL
+    await check()

@@ -51,6 +51,11 @@ CurrentStudent = Annotated[UserSessionRedis, _require(Role.STUDENT)]
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip.")]
+# For lists a client needs whole (a lesson's roll, a search): every item unless asked for a page.
+OptionalLimit = Annotated[
+    int | None,
+    Query(ge=1, le=200, description="Page size (at most 200); without it, every item."),
+]
 
 
 async def client_address(request: Request, ctx: Context) -> IPAddress | None:

@@ -138,7 +138,12 @@ async def join_attendance(
 async def get_own_record(
     ctx: ServiceContext, *, student: UserSessionRedis, lesson_id: str
 ) -> AttendanceRecordRedis:
-    """The student's record in one lesson, live or persisted."""
+    """The student's record in one lesson, live or persisted.
+
+    Without one, the lesson is the student's to see only while it is open to joins (as the
+    search shows it): record_not_found then, lesson_not_found otherwise, so that the answer
+    never tells whether some other lesson exists.
+    """
     if not keys.is_lesson_id(lesson_id):
         raise LessonNotFound
     record = await ctx.redis_client.get_attendance_record(lesson_id, student.school_number)
@@ -149,14 +154,11 @@ async def get_own_record(
         record = await history.get_record(
             session=session, lesson_id=lesson_id, student_number=student.school_number
         )
-        if record is not None:
-            return record
-        if (
-            live_lesson is None
-            and await history.get_lesson(session=session, lesson_id=lesson_id) is None
-        ):
-            raise LessonNotFound
-    raise RecordNotFound
+    if record is not None:
+        return record
+    if live_lesson is not None and live_lesson.is_active(ctx.now()):
+        raise RecordNotFound
+    raise LessonNotFound
 
 
 async def list_own_records(

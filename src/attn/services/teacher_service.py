@@ -248,17 +248,24 @@ async def watch_roll(
 _RECORDS = TypeAdapter(list[RecordOut])
 
 
-async def get_roll_json(ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str) -> bytes:
-    """The roll as the API's JSON array; a live roll is assembled from the stored records
-    without parsing them (it is read on every update a teacher's screen gets)."""
+async def get_roll_json(
+    ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str, page: slice | None = None
+) -> bytes:
+    """The roll (or the `page` of it) as the API's JSON array; a live roll is assembled from
+    the stored records without parsing them (it is read on every update a teacher's screen
+    gets)."""
     if not keys.is_lesson_id(lesson_id):
         raise LessonNotFound
     owner, raw_records = await ctx.redis_client.read_roll_json(lesson_id)
     if owner is not None:
         if owner != teacher.school_number:
             raise LessonNotFound
+        if page is not None:
+            raw_records = raw_records[page]
         return ("[" + ",".join(raw_records) + "]").encode()
     records = await get_roll(ctx, teacher=teacher, lesson_id=lesson_id)
+    if page is not None:
+        records = records[page]
     return _RECORDS.dump_json([RecordOut.of(record) for record in records])
 
 

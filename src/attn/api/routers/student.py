@@ -6,7 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
 
-from attn.api.deps import ClientAddress, Context, CurrentStudent, DeviceId, Limit, Offset
+from attn.api.deps import (
+    ClientAddress,
+    Context,
+    CurrentStudent,
+    DeviceId,
+    Limit,
+    Offset,
+    OptionalLimit,
+)
 from attn.api.errors import error_responses
 from attn.models import JoinIn, LessonOut, RecordOut, StudentRecordOut
 from attn.services import student_service, verification_service
@@ -19,12 +27,20 @@ SearchText = Annotated[str, Query(min_length=1, max_length=1000)]
 
 @router.get("/lessons", responses=error_responses(401, 403, 422))
 async def find_lessons(
-    ctx: Context, student: CurrentStudent, lesson_name: SearchText, teacher_name: SearchText
+    ctx: Context,
+    student: CurrentStudent,
+    lesson_name: SearchText,
+    teacher_name: SearchText,
+    limit: OptionalLimit = None,
+    offset: Offset = 0,
 ) -> list[LessonOut]:
-    """Every active lesson with this name and teacher's full name (case and spacing ignored)."""
+    """Every active lesson with this name and teacher's full name (case and spacing ignored),
+    or a page of them."""
     lessons = await student_service.find_active_lessons(
         ctx, lesson_name=lesson_name, teacher_name=teacher_name
     )
+    if limit is not None or offset:
+        lessons = lessons[offset : None if limit is None else offset + limit]
     now = ctx.now()
     return [LessonOut.of(lesson, now) for lesson in lessons]
 

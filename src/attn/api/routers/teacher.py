@@ -11,7 +11,7 @@ import segno
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
-from attn.api.deps import ClientAddress, Context, CurrentTeacher, Limit, Offset
+from attn.api.deps import ClientAddress, Context, CurrentTeacher, Limit, Offset, OptionalLimit
 from attn.api.errors import error_responses
 from attn.errors import InvalidRoster
 from attn.models import (
@@ -79,11 +79,22 @@ async def finish_lesson(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -
 @router.get(
     "/lessons/{lesson_id}/records",
     response_model=list[RecordOut],
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
 )
-async def lesson_records(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> Response:
-    """The lesson's roll, ordered by attendance time."""
-    roll = await teacher_service.get_roll_json(ctx, teacher=teacher, lesson_id=lesson_id)
+async def lesson_records(
+    ctx: Context,
+    teacher: CurrentTeacher,
+    lesson_id: str,
+    limit: OptionalLimit = None,
+    offset: Offset = 0,
+) -> Response:
+    """The lesson's roll, ordered by attendance time: every record, or a page of it."""
+    page = (
+        None
+        if limit is None and offset == 0
+        else slice(offset, None if limit is None else offset + limit)
+    )
+    roll = await teacher_service.get_roll_json(ctx, teacher=teacher, lesson_id=lesson_id, page=page)
     return Response(roll, media_type="application/json")
 
 
