@@ -298,6 +298,29 @@ async def test_database_down_during_a_pass_then_back(
         assert await sql_counts(api.context, lesson["lesson_id"]) == (1, 2)
 
 
+async def test_a_failed_sweep_once_frees_its_lessons_for_the_next_at_once(
+    make_api: Callable[..., Any], tmp_path: Any
+) -> None:
+    """`attn sweep --once` that could not write gives its claims back when it stops, so a
+    retry after the database is back does not wait out the lease."""
+    async with make_api(SWEEP_LEASE_SECONDS=30) as api:
+        lessons = [(await run_lesson(api, students=1, name=f"R{i}"))[0] for i in range(2)]
+        unreachable = (
+            "postgresql://nobody@127.0.0.1:1/none"
+            if api.context.settings.async_database_url.startswith("postgresql")
+            else f"sqlite:///{tmp_path}/missing-dir/db.sqlite3"
+        )
+        async with make_api(DATABASE_URL=unreachable, SWEEP_LEASE_SECONDS=30) as broken:
+            _, left = await sweep_until_done(broken.context)
+            assert len(left) == 2
+        started = asyncio.get_running_loop().time()
+        summary, left = await sweep_until_done(api.context)
+        assert left == [] and summary.persisted == 2
+        assert asyncio.get_running_loop().time() - started < 10  # the lease is 30 s
+        for lesson in lessons:
+            assert await sql_counts(api.context, lesson["lesson_id"]) == (1, 1)
+
+
 async def test_a_record_changed_during_a_pass_is_swept_again(
     fast_api: Api, fault: Any, redis: aioredis.Redis
 ) -> None:

@@ -513,7 +513,11 @@ class RedisClient:
         return [lesson_id for lesson_id, score in zip(lesson_ids, scores, strict=True) if score]
 
     async def release_claim(self, lesson_id: str) -> None:
-        await self.redis.zrem(keys.sweep_claims(), lesson_id)
+        await self.release_claims([lesson_id])
+
+    async def release_claims(self, lesson_ids: Sequence[str]) -> None:
+        if lesson_ids:
+            await self.redis.zrem(keys.sweep_claims(), *lesson_ids)
 
     async def reschedule_due(self, lesson_id: str, *, due: datetime) -> None:
         """A claimed lesson that is not due yet: back in the queue at its due time."""

@@ -297,6 +297,12 @@ async def sweep_until_done(
         if all(lesson_id in total.errors for lesson_id in left) or time.monotonic() > deadline:
             break
         await asyncio.sleep(poll_seconds)
+    # This sweeper stops here: what it failed to write is free for the next one at once,
+    # rather than after the lease (a retried `attn sweep --once` need not wait for it).
+    failed = [lesson_id for lesson_id in left if lesson_id in total.errors]
+    if failed:
+        with contextlib.suppress(Exception):
+            await ctx.redis_client.release_claims(failed)
     total.duration = time.perf_counter() - started
     return total, left
 
