@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
 )
 
 SCHOOL_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
@@ -89,6 +90,7 @@ UtcTime = Annotated[
     datetime,
     AfterValidator(_as_utc),
     PlainSerializer(format_time, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
 
@@ -360,10 +362,23 @@ class JoinIn(_Model):
     code: Annotated[str, StringConstraints(max_length=32)] | None = None
 
 
+# The statuses a teacher can decide (`pending` is the verifier's): the schema says so, and the
+# service refuses the rest with `status_not_allowed`.
+DecidedStatus = Annotated[
+    RecordStatus,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": [status.value for status in RecordStatus if status is not RecordStatus.PENDING],
+        }
+    ),
+]
+
+
 class CorrectionIn(_Model):
     """A teacher's decision on a record; a rejection needs a reason."""
 
-    status: RecordStatus
+    status: DecidedStatus
     reason: Reason | None = None
 
 
@@ -371,7 +386,7 @@ class AddRecordIn(_Model):
     """A student the teacher adds by hand (one who could not check in)."""
 
     student_number: SchoolNumber
-    status: RecordStatus = RecordStatus.PRESENT
+    status: DecidedStatus = RecordStatus.PRESENT
     reason: Reason | None = None
 
 

@@ -345,6 +345,15 @@ async def test_start_lesson_accepts_the_boundaries(
     assert response.json()["lesson_name"] == " ".join(lesson_name.split())
 
 
+async def test_a_json_body_without_content_type_is_read_as_json(world: World) -> None:
+    """Some clients send JSON with no Content-Type at all; the API takes it (bearer tokens
+    are not sent by browsers on their own, so this opens no cross-site request)."""
+    response = await world.client.post(
+        "/teacher/lessons", content=lesson_body(), headers=world.teacher
+    )
+    assert response.status_code == 201, response.text
+
+
 async def test_start_lesson_with_text_plain_is_refused(world: World) -> None:
     before = await snapshot(world.redis)
     response = await world.client.post(
@@ -450,7 +459,16 @@ async def test_search_with_odd_names_finds_nothing(world: World, query: str) -> 
 LIST_ROUTES = {
     "teacher-lessons": ("/teacher/lessons", "owner"),
     "student-attendance": ("/student/attendance", "student"),
+    "roll": ("/teacher/lessons/{id}/records", "owner"),
+    "search": ("/student/lessons?lesson_name=Algorithms&teacher_name=Owner", "student"),
 }
+
+
+def page_url(world: World, path: str, query: str) -> str:
+    path = path.format(id=world.lesson["lesson_id"])
+    return f"{path}{'&' if '?' in path else '?'}{query}"
+
+
 BAD_PAGES = {
     "limit-201": "limit=201",
     "limit-0": "limit=0",
@@ -470,7 +488,7 @@ BAD_PAGES = {
 @pytest.mark.parametrize(("path", "role"), LIST_ROUTES.values(), ids=LIST_ROUTES.keys())
 async def test_list_refuses_bad_page(world: World, path: str, role: str, query: str) -> None:
     before = await snapshot(world.redis)
-    response = await world.client.get(f"{path}?{query}", headers=world.headers(role))
+    response = await world.client.get(page_url(world, path, query), headers=world.headers(role))
     assert_error(response, 422, "validation_error")
     await world.assert_untouched(before)
 
@@ -480,7 +498,7 @@ async def test_list_refuses_bad_page(world: World, path: str, role: str, query: 
 async def test_list_accepts_the_page_boundaries(
     world: World, path: str, role: str, query: str
 ) -> None:
-    response = await world.client.get(f"{path}?{query}", headers=world.headers(role))
+    response = await world.client.get(page_url(world, path, query), headers=world.headers(role))
     assert response.status_code == 200, response.text
     assert isinstance(response.json(), list)
 

@@ -53,6 +53,10 @@ def create_app(
             "logs": settings.TELEMETRY,
         },
         responses=errors.error_responses(413, 503),
+        # A JSON body without a Content-Type header is read as JSON: the API authenticates
+        # by bearer token only, so the cross-site form posts this guards against carry no
+        # credentials (the pages' forms are checked by their own CSRF token).
+        strict_content_type=False,
     )
     errors.install(app)
     for router in (auth.router, teacher.router, student.router, verifications.router):
