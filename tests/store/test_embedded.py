@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import redis as sync_redis
@@ -57,3 +59,31 @@ async def test_a_server_orphaned_by_a_killed_owner_is_replaced(tmp_path: Path) -
     finally:
         client.close()
         embedded.stop()
+
+
+def test_a_server_that_dies_is_started_again_with_its_data(tmp_path: Path) -> None:
+    embedded = EmbeddedRedis(tmp_path)
+    url = embedded.start()
+    try:
+        client = sync_redis.Redis.from_url(url, socket_timeout=2)
+        client.set("kept", "yes")  # acknowledged: in the append-only file
+        first_pid = client.info("server")["process_id"]
+        os.kill(first_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if client.ping():
+                    break
+            except sync_redis.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "the embedded server was not started again"
+            time.sleep(0.1)
+        assert client.info("server")["process_id"] != first_pid
+        assert client.get("kept") == b"yes"
+        assert embedded.restarts == 1
+        client.close()
+    finally:
+        embedded.stop()
+    # stopped on purpose: it stays stopped
+    time.sleep(1.2)
+    assert EmbeddedRedis(tmp_path)._running_owner() is None

