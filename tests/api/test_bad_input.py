@@ -713,3 +713,35 @@ async def test_wrong_role_is_403(
     assert_error(response, 403, "forbidden")
     await world.assert_untouched(before)
     await world.assert_can_still_write()
+
+
+BAD_BODIES = {
+    "malformed": b"{bad",
+    "not-utf8": b'{"lesson_name": "\xff\xfe"}',
+    "wrong-shape": b"[]",
+}
+
+
+@pytest.mark.parametrize("body", BAD_BODIES.values(), ids=BAD_BODIES.keys())
+@pytest.mark.parametrize(
+    "path", ["/teacher/lessons", "/student/lessons/{id}/attendance"], ids=["start", "join"]
+)
+async def test_who_may_call_is_answered_before_what_was_sent(
+    world: World, path: str, body: bytes
+) -> None:
+    """401 and 403 come before a 422 for the body: a caller without the right to the route
+    learns nothing about what it would accept."""
+    path = lesson_path(path, world.lesson["lesson_id"])
+    wrong = world.owner if "student" in path else world.student
+    before = await snapshot(world.redis)
+    for headers, status, code in (
+        ({}, 401, "not_authenticated"),
+        ({"Authorization": "Bearer S1.not-a-token"}, 401, "not_authenticated"),
+        (wrong, 403, "forbidden"),
+    ):
+        response = await world.client.post(path, content=body, headers={**headers, **JSON})
+        assert_error(response, status, code)
+    right = world.student if "student" in path else world.teacher
+    response = await world.client.post(path, content=body, headers={**right, **JSON})
+    assert_error(response, 422, "validation_error")
+    await world.assert_untouched(before)

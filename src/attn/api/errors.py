@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from attn import errors
 from attn.models import ErrorBody
+from attn.services import auth
 from attn.web.routes import Redirect
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,38 @@ def _attn_error(request: Request, exc: Exception) -> Response:
     return error_response(status, exc.code, exc.message, headers=headers)
 
 
-def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+# The routes of one role: who may call them is checked before what they were sent.
+_ROLE_PATH = re.compile(r"^/api/v1/(teacher|student)/")
+
+
+async def _auth_refusal(request: Request) -> errors.AttnError | None:
+    """Why the caller may not use this route at all, if so; None when they may or it is
+    not a route of one role.
+
+    FastAPI decodes a JSON body before it runs the route's dependencies, so a request with
+    both a bad token and a bad body would otherwise be told about the body; 401 and 403 come
+    first, as the contract orders them. This runs only on the way to a 422.
+    """
+    match = _ROLE_PATH.match(request.url.path)
+    if match is None:
+        return None
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return errors.NotAuthenticated()
+    try:
+        session = await auth.authenticate(request.app.state.context, token.strip())
+    except errors.AttnError as refusal:
+        return refusal
+    except Exception:
+        return None  # the store did not answer: the validation error stands
+    return errors.WrongRole() if session.role.value != match.group(1) else None
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    refusal = await _auth_refusal(request)
+    if refusal is not None:
+        return _attn_error(request, refusal)
     details = [
         {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
         for error in exc.errors()
@@ -149,12 +180,15 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 _LESSON_PATH = re.compile(r"^/api/v1/(teacher|student)/lessons/.")
 
 
-def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404 and _LESSON_PATH.match(request.url.path):
         lesson_error = errors.LessonNotFound()
         return error_response(404, lesson_error.code, lesson_error.message)
     if exc.status_code == 400:
+        refusal = await _auth_refusal(request)
+        if refusal is not None:
+            return _attn_error(request, refusal)
         # FastAPI's answer to a body it could not decode (bad UTF-8, numbers too long,
         # nesting too deep): a validation error like any other malformed JSON.
         return error_response(422, "validation_error", "The request body is not valid JSON.")
