@@ -170,14 +170,16 @@ def server(database_url: str, redis_url: str, workers: int, workdir: Path) -> It
         ATTN_DATABASE_URL=database_url,
         ATTN_REDIS_URL=redis_url,
         ATTN_DATA_DIR=str(workdir / "data"),
-        ATTN_LOG_LEVEL="warning",
+        ATTN_LOG_LEVEL="info",  # the supervisor's notes on its workers, in server-N-workers.log
         ATTN_LOGIN_MAX_FAILURES="10000",
     )
+    RESULTS.mkdir(exist_ok=True)
+    server_log = (RESULTS / f"server-{workers}-workers.log").open("wb")
     process = subprocess.Popen(  # noqa: S603
         [ATTN, "serve", "--port", str(port), "--workers", str(workers), "--no-sweep"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -193,6 +195,7 @@ def server(database_url: str, redis_url: str, workers: int, workdir: Path) -> It
             process.wait(20)
         except subprocess.TimeoutExpired:
             process.kill()
+        server_log.close()
 
 
 # --- load ----------------------------------------------------------------------------------

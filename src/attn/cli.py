@@ -286,6 +286,9 @@ def serve(
             proxy_headers=False,
             log_level=settings.LOG_LEVEL,
             access_log=False,
+            # A worker busy with a lecture-start burst on a small machine can take more than
+            # uvicorn's 5 s to answer its supervisor's ping; it must not be killed for that.
+            timeout_worker_healthcheck=30,
         )
     finally:
         if sweeper is not None:
