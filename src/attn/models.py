@@ -303,11 +303,17 @@ class LessonOut(_Model):
     end_time: UtcTime
     status: LessonStatus
     attendee_count: int
+    # When it was finished: by its teacher, or at its end time; None while it is active.
+    finished_at: UtcTime | None = None
     security: list[SecurityOption] = []
     late_after_minutes: int | None = None
 
     @classmethod
     def of(cls, lesson: LessonRedis, now: datetime) -> LessonOut:
+        status = lesson.status_at(now)
+        finished_at = None
+        if status is LessonStatus.FINISHED:
+            finished_at = lesson.finished_at or lesson.end_time
         return cls(
             lesson_id=lesson.lesson_id,
             lesson_name=lesson.lesson_name,
@@ -315,8 +321,9 @@ class LessonOut(_Model):
             teacher_full_name=lesson.teacher_full_name,
             start_time=lesson.start_time,
             end_time=lesson.end_time,
-            status=lesson.status_at(now),
+            status=status,
             attendee_count=lesson.attendee_count,
+            finished_at=finished_at,
             security=list(lesson.security),
             late_after_minutes=lesson.late_after_minutes,
         )

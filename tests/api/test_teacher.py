@@ -209,3 +209,31 @@ async def test_the_roll_is_whole_by_default_and_pages_on_request(
     await sweep_attendances(api.context)
     assert await api.context.redis_client.get_lesson(lesson_id) is None  # now from SQL
     await check()
+
+
+async def test_a_lesson_says_when_it_finished(api: Api, teacher: Any, clock: Clock) -> None:
+    """`finished_at`: None while active; the finish time when its teacher finished it early,
+    the end time when it lapsed; the same after the lesson moved to SQL."""
+    _, headers = teacher
+    early = await api.start_lesson(headers, lesson_name="Early", duration_minutes=60)
+    assert early["finished_at"] is None
+    clock.advance(minutes=20)
+    finished = await api.client.post(
+        f"/teacher/lessons/{early['lesson_id']}/finish", headers=headers
+    )
+    finished_at = datetime.fromisoformat(finished.json()["finished_at"])
+    planned_finish = datetime.fromisoformat(early["start_time"]) + timedelta(minutes=20)
+    assert abs(finished_at - planned_finish) < timedelta(seconds=5)
+    assert finished.json()["end_time"] == early["end_time"]  # the plan stays as it was
+
+    lapsed = await api.start_lesson(headers, lesson_name="Lapsed", duration_minutes=10)
+    clock.advance(minutes=11)
+    for stage in ("live", "persisted"):
+        for lesson, expected in ((early, finished_at), (lapsed, None)):
+            got = (
+                await api.client.get(f"/teacher/lessons/{lesson['lesson_id']}", headers=headers)
+            ).json()
+            assert got["status"] == "finished", stage
+            when = datetime.fromisoformat(got["finished_at"])
+            assert when == (expected or datetime.fromisoformat(lesson["end_time"])), stage
+        await sweep_attendances(api.context)
