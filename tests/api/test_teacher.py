@@ -148,18 +148,24 @@ async def test_another_teachers_lesson_is_not_found(api: Api, teacher: Any) -> N
     assert got.json()["status"] == "active"
 
 
-async def test_roll_is_ordered_by_attendance_time(api: Api, teacher: Any, clock: Clock) -> None:
-    _, headers = teacher
-    lesson = await api.start_lesson(headers)
+async def join_one_a_second(api: Api, clock: Clock, lesson_id: str, count: int) -> list[str]:
+    """`count` new students join the lesson a second apart; their numbers in that order."""
     joined = []
-    for _ in range(4):
+    for _ in range(count):
         user, student_headers = await api.user_headers("student")
         response = await api.client.post(
-            f"/student/lessons/{lesson['lesson_id']}/attendance", headers=student_headers
+            f"/student/lessons/{lesson_id}/attendance", headers=student_headers
         )
         assert response.status_code == 201
         joined.append(user.school_number)
         clock.advance(seconds=1)
+    return joined
+
+
+async def test_roll_is_ordered_by_attendance_time(api: Api, teacher: Any, clock: Clock) -> None:
+    _, headers = teacher
+    lesson = await api.start_lesson(headers)
+    joined = await join_one_a_second(api, clock, lesson["lesson_id"], 4)
     roll = (
         await api.client.get(f"/teacher/lessons/{lesson['lesson_id']}/records", headers=headers)
     ).json()
@@ -177,15 +183,7 @@ async def test_the_roll_is_whole_by_default_and_pages_on_request(
     _, headers = teacher
     lesson = await api.start_lesson(headers)
     lesson_id = lesson["lesson_id"]
-    joined = []
-    for _ in range(55):  # more than a default page
-        user, student_headers = await api.user_headers("student")
-        response = await api.client.post(
-            f"/student/lessons/{lesson_id}/attendance", headers=student_headers
-        )
-        assert response.status_code == 201
-        joined.append(user.school_number)
-        clock.advance(seconds=1)
+    joined = await join_one_a_second(api, clock, lesson_id, 55)  # more than a default page
     url = f"/teacher/lessons/{lesson_id}/records"
 
     async def numbers(params: dict[str, int]) -> list[str]:

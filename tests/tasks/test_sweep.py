@@ -274,16 +274,19 @@ async def test_a_crash_at_any_step_loses_nothing_and_duplicates_nothing(
     assert await redis.zscore(keys.sweep_due(), lesson_id) is None
 
 
+def unreachable_database_url(api: Api, tmp_path: Any) -> str:
+    """A database of the same kind as the test's that cannot be reached."""
+    if api.context.settings.async_database_url.startswith("postgresql"):
+        return "postgresql://nobody@127.0.0.1:1/none"
+    return f"sqlite:///{tmp_path}/missing-dir/db.sqlite3"
+
+
 async def test_database_down_during_a_pass_then_back(
     make_api: Callable[..., Any], fast_api: Api, tmp_path: Any
 ) -> None:
     api = fast_api
     lessons = [(await run_lesson(api, students=2, name=f"L{i}"))[0] for i in range(3)]
-    unreachable = (
-        "postgresql://nobody@127.0.0.1:1/none"
-        if api.context.settings.async_database_url.startswith("postgresql")
-        else f"sqlite:///{tmp_path}/missing-dir/db.sqlite3"
-    )
+    unreachable = unreachable_database_url(api, tmp_path)
     async with make_api(DATABASE_URL=unreachable, SWEEP_LEASE_SECONDS=0.3) as broken:
         summary = await sweep_attendances(broken.context)
         assert summary.persisted == 0
@@ -305,11 +308,7 @@ async def test_a_failed_sweep_once_frees_its_lessons_for_the_next_at_once(
     retry after the database is back does not wait out the lease."""
     async with make_api(SWEEP_LEASE_SECONDS=30) as api:
         lessons = [(await run_lesson(api, students=1, name=f"R{i}"))[0] for i in range(2)]
-        unreachable = (
-            "postgresql://nobody@127.0.0.1:1/none"
-            if api.context.settings.async_database_url.startswith("postgresql")
-            else f"sqlite:///{tmp_path}/missing-dir/db.sqlite3"
-        )
+        unreachable = unreachable_database_url(api, tmp_path)
         async with make_api(DATABASE_URL=unreachable, SWEEP_LEASE_SECONDS=30) as broken:
             _, left = await sweep_until_done(broken.context)
             assert len(left) == 2

@@ -58,6 +58,13 @@ OptionalLimit = Annotated[
 ]
 
 
+def requested_page(limit: int | None, offset: int) -> slice | None:
+    """The part of a whole list that `?limit=&offset=` ask for; None when it is all of it."""
+    if limit is None and offset == 0:
+        return None
+    return slice(offset, None if limit is None else offset + limit)
+
+
 async def client_address(request: Request, ctx: Context) -> IPAddress | None:
     """The caller's address: the socket peer, or what trusted proxies say it is.
 

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
@@ -34,6 +35,7 @@ from attn.models import (
     VerificationResultIn,
 )
 from attn.services.context import ServiceContext
+from attn.services.student_service import JoinResult
 from attn.store.redis_client import UpdateOutcome
 
 log = logging.getLogger("attn.verification")
@@ -69,6 +71,21 @@ def check_signature(
     expected = sign(secret, verification_id, timestamp, body)
     if not hmac.compare_digest(expected, signature.strip()):
         raise InvalidSignature
+
+
+def request_after_join(
+    add_task: Callable[..., object], ctx: ServiceContext, result: JoinResult, base_url: str
+) -> None:
+    """Hand a join that is waiting for its verifier to `add_task` (a background task runner),
+    to be posted once the student has their answer; a join that waits for nothing is left."""
+    if result.verification_id is not None:
+        add_task(
+            request_verification,
+            ctx,
+            verification_id=result.verification_id,
+            record_json=result.record_json,
+            base_url=base_url,
+        )
 
 
 async def request_verification(

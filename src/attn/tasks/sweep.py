@@ -118,16 +118,6 @@ def final_records(
     return records, audit
 
 
-@dataclass
-class _Claimed:
-    """A claimed lesson on its way through `persist_batch`."""
-
-    lesson_id: str
-    outcome: Outcome = Outcome.FAILED
-    written: int = 0
-    write: history.LessonWrite | None = None
-
-
 async def persist_batch(
     ctx: ServiceContext, lesson_ids: Sequence[str]
 ) -> list[tuple[Outcome, int]]:
@@ -139,61 +129,56 @@ async def persist_batch(
     lessons one by one, so one bad lesson never holds back the others.
     """
     redis_client = ctx.redis_client
-    batch = [_Claimed(lesson_id) for lesson_id in lesson_ids]
+    outcomes: dict[str, tuple[Outcome, int]] = {}
     await checkpoint("claimed")
-    snapshots = await asyncio.gather(
-        *(redis_client.read_lesson_snapshot(item.lesson_id) for item in batch)
-    )
+    snapshots = await asyncio.gather(*map(redis_client.read_lesson_snapshot, lesson_ids))
     now = ctx.now()
-    for item, snapshot in zip(batch, snapshots, strict=True):
+    due: list[history.LessonWrite] = []
+    for lesson_id, snapshot in zip(lesson_ids, snapshots, strict=True):
         if snapshot is None:
-            await redis_client.forget_due(item.lesson_id)  # persisted before, or never saved
-            item.outcome = Outcome.GONE
+            await redis_client.forget_due(lesson_id)  # persisted before, or never saved
+            outcomes[lesson_id] = (Outcome.GONE, 0)
         elif snapshot.lesson.is_active(now):
-            await redis_client.reschedule_due(item.lesson_id, due=snapshot.lesson.end_time)
-            item.outcome = Outcome.NOT_DUE
+            await redis_client.reschedule_due(lesson_id, due=snapshot.lesson.end_time)
+            outcomes[lesson_id] = (Outcome.NOT_DUE, 0)
         else:
             records, audit = final_records(snapshot, now)
-            item.write = history.LessonWrite(
-                lesson=snapshot.lesson, records=records, audit=audit, version=snapshot.version
+            due.append(
+                history.LessonWrite(
+                    lesson=snapshot.lesson, records=records, audit=audit, version=snapshot.version
+                )
             )
-    due = [item for item in batch if item.write is not None]
     if due:
         await checkpoint("read")
         async with ctx.db() as session, session.begin():
-            written = await history.persist_lessons(
-                session=session, lessons=[item.write for item in due if item.write], now=now
-            )
+            written = await history.persist_lessons(session=session, lessons=due, now=now)
             await checkpoint("written")
         await checkpoint("committed")
         deleted = await asyncio.gather(
             *(
-                redis_client.delete_persisted_lesson(item.lesson_id, version=item.write.version)
-                for item in due
-                if item.write
+                redis_client.delete_persisted_lesson(write.lesson.lesson_id, version=write.version)
+                for write in due
             )
         )
-        for item, result in zip(due, deleted, strict=True):
+        unlist = []
+        for write, result in zip(due, deleted, strict=True):
+            lesson_id = write.lesson.lesson_id
             if result == 0:
-                await redis_client.release_claim(item.lesson_id)
-                item.outcome = Outcome.CHANGED
-            elif item.lesson_id in written and item.write:
-                item.outcome, item.written = Outcome.PERSISTED, len(item.write.records)
+                await redis_client.release_claim(lesson_id)
+                outcomes[lesson_id] = (Outcome.CHANGED, 0)
+                continue
+            if lesson_id in written:
+                outcomes[lesson_id] = (Outcome.PERSISTED, len(write.records))
             else:
-                item.outcome = Outcome.ALREADY
+                outcomes[lesson_id] = (Outcome.ALREADY, 0)
+            unlist.append((lesson_id, write.lesson.teacher_school_number))
         await checkpoint("deleted")
         # Unlist them from their teachers' lessons, then take them off the queue, in one
         # round trip. The students' lists are left to their readers, which drop lessons that
         # left Redis: one ZREM per record here was a fifth of the job's time.
-        await redis_client.forget_persisted(
-            [
-                (item.lesson_id, item.write.lesson.teacher_school_number)
-                for item in due
-                if item.write and item.outcome is not Outcome.CHANGED
-            ]
-        )
+        await redis_client.forget_persisted(unlist)
         await checkpoint("done")
-    return [(item.outcome, item.written) for item in batch]
+    return [outcomes[lesson_id] for lesson_id in lesson_ids]
 
 
 async def persist_one(ctx: ServiceContext, lesson_id: str) -> tuple[Outcome, int]:

@@ -613,14 +613,7 @@ async def join_submit(
             code=form.get("code", ""),
             error=_error_text(request, exc),
         )
-    if result.verification_id is not None:
-        background.add_task(
-            verification_service.request_verification,
-            ctx,
-            verification_id=result.verification_id,
-            record_json=result.record_json,
-            base_url=str(request.base_url),
-        )
+    verification_service.request_after_join(background.add_task, ctx, result, str(request.base_url))
     record = AttendanceRecordRedis.model_validate_json(result.record_json)
     return render(request, "joined.html", user=user, record=record, created=result.created)
 

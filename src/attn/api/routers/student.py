@@ -14,6 +14,7 @@ from attn.api.deps import (
     Limit,
     Offset,
     OptionalLimit,
+    requested_page,
 )
 from attn.api.errors import error_responses
 from attn.models import JoinIn, LessonOut, RecordOut, StudentRecordOut
@@ -39,8 +40,9 @@ async def find_lessons(
     lessons = await student_service.find_active_lessons(
         ctx, lesson_name=lesson_name, teacher_name=teacher_name
     )
-    if limit is not None or offset:
-        lessons = lessons[offset : None if limit is None else offset + limit]
+    page = requested_page(limit, offset)
+    if page is not None:
+        lessons = lessons[page]
     now = ctx.now()
     return [LessonOut.of(lesson, now) for lesson in lessons]
 
@@ -75,14 +77,7 @@ async def join_lesson(
         lesson_id=lesson_id,
         check_in=CheckIn(code=body.code if body else None, client=address, device_id=device),
     )
-    if result.verification_id is not None:
-        background.add_task(
-            verification_service.request_verification,
-            ctx,
-            verification_id=result.verification_id,
-            record_json=result.record_json,
-            base_url=str(request.base_url),
-        )
+    verification_service.request_after_join(background.add_task, ctx, result, str(request.base_url))
     # The stored record is already the API's Record JSON: send it as it is.
     return Response(
         content=result.record_json,

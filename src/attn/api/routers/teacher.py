@@ -11,7 +11,15 @@ import segno
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
-from attn.api.deps import ClientAddress, Context, CurrentTeacher, Limit, Offset, OptionalLimit
+from attn.api.deps import (
+    ClientAddress,
+    Context,
+    CurrentTeacher,
+    Limit,
+    Offset,
+    OptionalLimit,
+    requested_page,
+)
 from attn.api.errors import error_responses
 from attn.errors import InvalidRoster
 from attn.models import (
@@ -89,11 +97,7 @@ async def lesson_records(
     offset: Offset = 0,
 ) -> Response:
     """The lesson's roll, ordered by attendance time: every record, or a page of it."""
-    page = (
-        None
-        if limit is None and offset == 0
-        else slice(offset, None if limit is None else offset + limit)
-    )
+    page = requested_page(limit, offset)
     roll = await teacher_service.get_roll_json(ctx, teacher=teacher, lesson_id=lesson_id, page=page)
     return Response(roll, media_type="application/json")
 
