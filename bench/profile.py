@@ -19,10 +19,10 @@ import httpx
 import redis as sync_redis
 from pyinstrument import Profiler
 
-from attn.api.app import create_app
+from attn.app import create_app
 from attn.config import Settings, to_async_database_url
 from attn.db.engine import create_engine
-from attn.db.tables import User
+from attn.db.tables import UserRow
 from attn.services.passwords import PasswordHasher
 from bench.run import PASSWORD, RESULTS, environment
 
@@ -37,7 +37,7 @@ async def profile(database_url: str, redis_url: str, workdir: Path) -> None:
     engine = create_engine(to_async_database_url(database_url))
     async with engine.begin() as connection:
         await connection.execute(
-            User.__table__.insert(),
+            UserRow.__table__.insert(),
             [
                 {
                     "school_number": number,

@@ -39,7 +39,7 @@ from attn.config import Settings, to_async_database_url
 from attn.db import admin
 from attn.db.engine import create_engine
 from attn.db.migrate import upgrade
-from attn.db.tables import User
+from attn.db.tables import UserRow
 from attn.models import LessonRedis
 from attn.services.passwords import PasswordHasher
 from attn.store import keys
@@ -158,7 +158,7 @@ async def seed_users(database_url: str) -> None:
     ]
     engine = create_engine(to_async_database_url(database_url))
     async with engine.begin() as connection:
-        await connection.execute(User.__table__.insert(), rows)
+        await connection.execute(UserRow.__table__.insert(), rows)
     await engine.dispose()
 
 

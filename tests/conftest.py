@@ -23,13 +23,13 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from attn.api.app import create_app
+from attn.app import create_app
 from attn.config import Settings, to_async_database_url
 from attn.db import admin
 from attn.db.engine import create_engine
 from attn.db.migrate import upgrade
 from attn.db.tables import Base
-from attn.models import UserIn
+from attn.models import NewAccount
 from attn.services import accounts
 from attn.store.embedded import EmbeddedRedis
 
@@ -142,9 +142,9 @@ class Api:
 
     async def add_user(
         self, role: str, school_number: str | None = None, full_name: str | None = None
-    ) -> UserIn:
+    ) -> NewAccount:
         prefix = {"teacher": "T", "student": "S", "admin": "A"}[role]
-        entry = UserIn(
+        entry = NewAccount(
             school_number=school_number or f"{prefix}{secrets.token_hex(4)}",
             full_name=full_name or f"{role.title()} {secrets.token_hex(3)}",
             role=role,  # type: ignore[arg-type]
@@ -153,14 +153,14 @@ class Api:
         await accounts.add_users(db=self.context.db, hasher=self.context.hasher, entries=[entry])
         return entry
 
-    async def login(self, user: UserIn) -> dict[str, str]:
+    async def login(self, user: NewAccount) -> dict[str, str]:
         response = await self.client.post(
             "/auth/login", json={"school_number": user.school_number, "password": user.password}
         )
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
-    async def user_headers(self, role: str, **kwargs: Any) -> tuple[UserIn, dict[str, str]]:
+    async def user_headers(self, role: str, **kwargs: Any) -> tuple[NewAccount, dict[str, str]]:
         user = await self.add_user(role, **kwargs)
         return user, await self.login(user)
 
@@ -204,12 +204,12 @@ async def api(make_api: Callable[..., Any]) -> AsyncIterator[Api]:
 
 
 @pytest.fixture
-async def teacher(api: Api) -> tuple[UserIn, dict[str, str]]:
+async def teacher(api: Api) -> tuple[NewAccount, dict[str, str]]:
     return await api.user_headers("teacher")
 
 
 @pytest.fixture
-async def student(api: Api) -> tuple[UserIn, dict[str, str]]:
+async def student(api: Api) -> tuple[NewAccount, dict[str, str]]:
     return await api.user_headers("student")
 
 

@@ -22,7 +22,7 @@ from attn.config import ConfigError, Settings, load_settings, secret_key
 from attn.db.engine import create_engine, session_factory
 from attn.db.migrate import upgrade
 from attn.errors import AttnError
-from attn.models import Role, UserIn
+from attn.models import NewAccount, Role
 from attn.services import accounts
 from attn.services.context import open_context
 from attn.services.passwords import PasswordHasher
@@ -119,7 +119,7 @@ class SweeperThread(threading.Thread):
         self.join(timeout)
 
 
-async def _add_users(settings: Settings, entries: list[UserIn]) -> None:
+async def _add_users(settings: Settings, entries: list[NewAccount]) -> None:
     engine = create_engine(settings.async_database_url)
     try:
         await accounts.add_users(
@@ -202,7 +202,7 @@ def _demo_accounts(settings: Settings) -> list[tuple[str, str, str]]:
                 if await users.count_users(session=session) > 0:
                     return []
             entries = [
-                UserIn(
+                NewAccount(
                     school_number=number,
                     full_name=name,
                     role=Role(role),
@@ -276,7 +276,7 @@ def serve(
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
         uvicorn.run(
-            "attn.api.app:create_app",
+            "attn.app:create_app",
             factory=True,
             host=host,
             port=port,

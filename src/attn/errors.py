@@ -1,4 +1,4 @@
-"""Domain errors raised by the services; the API maps each to one HTTP status and code."""
+"""Domain errors raised by the services; `attn.http.errors` maps each to one HTTP status."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ class AttnError(Exception):
 class InvalidCredentials(AttnError):
     code = "invalid_credentials"
     message = "The school number or password is wrong."
+
+
+class MissingCredentials(AttnError):
+    code = "missing_credentials"
+    message = "Type your school number and password."
 
 
 class TooManyAttempts(AttnError):

@@ -1,31 +1,33 @@
-"""Domain models kept in Redis, and the API's request and response schemas.
+"""The domain: live-state models, history objects and the value rules they share.
 
 `UserSessionRedis`, `LessonRedis` and `AttendanceRecordRedis` are the design's live-state
-models; the `*Out` and `*In` classes are what the HTTP API reads and writes. Times are
-timezone-aware UTC datetimes everywhere; they are rendered with millisecond precision and a
-`Z` so that they are easy to read and compare. Imports nothing from the rest of the package.
+models; `AuditEntry`, `Roster`, `CheckInCode` and the rest are what services hand to the
+faces above them. The HTTP request and response schemas (`*In`, `*Out`) live in
+`attn.http.schemas`. Times are timezone-aware UTC datetimes everywhere; they are rendered with
+millisecond precision and a `Z` so that they are easy to read and compare. Imports nothing
+from the rest of the package.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    Field,
     PlainSerializer,
     StringConstraints,
     WithJsonSchema,
 )
 
 SCHOOL_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+# A student's device id, as the app or the device cookie sends it.
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
 LESSON_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -123,13 +125,16 @@ DisplayName = Annotated[
     AfterValidator(_no_control_characters),
     AfterValidator(_has_visible_text),
 ]
-FullName = Annotated[
+SchoolNumber = Annotated[str, StringConstraints(pattern=SCHOOL_NUMBER_PATTERN)]
+# A teacher's or verifier's reason for a decision.
+Reason = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200),
+    StringConstraints(min_length=1, max_length=500),
     AfterValidator(_no_control_characters),
     AfterValidator(_has_visible_text),
 ]
-SchoolNumber = Annotated[str, StringConstraints(pattern=SCHOOL_NUMBER_PATTERN)]
+DeviceIdText = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
 class _Model(BaseModel):
@@ -220,200 +225,16 @@ class AuditEntry(_Model):
     reason: str | None = None
 
 
-# --- API schemas -------------------------------------------------------------------------
-
-
-class UserOut(_Model):
-    school_number: str
-    full_name: str
-    role: Role
-
-
-DeviceIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,128}$")]
-
-
-class LoginIn(_Model):
-    school_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-    remember_device: bool = False
-    device_id: DeviceIdText | None = None
-
-
-class RefreshIn(_Model):
-    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    device_id: DeviceIdText | None = None
-
-
-class LoginOut(_Model):
-    access_token: str
-    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
-    expires_in: int
-    user: UserOut
-    refresh_token: str | None = None
-    refresh_expires_in: int | None = None
-
-
-class MeOut(_Model):
-    user: UserOut
-    session_expires_at: UtcTime
-
-
-Reason = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=500),
-    AfterValidator(_no_control_characters),
-    AfterValidator(_has_visible_text),
-]
-
-
-def _unique(values: list[SecurityOption]) -> list[SecurityOption]:
-    if len(set(values)) != len(values):
-        raise ValueError("each option at most once")
-    return values
-
-
-def _networks(values: list[str]) -> list[str]:
-    normalized = []
-    for value in values:
-        try:
-            normalized.append(str(ipaddress.ip_network(value.strip(), strict=False)))
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IP network such as 10.1.2.0/24") from None
-    return normalized
-
-
-class LessonIn(_Model):
-    lesson_name: DisplayName
-    duration_minutes: Annotated[int, Field(ge=1, le=720, strict=True)]
-    late_after_minutes: Annotated[int, Field(ge=0, le=720, strict=True)] | None = None
-    security: Annotated[list[SecurityOption], Field(max_length=4), AfterValidator(_unique)] = []
-    allowed_subnets: Annotated[
-        list[Annotated[str, StringConstraints(max_length=64)]],
-        Field(max_length=32),
-        AfterValidator(_networks),
-    ] = []
-
-
-class LessonOut(_Model):
-    lesson_id: str
-    lesson_name: str
-    teacher_school_number: str
-    teacher_full_name: str
-    start_time: UtcTime
-    end_time: UtcTime
-    status: LessonStatus
-    attendee_count: int
-    # When it was finished: by its teacher, or at its end time; None while it is active.
-    finished_at: UtcTime | None = None
-    security: list[SecurityOption] = []
-    late_after_minutes: int | None = None
-
-    @classmethod
-    def of(cls, lesson: LessonRedis, now: datetime) -> LessonOut:
-        status = lesson.status_at(now)
-        finished_at = None
-        if status is LessonStatus.FINISHED:
-            finished_at = lesson.finished_at or lesson.end_time
-        return cls(
-            lesson_id=lesson.lesson_id,
-            lesson_name=lesson.lesson_name,
-            teacher_school_number=lesson.teacher_school_number,
-            teacher_full_name=lesson.teacher_full_name,
-            start_time=lesson.start_time,
-            end_time=lesson.end_time,
-            status=status,
-            attendee_count=lesson.attendee_count,
-            finished_at=finished_at,
-            security=list(lesson.security),
-            late_after_minutes=lesson.late_after_minutes,
-        )
-
-
-class TeacherLessonOut(LessonOut):
-    """A lesson as its teacher sees it: with the networks check-ins must come from."""
-
-    allowed_subnets: list[str] = []
-
-    @classmethod
-    def of(cls, lesson: LessonRedis, now: datetime) -> TeacherLessonOut:
-        return cls(
-            **LessonOut.of(lesson, now).model_dump(), allowed_subnets=list(lesson.allowed_subnets)
-        )
-
-
-class RecordOut(_Model):
-    lesson_id: str
-    student_number: str
-    student_full_name: str
-    status: RecordStatus
-    attendance_time: UtcTime | None
-    reason: str | None = None
-    flags: list[str] = []
-    changed_by: str | None = None
-    changed_at: UtcTime | None = None
-
-    @classmethod
-    def of(cls, record: AttendanceRecordRedis) -> RecordOut:
-        return cls.model_validate(record.model_dump())
-
-
-class StudentRecordOut(RecordOut):
-    lesson_name: str
-    teacher_full_name: str
-    start_time: UtcTime
-
-
-class JoinIn(_Model):
-    """The body of a join: the lesson's current code when it asks for one."""
-
-    code: Annotated[str, StringConstraints(max_length=32)] | None = None
-
-
-# The statuses a teacher can decide (`pending` is the verifier's): the schema says so, and the
-# service refuses the rest with `status_not_allowed`.
-DecidedStatus = Annotated[
-    RecordStatus,
-    WithJsonSchema(
-        {
-            "type": "string",
-            "enum": [status.value for status in RecordStatus if status is not RecordStatus.PENDING],
-        }
-    ),
-]
-
-
-class CorrectionIn(_Model):
-    """A teacher's decision on a record; a rejection needs a reason."""
-
-    status: DecidedStatus
-    reason: Reason | None = None
-
-
-class AddRecordIn(_Model):
-    """A student the teacher adds by hand (one who could not check in)."""
-
-    student_number: SchoolNumber
-    status: DecidedStatus = RecordStatus.PRESENT
-    reason: Reason | None = None
-
-
-class AuditEntryOut(AuditEntry):
-    pass
-
-
-class CodeOut(_Model):
-    code: str
-    valid_for_seconds: int
-    rotation_seconds: int
-    join_url: str
-
-
 class RosterStudent(_Model):
+    """A student a course's roster expects."""
+
     school_number: SchoolNumber
-    full_name: FullName
+    full_name: DisplayName
 
 
-class RosterOut(_Model):
+class Roster(_Model):
+    """The students a teacher's course expects."""
+
     course: str
     students: list[RosterStudent]
     updated_at: UtcTime
@@ -425,34 +246,26 @@ class RosterSummary(_Model):
     updated_at: UtcTime
 
 
-class VerificationResultIn(_Model):
+class CheckInCode(_Model):
+    """The rotating code a lesson shows now, how long it lasts, and the link its QR carries."""
+
+    code: str
+    valid_for_seconds: int
+    rotation_seconds: int
+    join_url: str
+
+
+class VerifierAnswer(_Model):
+    """The external verifier's answer about one pending check-in."""
+
     result: Literal["verified", "rejected"]
     reason: Reason | None = None
 
 
-class VerificationResultOut(_Model):
-    status: Literal["applied", "ignored"]
-    record: RecordOut
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: list[dict[str, Any]] | None = None
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
-
-
-class Health(BaseModel):
-    status: str
-
-
-class UserIn(_Model):
+class NewAccount(_Model):
     """A new account, from `attn users add` or a row of `attn users import`."""
 
     school_number: SchoolNumber
-    full_name: FullName
+    full_name: DisplayName
     role: Role
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    password: Password

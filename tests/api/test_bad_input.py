@@ -22,7 +22,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from attn.db import users
-from attn.models import UserIn
+from attn.models import NewAccount
 from tests.conftest import PASSWORD, Api
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
@@ -86,7 +86,7 @@ class World:
     owner: dict[str, str]
     teacher: dict[str, str]
     student: dict[str, str]
-    student_user: UserIn
+    student_user: NewAccount
     lesson: dict[str, Any]
 
     @property
@@ -137,12 +137,12 @@ class World:
 _password_hash: list[str] = []
 
 
-async def add_accounts(api: Api, *accounts: tuple[str, str]) -> list[UserIn]:
+async def add_accounts(api: Api, *accounts: tuple[str, str]) -> list[NewAccount]:
     """Accounts with PASSWORD, hashed once per run: what `Api.add_user` stores, only faster."""
     if not _password_hash:
         _password_hash.append(await api.context.hasher.hash(PASSWORD))
     entries = [
-        UserIn(
+        NewAccount(
             school_number=f"{role[0].upper()}{secrets.token_hex(4)}",
             full_name=full_name,
             role=role,  # type: ignore[arg-type]

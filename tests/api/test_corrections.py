@@ -23,7 +23,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from attn.models import UserIn
+from attn.models import NewAccount
 from attn.services import verification_service
 from attn.services.verification_service import (
     SIGNATURE_HEADER,
@@ -185,7 +185,7 @@ async def answer(
 
 async def pending_lesson(
     api: Api, students: int = 1, **options: Any
-) -> tuple[dict[str, Any], Headers, list[tuple[UserIn, Headers]]]:
+) -> tuple[dict[str, Any], Headers, list[tuple[NewAccount, Headers]]]:
     """A lesson with verification and `students` joins, each answered 201 pending."""
     _, teacher_headers = await api.user_headers("teacher")
     lesson = await start(api, teacher_headers, security=["verification"], **options)
@@ -576,7 +576,7 @@ async def test_verification_without_a_configured_verifier_is_refused(api: Api) -
 
 async def joined_lesson(
     api: Api, students: int
-) -> tuple[dict[str, Any], Headers, list[tuple[UserIn, Headers]]]:
+) -> tuple[dict[str, Any], Headers, list[tuple[NewAccount, Headers]]]:
     _, teacher_headers = await api.user_headers("teacher")
     lesson = await start(api, teacher_headers)
     joined = []
@@ -1252,7 +1252,7 @@ async def test_end_to_end_with_the_fake_verifier(
 
             await wait_for(up, 30)
 
-            async def login(user: UserIn) -> Headers:
+            async def login(user: NewAccount) -> Headers:
                 response = await client.post(
                     "/auth/login",
                     json={"school_number": user.school_number, "password": user.password},

@@ -434,7 +434,7 @@ def test_a_lesson_from_start_to_exports(
     expect(mine).to_have_count(1)
     expect(mine).to_contain_text("Ayşe Yılmaz")
     expect(mine.locator(".pill")).to_have_text("rejected")
-    expect(a.locator("main ul li").first).to_have_text("Physics 101: 0/1 (0%)")
+    expect(a.locator("main ul li").first).to_have_text("Physics 101 — Ayşe Yılmaz: 0/1 (0%)")
     shoot(a, "student-history")
     b.goto("/student/history")
     expect(b.locator("tbody tr .pill")).to_have_text("present")

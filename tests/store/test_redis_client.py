@@ -13,7 +13,15 @@ from redis.crc import key_slot
 
 from attn.models import AttendanceRecordRedis, LessonRedis, Role, UserSessionRedis
 from attn.store import keys
-from attn.store.redis_client import FinishOutcome, JoinOutcome, RedisClient, connect
+from attn.store.redis_client import (
+    ClaimOutcome,
+    FinishOutcome,
+    JoinOutcome,
+    RedisClient,
+    ReleaseOutcome,
+    SaveOutcome,
+    connect,
+)
 
 
 @pytest.fixture
@@ -79,14 +87,16 @@ async def test_keys_written_by_each_script_share_a_slot(
     """Run every script and check, via MONITOR-free inspection, that all keys they wrote
     for one lesson or one user map to one cluster slot."""
     lesson = make_lesson()
-    assert await store.claim_teacher_lesson(lesson, claim=f"{lesson.lesson_id}|1") is None
-    assert await store.save_lesson(lesson)
+    assert (
+        await store.claim_teacher_lesson(lesson, claim=f"{lesson.lesson_id}|1")
+    ).outcome is ClaimOutcome.CLAIMED
+    assert (await store.save_lesson(lesson)).outcome is SaveOutcome.CREATED
     reply = await store.add_attendance_record(make_record(lesson))
     assert reply.outcome is JoinOutcome.CREATED
-    finish, _ = await store.delete_lesson(
+    finish = await store.delete_lesson(
         lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
     )
-    assert finish is FinishOutcome.OK
+    assert finish.outcome is FinishOutcome.OK
     written = await redis.keys("*")
     by_tag: dict[str, set[int]] = {}
     for name in written:
@@ -125,7 +135,7 @@ async def test_save_and_delete_lesson_leave_no_orphans(
     store: RedisClient, redis: aioredis.Redis
 ) -> None:
     lesson = make_lesson()
-    assert await store.save_lesson(lesson)
+    assert (await store.save_lesson(lesson)).outcome is SaveOutcome.CREATED
     index = keys.lesson_discovery_index(lesson.lesson_id)
     assert await redis.smembers(index) == {lesson.lesson_id}
     assert await store.get_lesson(lesson.lesson_id) == lesson
@@ -133,10 +143,11 @@ async def test_save_and_delete_lesson_leave_no_orphans(
     found = await store.find_lessons_by_name("  physics ", "ADA   lovelace")
     assert [item.lesson_id for item in found] == [lesson.lesson_id]
 
-    outcome, finished = await store.delete_lesson(
+    reply = await store.delete_lesson(
         lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
     )
-    assert outcome is FinishOutcome.OK and finished is not None
+    finished = reply.data
+    assert reply.outcome is FinishOutcome.OK and finished is not None
     assert finished.status.value == "finished" and finished.finished_at is not None
     # discoverability ends with the finish; the empty index set is gone, not left behind
     assert not await redis.exists(index)
@@ -150,19 +161,19 @@ async def test_delete_lesson_checks_owner_and_state(store: RedisClient) -> None:
     lesson = make_lesson()
     await store.save_lesson(lesson)
     now = datetime.now(UTC)
-    assert (await store.delete_lesson(lesson.lesson_id, teacher_school_number="T2", now=now))[
-        0
-    ] is FinishOutcome.NOT_FOUND
-    assert (await store.delete_lesson(lesson.lesson_id, teacher_school_number="T1", now=now))[
-        0
-    ] is FinishOutcome.OK
-    assert (await store.delete_lesson(lesson.lesson_id, teacher_school_number="T1", now=now))[
-        0
-    ] is FinishOutcome.NOT_ACTIVE
+    assert (
+        await store.delete_lesson(lesson.lesson_id, teacher_school_number="T2", now=now)
+    ).outcome is FinishOutcome.NOT_FOUND
+    assert (
+        await store.delete_lesson(lesson.lesson_id, teacher_school_number="T1", now=now)
+    ).outcome is FinishOutcome.OK
+    assert (
+        await store.delete_lesson(lesson.lesson_id, teacher_school_number="T1", now=now)
+    ).outcome is FinishOutcome.NOT_ACTIVE
     missing = keys.new_lesson_id("x", "y")
-    assert (await store.delete_lesson(missing, teacher_school_number="T1", now=now))[
-        0
-    ] is FinishOutcome.NOT_FOUND
+    assert (
+        await store.delete_lesson(missing, teacher_school_number="T1", now=now)
+    ).outcome is FinishOutcome.NOT_FOUND
 
 
 async def test_fifty_concurrent_joins_leave_one_record(
@@ -175,7 +186,7 @@ async def test_fifty_concurrent_joins_leave_one_record(
     )
     assert [reply.outcome for reply in replies].count(JoinOutcome.CREATED) == 1
     assert [reply.outcome for reply in replies].count(JoinOutcome.EXISTS) == 49
-    assert len({reply.record_json for reply in replies}) == 1  # every caller got one record
+    assert len({reply.data.record_json for reply in replies}) == 1  # every caller got one record
     assert await redis.hlen(keys.lesson_records(lesson.lesson_id)) == 1
     assert (await store.get_lesson(lesson.lesson_id)).attendee_count == 1  # type: ignore[union-attr]
 
@@ -221,14 +232,14 @@ async def test_join_racing_finish_is_recorded_before_or_refused(store: RedisClie
         first_half = await asyncio.gather(*joins[:5], finish, *joins[5:])
         finished: Any = first_half[5]
         replies: list[Any] = first_half[:5] + first_half[6:]
-        assert finished[0] is FinishOutcome.OK
+        assert finished.outcome is FinishOutcome.OK
         accepted = [r for r in replies if r.outcome is JoinOutcome.CREATED]
         refused = [r for r in replies if r.outcome is JoinOutcome.NOT_ACTIVE]
         assert len(accepted) + len(refused) == 10
         roll = await store.get_attendance_records(lesson.lesson_id)
         # everything accepted is on the roll, nothing refused is, and the count the finish
         # reported is the final count: nothing was recorded after it
-        assert len(roll) == len(accepted) == finished[1].attendee_count
+        assert len(roll) == len(accepted) == finished.data.attendee_count
 
 
 async def test_find_returns_same_named_lessons_of_namesake_teachers(store: RedisClient) -> None:
@@ -247,30 +258,35 @@ async def test_teacher_claim_is_exclusive_and_replaceable_only_when_stale(
     store: RedisClient, redis: aioredis.Redis
 ) -> None:
     first, second = make_lesson(), make_lesson()
-    assert await store.claim_teacher_lesson(first, claim=f"{first.lesson_id}|1") is None
-    current = await store.claim_teacher_lesson(second, claim=f"{second.lesson_id}|2")
+    claimed = await store.claim_teacher_lesson(first, claim=f"{first.lesson_id}|1")
+    assert claimed.outcome is ClaimOutcome.CLAIMED
+    taken = await store.claim_teacher_lesson(second, claim=f"{second.lesson_id}|2")
+    assert taken.outcome is ClaimOutcome.TAKEN
+    current = taken.data
     assert current == f"{first.lesson_id}|1"
-    assert (
-        await store.claim_teacher_lesson(second, claim=f"{second.lesson_id}|2", replace="x|0")
-        == current
+    still = await store.claim_teacher_lesson(second, claim=f"{second.lesson_id}|2", replace="x|0")
+    assert (still.outcome, still.data) == (ClaimOutcome.TAKEN, current)
+    replaced = await store.claim_teacher_lesson(
+        second, claim=f"{second.lesson_id}|2", replace=current
     )
-    assert (
-        await store.claim_teacher_lesson(second, claim=f"{second.lesson_id}|2", replace=current)
-        is None
-    )
+    assert replaced.outcome is ClaimOutcome.CLAIMED
     # the claim expires at the lesson's end time
     ttl_ms = await redis.pttl(keys.teacher_active_lesson("T1"))
     assert 0 < ttl_ms <= 60 * 60 * 1000
     now = datetime.now(UTC)
-    assert not await store.release_teacher_lesson("T1", first.lesson_id, due=now)
-    assert await store.release_teacher_lesson("T1", second.lesson_id, due=now)
+    assert (
+        await store.release_teacher_lesson("T1", first.lesson_id, due=now)
+    ).outcome is ReleaseOutcome.NOT_HELD
+    assert (
+        await store.release_teacher_lesson("T1", second.lesson_id, due=now)
+    ).outcome is ReleaseOutcome.RELEASED
     assert not await redis.exists(keys.teacher_active_lesson("T1"))
 
 
 async def test_scripts_reload_after_script_flush(store: RedisClient, redis: aioredis.Redis) -> None:
     lesson = make_lesson()
     await redis.script_flush()
-    assert await store.save_lesson(lesson)
+    assert (await store.save_lesson(lesson)).outcome is SaveOutcome.CREATED
     await redis.script_flush()
     assert (await store.add_attendance_record(make_record(lesson))).outcome is JoinOutcome.CREATED
     await redis.script_flush()
@@ -278,4 +294,4 @@ async def test_scripts_reload_after_script_flush(store: RedisClient, redis: aior
         await store.delete_lesson(
             lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
         )
-    )[0] is FinishOutcome.OK
+    ).outcome is FinishOutcome.OK

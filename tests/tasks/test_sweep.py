@@ -13,7 +13,7 @@ from bench.sweep_throughput import fill_finished_lessons
 from sqlalchemy import func, select
 
 from attn.db import history
-from attn.db.tables import AttendanceRecord, Lesson, User
+from attn.db.tables import LessonRow, RecordRow, UserRow
 from attn.models import AttendanceRecordRedis
 from attn.services.context import ServiceContext
 from attn.store import keys
@@ -65,12 +65,10 @@ async def run_lesson(
 async def sql_counts(ctx: ServiceContext, lesson_id: str) -> tuple[int, int]:
     async with ctx.db() as session:
         lessons = await session.scalar(
-            select(func.count()).select_from(Lesson).where(Lesson.lesson_id == lesson_id)
+            select(func.count()).select_from(LessonRow).where(LessonRow.lesson_id == lesson_id)
         )
         records = await session.scalar(
-            select(func.count())
-            .select_from(AttendanceRecord)
-            .where(AttendanceRecord.lesson_id == lesson_id)
+            select(func.count()).select_from(RecordRow).where(RecordRow.lesson_id == lesson_id)
         )
     return int(lessons or 0), int(records or 0)
 
@@ -156,7 +154,7 @@ async def test_an_active_lesson_is_not_swept_until_its_end(
     assert (await sweep_attendances(api.context)).persisted == 1
     assert await sql_counts(api.context, lesson_id) == (1, 2)
     async with api.context.db() as session:
-        row = await session.get(Lesson, lesson_id)
+        row = await session.get(LessonRow, lesson_id)
     assert row is not None
     assert row.status == "finished"
     assert row.finished_at == row.end_time
@@ -367,8 +365,8 @@ async def test_a_student_unknown_to_sql_is_created_from_the_record(fast_api: Api
     )
     await sweep_attendances(api.context)
     async with api.context.db() as session:
-        user = await session.get(User, "NEW2024")
-        row = await session.get(AttendanceRecord, (lesson_id, "NEW2024"))
+        user = await session.get(UserRow, "NEW2024")
+        row = await session.get(RecordRow, (lesson_id, "NEW2024"))
     assert user is not None
     assert (user.full_name, user.role, user.password_hash) == ("Yeni Öğrenci", "student", "")
     assert row is not None and row.student_full_name == "Yeni Öğrenci"
@@ -431,8 +429,6 @@ async def test_burst_of_lessons_in_one_pass(fast_api: Api) -> None:
     assert (summary.persisted, summary.records, summary.retried) == (200, 10_000, 0)
     async with api.context.db() as session:
         total = await session.scalar(
-            select(func.count())
-            .select_from(AttendanceRecord)
-            .where(AttendanceRecord.lesson_id.in_(lesson_ids))
+            select(func.count()).select_from(RecordRow).where(RecordRow.lesson_id.in_(lesson_ids))
         )
     assert total == 10_000

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from attn.models import UserIn
+from attn.models import NewAccount
 from tests.conftest import Api, Database
 from tests.tasks.test_sweep import run_lesson, sql_counts
 
@@ -113,7 +113,7 @@ async def test_attn_serve_sweeps_within_one_interval(
 
             await wait_for(up, 30)
 
-            async def login(user: UserIn) -> dict[str, str]:
+            async def login(user: NewAccount) -> dict[str, str]:
                 response = await client.post(
                     "/auth/login",
                     json={"school_number": user.school_number, "password": user.password},

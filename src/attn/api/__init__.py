@@ -1,1 +1,21 @@
-"""The HTTP API: app factory, routers, dependencies and error handlers. Imports services."""
+"""The JSON API under `/api/v1` (and the health probes): routers, their error handlers.
+
+Imports `attn.http` and below, never `attn.web`.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from attn.api import errors
+from attn.api.routers import auth, health, student, teacher, verifications
+
+API_PREFIX = "/api/v1"
+
+
+def install(app: FastAPI) -> None:
+    """Add the API's routes and its exception handlers to `app`."""
+    errors.install(app)
+    for router in (auth.router, teacher.router, student.router, verifications.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)

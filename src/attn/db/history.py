@@ -18,15 +18,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attn.db.tables import AttendanceRecord, AuditEntry, Lesson, User
+from attn.db.tables import AuditRow, LessonRow, RecordRow, UserRow
 from attn.models import (
     AttendanceRecordRedis,
+    AuditEntry,
     LessonRedis,
     LessonStatus,
     RecordStatus,
     SecurityOption,
+    normalize_name,
 )
-from attn.models import AuditEntry as AuditEntryModel
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
@@ -69,22 +70,22 @@ def _record_row(record: AttendanceRecordRedis, now: datetime) -> dict[str, Any]:
 @functools.cache
 def _persist_statements(insert: Any) -> tuple[Any, Any, Any, Any]:
     """The persistence job's upserts, built once per dialect (the job runs them all day)."""
-    users = insert(User.__table__).on_conflict_do_nothing(index_elements=["school_number"])
-    lesson = insert(Lesson.__table__)
+    users = insert(UserRow.__table__).on_conflict_do_nothing(index_elements=["school_number"])
+    lesson = insert(LessonRow.__table__)
     lesson = lesson.on_conflict_do_update(
         index_elements=["lesson_id"],
         set_={
             name: lesson.excluded[name]
             for name in ("finished_at", "status", "redis_version", "persisted_at")
         },
-        where=Lesson.__table__.c.redis_version < lesson.excluded.redis_version,
-    ).returning(Lesson.__table__.c.lesson_id)
-    records = insert(AttendanceRecord.__table__)
+        where=LessonRow.__table__.c.redis_version < lesson.excluded.redis_version,
+    ).returning(LessonRow.__table__.c.lesson_id)
+    records = insert(RecordRow.__table__)
     records = records.on_conflict_do_update(
         index_elements=["lesson_id", "student_number"],
         set_={name: records.excluded[name] for name in _RECORD_UPDATES},
     )
-    audit = insert(AuditEntry.__table__).on_conflict_do_nothing(index_elements=["lesson_id", "seq"])
+    audit = insert(AuditRow.__table__).on_conflict_do_nothing(index_elements=["lesson_id", "seq"])
     return users, lesson, records, audit
 
 
@@ -94,7 +95,7 @@ class LessonWrite:
 
     lesson: LessonRedis
     records: Sequence[AttendanceRecordRedis]
-    audit: Sequence[AuditEntryModel] = ()
+    audit: Sequence[AuditEntry] = ()
     version: int = 0
 
 
@@ -187,7 +188,7 @@ async def persist_lesson(
     session: AsyncSession,
     lesson: LessonRedis,
     records: Sequence[AttendanceRecordRedis],
-    audit: Sequence[AuditEntryModel] = (),
+    audit: Sequence[AuditEntry] = (),
     version: int,
     now: datetime,
 ) -> bool:
@@ -200,13 +201,13 @@ def _attendee_count() -> Any:
     """Records that are not `absent`, as the live lesson counts them."""
     return (
         select(func.count())
-        .where(AttendanceRecord.lesson_id == Lesson.lesson_id, AttendanceRecord.status != "absent")
-        .correlate(Lesson)
+        .where(RecordRow.lesson_id == LessonRow.lesson_id, RecordRow.status != "absent")
+        .correlate(LessonRow)
         .scalar_subquery()
     )
 
 
-def _lesson_model(row: Lesson, attendee_count: int) -> LessonRedis:
+def _lesson_model(row: LessonRow, attendee_count: int) -> LessonRedis:
     return LessonRedis(
         lesson_id=row.lesson_id,
         lesson_name=row.lesson_name,
@@ -223,7 +224,7 @@ def _lesson_model(row: Lesson, attendee_count: int) -> LessonRedis:
     )
 
 
-def _record_model(row: AttendanceRecord) -> AttendanceRecordRedis:
+def _record_model(row: RecordRow) -> AttendanceRecordRedis:
     return AttendanceRecordRedis(
         lesson_id=row.lesson_id,
         student_number=row.student_number,
@@ -238,11 +239,11 @@ def _record_model(row: AttendanceRecord) -> AttendanceRecordRedis:
 
 
 def _lessons_query() -> Any:
-    return select(Lesson, _attendee_count())
+    return select(LessonRow, _attendee_count())
 
 
 async def get_lesson(*, session: AsyncSession, lesson_id: str) -> LessonRedis | None:
-    row = (await session.execute(_lessons_query().where(Lesson.lesson_id == lesson_id))).first()
+    row = (await session.execute(_lessons_query().where(LessonRow.lesson_id == lesson_id))).first()
     return None if row is None else _lesson_model(row[0], row[1])
 
 
@@ -252,24 +253,24 @@ async def list_teacher_lessons(
     """The teacher's persisted lessons, newest first, without the `exclude` ids."""
     query = (
         _lessons_query()
-        .where(Lesson.teacher_school_number == teacher_school_number)
-        .order_by(Lesson.start_time.desc(), Lesson.lesson_id)
+        .where(LessonRow.teacher_school_number == teacher_school_number)
+        .order_by(LessonRow.start_time.desc(), LessonRow.lesson_id)
         .limit(limit)
     )
     if exclude:
-        query = query.where(Lesson.lesson_id.not_in(list(exclude)))
+        query = query.where(LessonRow.lesson_id.not_in(list(exclude)))
     return [_lesson_model(row[0], row[1]) for row in await session.execute(query)]
 
 
 async def get_records(*, session: AsyncSession, lesson_id: str) -> list[AttendanceRecordRedis]:
     """A persisted lesson's roll, ordered by attendance time (records with none last)."""
     rows = await session.scalars(
-        select(AttendanceRecord)
-        .where(AttendanceRecord.lesson_id == lesson_id)
+        select(RecordRow)
+        .where(RecordRow.lesson_id == lesson_id)
         .order_by(
-            AttendanceRecord.attendance_time.is_(None),
-            AttendanceRecord.attendance_time,
-            AttendanceRecord.student_number,
+            RecordRow.attendance_time.is_(None),
+            RecordRow.attendance_time,
+            RecordRow.student_number,
         )
     )
     return [_record_model(row) for row in rows]
@@ -278,7 +279,7 @@ async def get_records(*, session: AsyncSession, lesson_id: str) -> list[Attendan
 async def get_record(
     *, session: AsyncSession, lesson_id: str, student_number: str
 ) -> AttendanceRecordRedis | None:
-    row = await session.get(AttendanceRecord, (lesson_id, student_number))
+    row = await session.get(RecordRow, (lesson_id, student_number))
     return None if row is None else _record_model(row)
 
 
@@ -287,27 +288,27 @@ async def list_student_records(
 ) -> list[tuple[LessonRedis, AttendanceRecordRedis]]:
     """The student's persisted records with their lessons, newest lesson first."""
     query = (
-        select(AttendanceRecord, Lesson)
-        .join(Lesson, Lesson.lesson_id == AttendanceRecord.lesson_id)
-        .where(AttendanceRecord.student_number == student_number)
-        .order_by(Lesson.start_time.desc(), Lesson.lesson_id)
+        select(RecordRow, LessonRow)
+        .join(LessonRow, LessonRow.lesson_id == RecordRow.lesson_id)
+        .where(RecordRow.student_number == student_number)
+        .order_by(LessonRow.start_time.desc(), LessonRow.lesson_id)
         .limit(limit)
     )
     if exclude:
-        query = query.where(AttendanceRecord.lesson_id.not_in(list(exclude)))
+        query = query.where(RecordRow.lesson_id.not_in(list(exclude)))
     return [
         (_lesson_model(lesson, 0), _record_model(record))
         for record, lesson in await session.execute(query)
     ]
 
 
-async def get_audit(*, session: AsyncSession, lesson_id: str) -> list[AuditEntryModel]:
+async def get_audit(*, session: AsyncSession, lesson_id: str) -> list[AuditEntry]:
     """A persisted lesson's audit trail, oldest first."""
     rows = await session.scalars(
-        select(AuditEntry).where(AuditEntry.lesson_id == lesson_id).order_by(AuditEntry.seq)
+        select(AuditRow).where(AuditRow.lesson_id == lesson_id).order_by(AuditRow.seq)
     )
     return [
-        AuditEntryModel(
+        AuditEntry(
             lesson_id=row.lesson_id,
             student_number=row.student_number,
             changed_by=row.changed_by,
@@ -329,9 +330,9 @@ async def lock_lesson(*, session: AsyncSession, lesson_id: str) -> bool:
     only at the first write), so concurrent corrections of one lesson run one after another.
     """
     result = await session.execute(
-        update(Lesson)
-        .where(Lesson.lesson_id == lesson_id)
-        .values(lesson_id=Lesson.lesson_id)
+        update(LessonRow)
+        .where(LessonRow.lesson_id == lesson_id)
+        .values(lesson_id=LessonRow.lesson_id)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
@@ -341,7 +342,7 @@ async def ensure_student(
     *, session: AsyncSession, school_number: str, full_name: str, now: datetime
 ) -> None:
     """Create a student account without a password, unless the school number exists."""
-    statement = _insert(session, User).values(
+    statement = _insert(session, UserRow).values(
         school_number=school_number,
         full_name=full_name,
         role="student",
@@ -355,17 +356,17 @@ async def write_record(
     *,
     session: AsyncSession,
     record: AttendanceRecordRedis,
-    audit: AuditEntryModel,
+    audit: AuditEntry,
     now: datetime,
 ) -> None:
     """Insert or replace one record of a persisted (locked) lesson, appending its audit entry."""
     _, _, upsert_records, _ = _persist_statements(_dialect_insert(session))
     await session.execute(upsert_records, [_record_row(record, now)])
     last = await session.scalar(
-        select(func.max(AuditEntry.seq)).where(AuditEntry.lesson_id == record.lesson_id)
+        select(func.max(AuditRow.seq)).where(AuditRow.lesson_id == record.lesson_id)
     )
     await session.execute(
-        _insert(session, AuditEntry).values(
+        _insert(session, AuditRow).values(
             {"seq": int(last or 0) + 1, **audit.model_dump(mode="python")}
         )
     )
@@ -375,12 +376,10 @@ async def teacher_lessons_named(
     *, session: AsyncSession, teacher_school_number: str, course_key: str
 ) -> list[LessonRedis]:
     """The teacher's persisted lessons of one course (lesson name, normalised), oldest first."""
-    from attn.models import normalize_name
-
     rows = await session.execute(
         _lessons_query()
-        .where(Lesson.teacher_school_number == teacher_school_number)
-        .order_by(Lesson.start_time)
+        .where(LessonRow.teacher_school_number == teacher_school_number)
+        .order_by(LessonRow.start_time)
     )
     return [
         _lesson_model(row[0], row[1])
@@ -390,11 +389,12 @@ async def teacher_lessons_named(
 
 
 async def records_of_lessons(
-    *, session: AsyncSession, lesson_ids: Sequence[str]
+    *, session: AsyncSession, lesson_ids: Sequence[str], student_number: str | None = None
 ) -> list[AttendanceRecordRedis]:
+    """The records of these lessons (of one student only, when given)."""
     if not lesson_ids:
         return []
-    rows = await session.scalars(
-        select(AttendanceRecord).where(AttendanceRecord.lesson_id.in_(list(lesson_ids)))
-    )
-    return [_record_model(row) for row in rows]
+    query = select(RecordRow).where(RecordRow.lesson_id.in_(list(lesson_ids)))
+    if student_number is not None:
+        query = query.where(RecordRow.student_number == student_number)
+    return [_record_model(row) for row in await session.scalars(query)]

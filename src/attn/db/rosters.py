@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attn.db.tables import Roster, RosterStudent
-from attn.models import RosterOut, RosterSummary
-from attn.models import RosterStudent as RosterStudentModel
+from attn.db.tables import RosterRow, RosterStudentRow
+from attn.models import Roster, RosterStudent, RosterSummary
 
 
 async def replace_roster(
@@ -19,23 +18,24 @@ async def replace_roster(
     teacher_school_number: str,
     course_key: str,
     course_name: str,
-    students: Sequence[RosterStudentModel],
+    students: Sequence[RosterStudent],
     now: datetime,
 ) -> None:
     """Make `students` the course's whole roster (the caller's transaction)."""
     await session.execute(
-        delete(Roster).where(
-            Roster.teacher_school_number == teacher_school_number, Roster.course_key == course_key
+        delete(RosterRow).where(
+            RosterRow.teacher_school_number == teacher_school_number,
+            RosterRow.course_key == course_key,
         )
     )
     await session.execute(
-        delete(RosterStudent).where(
-            RosterStudent.teacher_school_number == teacher_school_number,
-            RosterStudent.course_key == course_key,
+        delete(RosterStudentRow).where(
+            RosterStudentRow.teacher_school_number == teacher_school_number,
+            RosterStudentRow.course_key == course_key,
         )
     )
     session.add(
-        Roster(
+        RosterRow(
             teacher_school_number=teacher_school_number,
             course_key=course_key,
             course_name=course_name,
@@ -44,7 +44,7 @@ async def replace_roster(
     )
     await session.flush()
     session.add_all(
-        RosterStudent(
+        RosterStudentRow(
             teacher_school_number=teacher_school_number,
             course_key=course_key,
             student_number=student.school_number,
@@ -57,23 +57,22 @@ async def replace_roster(
 
 async def get_roster(
     *, session: AsyncSession, teacher_school_number: str, course_key: str
-) -> RosterOut | None:
-    roster = await session.get(Roster, (teacher_school_number, course_key))
+) -> Roster | None:
+    roster = await session.get(RosterRow, (teacher_school_number, course_key))
     if roster is None:
         return None
     rows = await session.scalars(
-        select(RosterStudent)
+        select(RosterStudentRow)
         .where(
-            RosterStudent.teacher_school_number == teacher_school_number,
-            RosterStudent.course_key == course_key,
+            RosterStudentRow.teacher_school_number == teacher_school_number,
+            RosterStudentRow.course_key == course_key,
         )
-        .order_by(RosterStudent.student_number)
+        .order_by(RosterStudentRow.student_number)
     )
-    return RosterOut(
+    return Roster(
         course=roster.course_name,
         students=[
-            RosterStudentModel(school_number=row.student_number, full_name=row.full_name)
-            for row in rows
+            RosterStudent(school_number=row.student_number, full_name=row.full_name) for row in rows
         ],
         updated_at=roster.updated_at,
     )
@@ -83,16 +82,16 @@ async def list_rosters(*, session: AsyncSession, teacher_school_number: str) -> 
     counts = (
         select(func.count())
         .where(
-            RosterStudent.teacher_school_number == Roster.teacher_school_number,
-            RosterStudent.course_key == Roster.course_key,
+            RosterStudentRow.teacher_school_number == RosterRow.teacher_school_number,
+            RosterStudentRow.course_key == RosterRow.course_key,
         )
-        .correlate(Roster)
+        .correlate(RosterRow)
         .scalar_subquery()
     )
     rows = await session.execute(
-        select(Roster, counts)
-        .where(Roster.teacher_school_number == teacher_school_number)
-        .order_by(Roster.course_name)
+        select(RosterRow, counts)
+        .where(RosterRow.teacher_school_number == teacher_school_number)
+        .order_by(RosterRow.course_name)
     )
     return [
         RosterSummary(course=roster.course_name, student_count=count, updated_at=roster.updated_at)
@@ -104,14 +103,15 @@ async def delete_roster(
     *, session: AsyncSession, teacher_school_number: str, course_key: str
 ) -> bool:
     await session.execute(
-        delete(RosterStudent).where(
-            RosterStudent.teacher_school_number == teacher_school_number,
-            RosterStudent.course_key == course_key,
+        delete(RosterStudentRow).where(
+            RosterStudentRow.teacher_school_number == teacher_school_number,
+            RosterStudentRow.course_key == course_key,
         )
     )
     result = await session.execute(
-        delete(Roster).where(
-            Roster.teacher_school_number == teacher_school_number, Roster.course_key == course_key
+        delete(RosterRow).where(
+            RosterRow.teacher_school_number == teacher_school_number,
+            RosterRow.course_key == course_key,
         )
     )
     return bool(getattr(result, "rowcount", 0))
@@ -122,9 +122,9 @@ async def roster_names(
 ) -> dict[str, str]:
     """Student number -> full name of the course's roster; empty when there is none."""
     rows = await session.execute(
-        select(RosterStudent.student_number, RosterStudent.full_name).where(
-            RosterStudent.teacher_school_number == teacher_school_number,
-            RosterStudent.course_key == course_key,
+        select(RosterStudentRow.student_number, RosterStudentRow.full_name).where(
+            RosterStudentRow.teacher_school_number == teacher_school_number,
+            RosterStudentRow.course_key == course_key,
         )
     )
     return {str(number): str(name) for number, name in rows}

@@ -55,7 +55,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class User(Base):
+class UserRow(Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("role IN ('teacher', 'student', 'admin')", name="role"),)
 
@@ -67,7 +67,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class Lesson(Base):
+class LessonRow(Base):
     """A finished lesson, as the persistence job committed it."""
 
     __tablename__ = "lessons"
@@ -96,7 +96,7 @@ class Lesson(Base):
     late_after_minutes: Mapped[int | None] = mapped_column(Integer)
 
 
-class AttendanceRecord(Base):
+class RecordRow(Base):
     """One student's attendance in one persisted lesson."""
 
     __tablename__ = "attendance_records"
@@ -130,7 +130,7 @@ class AttendanceRecord(Base):
 _STATUSES = "('present', 'late', 'pending', 'rejected', 'excused', 'absent')"
 
 
-class AuditEntry(Base):
+class AuditRow(Base):
     """Append-only: one row per change of a record's status, numbered per lesson."""
 
     __tablename__ = "attendance_audit"
@@ -153,7 +153,7 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
 
 
-class Roster(Base):
+class RosterRow(Base):
     """The students a teacher expects in a course (the lessons of one name)."""
 
     __tablename__ = "rosters"
@@ -166,7 +166,7 @@ class Roster(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class RosterStudent(Base):
+class RosterStudentRow(Base):
     __tablename__ = "roster_students"
     __table_args__ = (
         ForeignKeyConstraint(

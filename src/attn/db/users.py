@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attn.db.tables import User
+from attn.db.tables import UserRow
 from attn.models import utc_now
 
 
@@ -20,19 +20,19 @@ class NewUser:
     password_hash: str
 
 
-async def get_user(*, session: AsyncSession, school_number: str) -> User | None:
-    return await session.get(User, school_number)
+async def get_user(*, session: AsyncSession, school_number: str) -> UserRow | None:
+    return await session.get(UserRow, school_number)
 
 
 async def count_users(*, session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+    return int(await session.scalar(select(func.count()).select_from(UserRow)) or 0)
 
 
 async def existing_school_numbers(
     *, session: AsyncSession, school_numbers: Sequence[str]
 ) -> set[str]:
     rows = await session.scalars(
-        select(User.school_number).where(User.school_number.in_(list(school_numbers)))
+        select(UserRow.school_number).where(UserRow.school_number.in_(list(school_numbers)))
     )
     return set(rows)
 
@@ -41,7 +41,7 @@ async def add_users(*, session: AsyncSession, users: Sequence[NewUser]) -> None:
     """Add new accounts; a duplicate school number fails the caller's transaction."""
     now = utc_now()
     session.add_all(
-        User(
+        UserRow(
             school_number=user.school_number,
             full_name=user.full_name,
             role=user.role,
@@ -57,5 +57,7 @@ async def set_password_hash(
     *, session: AsyncSession, school_number: str, password_hash: str
 ) -> None:
     await session.execute(
-        update(User).where(User.school_number == school_number).values(password_hash=password_hash)
+        update(UserRow)
+        .where(UserRow.school_number == school_number)
+        .values(password_hash=password_hash)
     )

@@ -1,5 +1,5 @@
-"""Attendance tables for people: a lesson's roll and a course's students-by-lessons matrix,
-as rows, CSV and XLSX (XlsxWriter, built off the event loop)."""
+"""Attendance tables for people: a lesson's roll and a course's students-by-lessons matrix
+(`attendance.course_table`), as rows, CSV and XLSX (XlsxWriter, built off the event loop)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,13 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import anyio
 import xlsxwriter
 
-from attn.db import history
-from attn.models import (
-    AttendanceRecordRedis,
-    LessonRedis,
-    RecordStatus,
-    UserSessionRedis,
-    format_time,
-    normalize_name,
-)
-from attn.services.context import ServiceContext
+from attn.models import AttendanceRecordRedis, format_time
+from attn.services.attendance import CourseTable
 
-ATTENDED = {RecordStatus.PRESENT, RecordStatus.LATE}
 ROLL_HEADER = ["student_number", "student_full_name", "status", "attendance_time", "reason"]
 
 
@@ -40,50 +30,6 @@ def roll_rows(records: Sequence[AttendanceRecordRedis]) -> list[list[str]]:
     ]
 
 
-@dataclass(frozen=True)
-class CourseTable:
-    course: str
-    lessons: list[LessonRedis]
-    students: list[tuple[str, str]]  # (school number, full name)
-    cells: dict[tuple[str, str], str]  # (student, lesson id) -> status
-    rates: dict[str, float]  # student -> share of lessons attended (present or late)
-
-
-async def course_table(
-    ctx: ServiceContext, *, teacher: UserSessionRedis, course: str
-) -> CourseTable:
-    """Every persisted lesson of the course against every student who has a record in one."""
-    async with ctx.db() as session:
-        lessons = await history.teacher_lessons_named(
-            session=session,
-            teacher_school_number=teacher.school_number,
-            course_key=normalize_name(course),
-        )
-        records = await history.records_of_lessons(
-            session=session, lesson_ids=[lesson.lesson_id for lesson in lessons]
-        )
-    names: dict[str, str] = {}
-    cells: dict[tuple[str, str], str] = {}
-    for record in records:
-        names.setdefault(record.student_number, record.student_full_name)
-        cells[(record.student_number, record.lesson_id)] = record.status.value
-    rates = (
-        {
-            number: sum(
-                1
-                for lesson in lessons
-                if cells.get((number, lesson.lesson_id)) in {status.value for status in ATTENDED}
-            )
-            / len(lessons)
-            for number in names
-        }
-        if lessons
-        else {}
-    )
-    title = lessons[-1].lesson_name if lessons else " ".join(course.split())
-    return CourseTable(title, lessons, sorted(names.items()), cells, rates)
-
-
 def course_rows(table: CourseTable) -> tuple[list[str], list[list[str]]]:
     header = (
         ["student_number", "student_full_name"]
@@ -92,8 +38,8 @@ def course_rows(table: CourseTable) -> tuple[list[str], list[list[str]]]:
     )
     rows = [
         [number, name]
-        + [table.cells.get((number, lesson.lesson_id), "absent") for lesson in table.lessons]
-        + [f"{table.rates.get(number, 0.0) * 100:.0f}"]
+        + [table.status(number, lesson.lesson_id) for lesson in table.lessons]
+        + [str(table.rates[number].percent)]
         for number, name in table.students
     ]
     return header, rows

@@ -6,7 +6,6 @@ in Redis first and then in SQL, which is always complete for a lesson Redis no l
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from attn.db import history
@@ -24,8 +23,8 @@ from attn.models import AttendanceRecordRedis, LessonRedis, RecordStatus, UserSe
 from attn.services import codes
 from attn.services.context import ServiceContext
 from attn.services.network import IPAddress
-from attn.store import keys
-from attn.store.redis_client import JoinOutcome, JoinRequest, address_bits
+from attn.store import formats, keys
+from attn.store.redis_client import JoinOutcome, JoinRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +33,9 @@ class JoinResult:
     record_json: str
     # set when the record is pending and the verifier must be asked about it
     verification_id: str | None = None
+
+    def record(self) -> AttendanceRecordRedis:
+        return formats.parse_record(self.record_json)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,30 +96,28 @@ async def join_attendance(
         student_full_name=student.full_name,
         attendance_time=now,
     )
-    verification_id = lesson_id + secrets.token_hex(8)
+    verification_id = formats.new_verification_id(lesson_id)
     reply = await ctx.redis_client.add_attendance_record(
         record,
         JoinRequest(
             code_ok=codes.code_matches(
                 ctx.secret_key, lesson_id, check_in.code, now, settings.CODE_ROTATION_SECONDS
             ),
-            client_bits="" if check_in.client is None else address_bits(check_in.client),
+            client_bits="" if check_in.client is None else formats.address_bits(check_in.client),
             device_id=check_in.device_id,
             verification_id=verification_id,
             code_max_failures=settings.CODE_MAX_FAILURES,
             code_failure_window_ms=settings.CODE_FAILURE_WINDOW_SECONDS * 1000,
         ),
     )
-    outcome = reply.outcome
-    if outcome is JoinOutcome.CREATED:
-        assert reply.record_json is not None
-        pending = reply.status == RecordStatus.PENDING.value
-        return JoinResult(True, reply.record_json, verification_id if pending else None)
-    if outcome is JoinOutcome.EXISTS:
-        assert reply.record_json is not None
-        return JoinResult(False, reply.record_json)
+    outcome, joined = reply.outcome, reply.data
+    if outcome is JoinOutcome.CREATED and joined.record_json is not None:
+        pending = joined.status == RecordStatus.PENDING.value
+        return JoinResult(True, joined.record_json, verification_id if pending else None)
+    if outcome is JoinOutcome.EXISTS and joined.record_json is not None:
+        return JoinResult(False, joined.record_json)
     if outcome is JoinOutcome.TOO_MANY_ATTEMPTS:
-        wait = max(1, -(-reply.retry_after_ms // 1000))
+        wait = max(1, -(-joined.retry_after_ms // 1000))
         raise TooManyAttempts(
             retry_after=wait, message=f"Too many wrong codes; try again in {wait} seconds."
         )
@@ -128,7 +128,7 @@ async def join_attendance(
                 session=session, lesson_id=lesson_id, student_number=student.school_number
             )
             if persisted is not None:
-                return JoinResult(created=False, record_json=persisted.model_dump_json())
+                return JoinResult(created=False, record_json=formats.record_json(persisted))
             if await history.get_lesson(session=session, lesson_id=lesson_id) is not None:
                 raise LessonNotActive
         raise LessonNotFound

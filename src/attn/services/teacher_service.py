@@ -1,21 +1,17 @@
 """A teacher's lessons: start one with its security options, show its code, finish it, read
-it, its roll and its audit trail, and correct records, live or persisted."""
+it, its roll and its audit trail, and correct records, live or persisted. Rosters are in
+`rosters`, the rules of counting attendance in `attendance`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
-
-from pydantic import TypeAdapter, ValidationError
 
 from attn.db import history, rosters, users
 from attn.errors import (
     CodeNotEnabled,
-    InvalidRoster,
     LessonAlreadyActive,
     LessonNotActive,
     LessonNotFound,
@@ -24,7 +20,6 @@ from attn.errors import (
     RecordChanged,
     RecordExists,
     RecordNotFound,
-    RosterNotFound,
     StatusNotAllowed,
     StudentNotFound,
     VerificationUnavailable,
@@ -32,15 +27,10 @@ from attn.errors import (
 from attn.models import (
     AttendanceRecordRedis,
     AuditEntry,
-    CodeOut,
-    DisplayName,
+    CheckInCode,
     LessonRedis,
     LessonStatus,
-    RecordOut,
     RecordStatus,
-    RosterOut,
-    RosterStudent,
-    RosterSummary,
     SecurityOption,
     UserSessionRedis,
     normalize_name,
@@ -49,8 +39,8 @@ from attn.models import (
 from attn.services import codes
 from attn.services.context import ServiceContext
 from attn.services.network import IPAddress, default_subnet
-from attn.store import keys
-from attn.store.redis_client import FinishOutcome, UpdateOutcome
+from attn.store import formats, keys
+from attn.store.redis_client import ClaimOutcome, FinishOutcome, UpdateOutcome
 
 # How long a claim on a teacher's active-lesson slot may exist before its lesson does. A
 # start claims the slot and then saves the lesson; a claim older than this whose lesson is
@@ -101,19 +91,19 @@ async def start_attendance(
             teacher_school_number=teacher.school_number,
             course_key=normalize_name(lesson_name),
         )
-    claim = f"{lesson.lesson_id}|{to_ms(now)}"
+    claim = formats.claim_value(lesson.lesson_id, now)
     stale = ""
     for _ in range(_CLAIM_ATTEMPTS):
-        current = await ctx.redis_client.claim_teacher_lesson(lesson, claim=claim, replace=stale)
-        if current is None:
+        reply = await ctx.redis_client.claim_teacher_lesson(lesson, claim=claim, replace=stale)
+        if reply.outcome is ClaimOutcome.CLAIMED:
             break
-        current_id, _, claimed_ms = current.partition("|")
+        current_id, claimed_ms = formats.parse_claim(reply.data)
         existing = await ctx.redis_client.get_lesson(current_id)
         if existing is not None and existing.is_active(now):
             raise LessonAlreadyActive
-        if existing is None and to_ms(now) - int(claimed_ms or 0) < CLAIM_GRACE_MS:
+        if existing is None and to_ms(now) - claimed_ms < CLAIM_GRACE_MS:
             raise LessonAlreadyActive  # another start is between its claim and its save
-        stale = current
+        stale = reply.data
     else:
         raise LessonAlreadyActive
     await ctx.redis_client.save_lesson(lesson, roster=roster)
@@ -151,15 +141,15 @@ async def finish_attendance(
     if not keys.is_lesson_id(lesson_id):
         raise LessonNotFound
     now = ctx.now()
-    outcome, lesson = await ctx.redis_client.delete_lesson(
+    reply = await ctx.redis_client.delete_lesson(
         lesson_id, teacher_school_number=teacher.school_number, now=now
     )
-    if outcome is FinishOutcome.NOT_FOUND:
+    if reply.outcome is FinishOutcome.NOT_FOUND:
         _check_owner(await _persisted_lesson(ctx, lesson_id), teacher)
         raise LessonNotActive  # the teacher's lesson, already persisted
-    if outcome is FinishOutcome.NOT_ACTIVE:
+    lesson = reply.data
+    if reply.outcome is FinishOutcome.NOT_ACTIVE or lesson is None:
         raise LessonNotActive
-    assert lesson is not None
     await ctx.redis_client.release_teacher_lesson(teacher.school_number, lesson_id, due=now)
     return lesson
 
@@ -245,9 +235,6 @@ async def watch_roll(
         yield queue
 
 
-_RECORDS = TypeAdapter(list[RecordOut])
-
-
 async def get_roll_json(
     ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str, page: slice | None = None
 ) -> bytes:
@@ -262,16 +249,16 @@ async def get_roll_json(
             raise LessonNotFound
         if page is not None:
             raw_records = raw_records[page]
-        return ("[" + ",".join(raw_records) + "]").encode()
+        return formats.stored_records_json(raw_records)
     records = await get_roll(ctx, teacher=teacher, lesson_id=lesson_id)
     if page is not None:
         records = records[page]
-    return _RECORDS.dump_json([RecordOut.of(record) for record in records])
+    return formats.records_json(records)
 
 
 async def get_code(
     ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str, base_url: str
-) -> CodeOut:
+) -> CheckInCode:
     """The lesson's current check-in code, how long it lasts, and the link its QR carries."""
     lesson = await _own_lesson(ctx, teacher, lesson_id)
     if SecurityOption.CODE not in lesson.security:
@@ -282,7 +269,7 @@ async def get_code(
     rotation = ctx.settings.CODE_ROTATION_SECONDS
     code, seconds_left = codes.current_code(ctx.secret_key, lesson_id, now, rotation)
     base = (ctx.settings.PUBLIC_URL or base_url).rstrip("/")
-    return CodeOut(
+    return CheckInCode(
         code=code,
         valid_for_seconds=seconds_left,
         rotation_seconds=rotation,
@@ -347,6 +334,56 @@ def _check_decision(status: RecordStatus, reason: str | None) -> None:
         raise ReasonRequired
 
 
+# A change of one record: from the record as it is (None when there is none) and the time,
+# the record it becomes and the audit entry that says so; raises when the change is refused.
+RecordChange = Callable[
+    [AttendanceRecordRedis | None, datetime], tuple[AttendanceRecordRedis, AuditEntry]
+]
+
+
+async def _change_record(
+    ctx: ServiceContext, *, lesson_id: str, student_number: str, change: RecordChange
+) -> AttendanceRecordRedis:
+    """Apply `change` to one record where the lesson is: live (compare-and-set in Redis, read
+    again when the record changed meanwhile or the lesson was persisted meanwhile) or
+    persisted (one SQL transaction holding the lesson's lock)."""
+    for _ in range(_ATTEMPTS):
+        now = ctx.now()
+        live, raw = await ctx.redis_client.get_raw_record(lesson_id, student_number)
+        if live:
+            current = None if raw is None else formats.parse_record(raw)
+            new, audit = change(current, now)
+            if current is None:
+                await ctx.redis_client.list_student_lesson(student_number, lesson_id, now)
+            reply = await ctx.redis_client.update_record(
+                lesson_id,
+                student_number,
+                expected=raw or "",
+                new=formats.record_json(new),
+                audit=audit,
+            )
+            if reply.outcome is UpdateOutcome.OK:
+                return new
+            continue
+        async with ctx.db() as session, session.begin():
+            if not await history.lock_lesson(session=session, lesson_id=lesson_id):
+                raise LessonNotFound
+            current = await history.get_record(
+                session=session, lesson_id=lesson_id, student_number=student_number
+            )
+            new, audit = change(current, now)
+            if current is None:
+                await history.ensure_student(
+                    session=session,
+                    school_number=student_number,
+                    full_name=new.student_full_name,
+                    now=now,
+                )
+            await history.write_record(session=session, record=new, audit=audit, now=now)
+            return new
+    raise RecordChanged
+
+
 async def correct_record(
     ctx: ServiceContext,
     *,
@@ -360,32 +397,17 @@ async def correct_record(
     persisted, with an audit entry. No automatic result overrides it afterwards."""
     _check_decision(status, reason)
     await _own_lesson(ctx, teacher, lesson_id)
-    for _ in range(_ATTEMPTS):
-        now = ctx.now()
-        live, raw = await ctx.redis_client.get_raw_record(lesson_id, student_number)
-        if live:
-            if raw is None:
-                raise RecordNotFound("The student has no record in this lesson.")
-            current = AttendanceRecordRedis.model_validate_json(raw)
-            decided, audit = _decide(teacher, current, status, reason, now)
-            outcome = await ctx.redis_client.update_record(
-                lesson_id, student_number, expected=raw, new=decided.model_dump_json(), audit=audit
-            )
-            if outcome is UpdateOutcome.OK:
-                return decided
-            continue  # changed meanwhile, or persisted meanwhile: read again
-        async with ctx.db() as session, session.begin():
-            if not await history.lock_lesson(session=session, lesson_id=lesson_id):
-                raise LessonNotFound
-            persisted = await history.get_record(
-                session=session, lesson_id=lesson_id, student_number=student_number
-            )
-            if persisted is None:
-                raise RecordNotFound("The student has no record in this lesson.")
-            decided, audit = _decide(teacher, persisted, status, reason, now)
-            await history.write_record(session=session, record=decided, audit=audit, now=now)
-            return decided
-    raise RecordChanged
+
+    def change(
+        current: AttendanceRecordRedis | None, now: datetime
+    ) -> tuple[AttendanceRecordRedis, AuditEntry]:
+        if current is None:
+            raise RecordNotFound("The student has no record in this lesson.")
+        return _decide(teacher, current, status, reason, now)
+
+    return await _change_record(
+        ctx, lesson_id=lesson_id, student_number=student_number, change=change
+    )
 
 
 async def _student_name(ctx: ServiceContext, lesson: LessonRedis, student_number: str) -> str:
@@ -422,8 +444,12 @@ async def add_record(
     _check_decision(status, reason)
     lesson = await _own_lesson(ctx, teacher, lesson_id)
     full_name = await _student_name(ctx, lesson, student_number)
-    for _ in range(_ATTEMPTS):
-        now = ctx.now()
+
+    def change(
+        current: AttendanceRecordRedis | None, now: datetime
+    ) -> tuple[AttendanceRecordRedis, AuditEntry]:
+        if current is not None:
+            raise RecordExists
         blank = AttendanceRecordRedis(
             lesson_id=lesson_id,
             student_number=student_number,
@@ -432,127 +458,8 @@ async def add_record(
             attendance_time=now,
         )
         added, audit = _decide(teacher, blank, status, reason, now)
-        audit = audit.model_copy(update={"old_status": None})
-        live, raw = await ctx.redis_client.get_raw_record(lesson_id, student_number)
-        if live:
-            if raw is not None:
-                raise RecordExists
-            await ctx.redis_client.list_student_lesson(student_number, lesson_id, now)
-            outcome = await ctx.redis_client.update_record(
-                lesson_id, student_number, expected="", new=added.model_dump_json(), audit=audit
-            )
-            if outcome is UpdateOutcome.OK:
-                return added
-            continue
-        async with ctx.db() as session, session.begin():
-            if not await history.lock_lesson(session=session, lesson_id=lesson_id):
-                raise LessonNotFound
-            if await history.get_record(
-                session=session, lesson_id=lesson_id, student_number=student_number
-            ):
-                raise RecordExists
-            await history.ensure_student(
-                session=session, school_number=student_number, full_name=full_name, now=now
-            )
-            await history.write_record(session=session, record=added, audit=audit, now=now)
-            return added
-    raise RecordChanged
+        return added, audit.model_copy(update={"old_status": None})
 
-
-# --- rosters -------------------------------------------------------------------------------
-
-ROSTER_HEADER = ["school_number", "full_name"]
-MAX_ROSTER = 5000
-
-
-def parse_roster(text: str) -> list[RosterStudent]:
-    """A roster CSV (`school_number,full_name`); every row valid, or InvalidRoster."""
-    try:
-        return _parse_roster(text)
-    except csv.Error as exc:
-        raise InvalidRoster(f"The roster is not valid CSV: {exc}.") from None
-
-
-def _course_name(course: str) -> str:
-    try:
-        return _COURSE.validate_python(course)
-    except ValidationError:
-        raise InvalidRoster("The course must be a lesson name: 1-200 visible characters.") from None
-
-
-_COURSE: TypeAdapter[str] = TypeAdapter(DisplayName)
-
-
-def _parse_roster(text: str) -> list[RosterStudent]:
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    header = next(reader, None)
-    if header is None or [column.strip() for column in header] != ROSTER_HEADER:
-        raise InvalidRoster("The first line must be the header school_number,full_name.")
-    students: dict[str, RosterStudent] = {}
-    for line_number, row in enumerate(reader, start=2):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != 2:
-            raise InvalidRoster(f"Line {line_number}: expected 2 columns.")
-        try:
-            student = RosterStudent.model_validate(
-                {"school_number": row[0].strip(), "full_name": row[1]}
-            )
-        except ValidationError as exc:
-            field = ".".join(str(part) for part in exc.errors()[0]["loc"])
-            raise InvalidRoster(f"Line {line_number}: {field}: {exc.errors()[0]['msg']}") from None
-        if student.school_number in students:
-            raise InvalidRoster(f"Line {line_number}: {student.school_number} appears twice.")
-        students[student.school_number] = student
-        if len(students) > MAX_ROSTER:
-            raise InvalidRoster(f"A roster holds at most {MAX_ROSTER} students.")
-    return list(students.values())
-
-
-async def put_roster(
-    ctx: ServiceContext, *, teacher: UserSessionRedis, course: str, csv_text: str
-) -> RosterOut:
-    """Replace the course's roster; lessons started from now on use it."""
-    course_name = _course_name(course)
-    students = parse_roster(csv_text)
-    now = ctx.now()
-    async with ctx.db() as session, session.begin():
-        await rosters.replace_roster(
-            session=session,
-            teacher_school_number=teacher.school_number,
-            course_key=normalize_name(course_name),
-            course_name=course_name,
-            students=students,
-            now=now,
-        )
-    return RosterOut(course=course_name, students=students, updated_at=now)
-
-
-async def get_roster(ctx: ServiceContext, *, teacher: UserSessionRedis, course: str) -> RosterOut:
-    async with ctx.db() as session:
-        roster = await rosters.get_roster(
-            session=session,
-            teacher_school_number=teacher.school_number,
-            course_key=normalize_name(course),
-        )
-    if roster is None:
-        raise RosterNotFound
-    return roster
-
-
-async def list_rosters(ctx: ServiceContext, *, teacher: UserSessionRedis) -> list[RosterSummary]:
-    async with ctx.db() as session:
-        return await rosters.list_rosters(
-            session=session, teacher_school_number=teacher.school_number
-        )
-
-
-async def delete_roster(ctx: ServiceContext, *, teacher: UserSessionRedis, course: str) -> None:
-    async with ctx.db() as session, session.begin():
-        deleted = await rosters.delete_roster(
-            session=session,
-            teacher_school_number=teacher.school_number,
-            course_key=normalize_name(course),
-        )
-    if not deleted:
-        raise RosterNotFound
+    return await _change_record(
+        ctx, lesson_id=lesson_id, student_number=student_number, change=change
+    )

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 
@@ -28,14 +27,11 @@ from attn.errors import (
     VerificationAlreadyAnswered,
     VerificationNotFound,
 )
-from attn.models import (
-    AttendanceRecordRedis,
-    AuditEntry,
-    RecordStatus,
-    VerificationResultIn,
-)
+from attn.models import AttendanceRecordRedis, AuditEntry, RecordStatus, VerifierAnswer
 from attn.services.context import ServiceContext
 from attn.services.student_service import JoinResult
+from attn.services.validation import first_error
+from attn.store import formats
 from attn.store.redis_client import UpdateOutcome
 
 log = logging.getLogger("attn.verification")
@@ -43,7 +39,6 @@ log = logging.getLogger("attn.verification")
 SIGNATURE_HEADER = "X-ATTN-Signature"
 TIMESTAMP_HEADER = "X-ATTN-Timestamp"
 MAX_SKEW_SECONDS = 300
-_VERIFICATION_ID = re.compile(r"^[0-9a-f]{48}$")
 _RETRY_DELAYS = (0.5, 2.0, 5.0)
 
 
@@ -148,28 +143,28 @@ async def apply_result(
         ctx.now().timestamp(),
     )
     try:
-        result = VerificationResultIn.model_validate_json(body)
+        result = VerifierAnswer.model_validate_json(body)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        raise InvalidRequest(f"{where}: {error['msg']}") from None
-    if _VERIFICATION_ID.fullmatch(verification_id) is None:
+        raise InvalidRequest(first_error(exc)) from None
+    lesson_id = formats.verification_lesson_id(verification_id)
+    if lesson_id is None:
         raise VerificationNotFound
-    lesson_id = verification_id[:32]
     for _ in range(5):
-        value, raw = await ctx.redis_client.get_verification(lesson_id, verification_id)
-        if value is None or raw is None:
+        verification, raw = await ctx.redis_client.get_verification(lesson_id, verification_id)
+        if verification is None or raw is None:
             raise VerificationNotFound
-        student, decided, state = value.split("|")
-        if state != "open":
+        if verification.state is not formats.VerificationState.OPEN:
             raise VerificationAlreadyAnswered
-        current = AttendanceRecordRedis.model_validate_json(raw)
+        student = verification.student_number
+        current = formats.parse_record(raw)
         now = ctx.now()
         if current.changed_by is not None or current.status is not RecordStatus.PENDING:
             new, audit, outcome = current, None, "ignored"  # a teacher decided already
         else:
             verified = result.result == "verified"
-            status = RecordStatus(decided) if verified else RecordStatus.REJECTED
+            status = (
+                RecordStatus(verification.status_if_verified) if verified else RecordStatus.REJECTED
+            )
             reason = None if verified else (result.reason or "verification_failed")
             new = current.model_copy(update={"status": status, "reason": reason})
             audit = AuditEntry(
@@ -187,12 +182,12 @@ async def apply_result(
             lesson_id,
             student,
             expected=raw,
-            new=raw if new is current else new.model_dump_json(),
+            new=raw if new is current else formats.record_json(new),
             audit=audit,
-            verification=(verification_id, f"{student}|{decided}|answered"),
+            verification=(verification_id, verification.answered()),
         )
-        if updated is UpdateOutcome.OK:
+        if updated.outcome is UpdateOutcome.OK:
             return outcome, new
-        if updated is UpdateOutcome.GONE:
+        if updated.outcome is UpdateOutcome.GONE:
             raise VerificationNotFound
     raise VerificationNotFound

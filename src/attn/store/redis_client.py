@@ -8,15 +8,12 @@ Imports only `attn.models` and `attn.store.keys`.
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from importlib import metadata, resources
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.commands.core import AsyncScript
@@ -27,17 +24,24 @@ from attn.models import (
     AttendanceRecordRedis,
     AuditEntry,
     LessonRedis,
-    LessonStatus,
     RefreshTokenRedis,
-    SecurityOption,
     UserSessionRedis,
-    format_time,
-    from_ms,
     normalize_name,
     to_ms,
 )
-from attn.store import keys
+from attn.store import formats, keys
 from attn.store.live import RollFeed
+
+OutcomeT = TypeVar("OutcomeT", bound=StrEnum)
+DataT = TypeVar("DataT")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(Generic[OutcomeT, DataT]):
+    """What a script-backed method returns: the script's outcome and the data it carries."""
+
+    outcome: OutcomeT
+    data: DataT
 
 
 class JoinOutcome(StrEnum):
@@ -65,8 +69,10 @@ class JoinRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class JoinReply:
-    outcome: JoinOutcome
+class Joined:
+    """A join's data: the record (as stored) when there is one, the status the script chose
+    for a new record, and how long a student locked out of codes must wait."""
+
     record_json: str | None = None
     status: str | None = None
     retry_after_ms: int = 0
@@ -76,6 +82,31 @@ class UpdateOutcome(StrEnum):
     OK = "ok"
     CONFLICT = "conflict"
     GONE = "gone"
+
+
+class ClaimOutcome(StrEnum):
+    CLAIMED = "claimed"
+    TAKEN = "taken"
+
+
+class ReleaseOutcome(StrEnum):
+    RELEASED = "released"
+    NOT_HELD = "not_held"
+
+
+class SaveOutcome(StrEnum):
+    CREATED = "created"
+    EXISTS = "exists"
+
+
+class DropOutcome(StrEnum):
+    DELETED = "deleted"
+    CHANGED = "changed"
+    GONE = "gone"
+
+
+class DueOutcome(StrEnum):
+    CLAIMED = "claimed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,73 +150,6 @@ def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis:
         driver_info=_DRIVER_INFO,
     )
     return Redis(connection_pool=pool)
-
-
-def address_bits(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    """An address as the join script compares it: `4:` or `6:` and all its bits."""
-    width = 32 if address.version == 4 else 128
-    return f"{address.version}:{int(address):0{width}b}"
-
-
-def network_bits(network: str) -> str:
-    """A network as the join script compares it: `4:` or `6:` and its prefix bits, so that
-    "address inside network" is "the address's bits start with the network's"."""
-    parsed = ipaddress.ip_network(network, strict=False)
-    width = 32 if parsed.version == 4 else 128
-    bits = f"{int(parsed.network_address):0{width}b}"[: parsed.prefixlen]
-    return f"{parsed.version}:{bits}"
-
-
-def lesson_to_hash(lesson: LessonRedis) -> dict[str, str]:
-    options = set(lesson.security)
-    late_after = lesson.late_after_minutes
-    fields = {
-        "lesson_id": lesson.lesson_id,
-        "lesson_name": lesson.lesson_name,
-        "teacher_school_number": lesson.teacher_school_number,
-        "teacher_full_name": lesson.teacher_full_name,
-        "start_ms": str(to_ms(lesson.start_time)),
-        "end_ms": str(to_ms(lesson.end_time)),
-        "status": lesson.status.value,
-        "attendee_count": str(lesson.attendee_count),
-        "version": "0",
-        "security": ",".join(option.value for option in lesson.security),
-        "allowed_subnets": ",".join(lesson.allowed_subnets),
-        # what the join script reads: flags, network prefixes as bit strings, milliseconds
-        "sec_code": "1" if SecurityOption.CODE in options else "0",
-        "sec_network": "1" if SecurityOption.NETWORK in options else "0",
-        "sec_device": "1" if SecurityOption.DEVICE in options else "0",
-        "sec_verification": "1" if SecurityOption.VERIFICATION in options else "0",
-        "networks": ",".join(network_bits(subnet) for subnet in lesson.allowed_subnets),
-        "late_after_ms": "" if late_after is None else str(late_after * 60_000),
-        "has_roster": "0",
-    }
-    if lesson.finished_at is not None:
-        fields["finished_ms"] = str(to_ms(lesson.finished_at))
-    return fields
-
-
-def lesson_from_hash(fields: dict[str, str]) -> LessonRedis:
-    finished_ms = fields.get("finished_ms")
-    late_after = fields.get("late_after_ms")
-    return LessonRedis(
-        lesson_id=fields["lesson_id"],
-        lesson_name=fields["lesson_name"],
-        teacher_school_number=fields["teacher_school_number"],
-        teacher_full_name=fields["teacher_full_name"],
-        start_time=from_ms(int(fields["start_ms"])),
-        end_time=from_ms(int(fields["end_ms"])),
-        status=LessonStatus(fields["status"]),
-        finished_at=from_ms(int(finished_ms)) if finished_ms else None,
-        attendee_count=int(fields.get("attendee_count", "0")),
-        security=tuple(
-            SecurityOption(option) for option in fields.get("security", "").split(",") if option
-        ),
-        allowed_subnets=tuple(
-            item for item in fields.get("allowed_subnets", "").split(",") if item
-        ),
-        late_after_minutes=int(late_after) // 60_000 if late_after else None,
-    )
 
 
 def _strings(values: Any) -> list[str]:
@@ -257,11 +221,13 @@ class RedisClient:
 
     async def save_user_session(self, session: UserSessionRedis, ttl: int) -> None:
         """Store a session for `ttl` seconds, replacing the user's previous session."""
-        await self.redis.set(keys.session(session.school_number), session.model_dump_json(), ex=ttl)
+        await self.redis.set(
+            keys.session(session.school_number), formats.session_json(session), ex=ttl
+        )
 
     async def get_user_session(self, school_number: str) -> UserSessionRedis | None:
         raw = await self.redis.get(keys.session(school_number))
-        return None if raw is None else UserSessionRedis.model_validate_json(raw)
+        return None if raw is None else formats.parse_session(raw)
 
     async def delete_user_session(self, school_number: str) -> bool:
         return bool(await self.redis.delete(keys.session(school_number)))
@@ -271,7 +237,7 @@ class RedisClient:
     ) -> None:
         await self.redis.set(
             keys.refresh_token(refresh.school_number, device_key),
-            refresh.model_dump_json(),
+            formats.refresh_token_json(refresh),
             ex=ttl,
         )
 
@@ -279,7 +245,7 @@ class RedisClient:
         self, school_number: str, device_key: str
     ) -> RefreshTokenRedis | None:
         raw = await self.redis.get(keys.refresh_token(school_number, device_key))
-        return None if raw is None else RefreshTokenRedis.model_validate_json(raw)
+        return None if raw is None else formats.parse_refresh_token(raw)
 
     async def delete_refresh_token(self, school_number: str, device_key: str) -> bool:
         return bool(await self.redis.delete(keys.refresh_token(school_number, device_key)))
@@ -304,8 +270,9 @@ class RedisClient:
 
     async def claim_teacher_lesson(
         self, lesson: LessonRedis, *, claim: str, replace: str = ""
-    ) -> str | None:
-        """Take the teacher's single active-lesson slot; the current claim when it is taken.
+    ) -> Reply[ClaimOutcome, str]:
+        """Take the teacher's single active-lesson slot; TAKEN with the current claim when
+        another holds it.
 
         The claim expires at the lesson's end time, so a lesson nobody finished frees its
         teacher without help. `replace` names a claim the caller proved dead.
@@ -323,11 +290,12 @@ class RedisClient:
                 replace,
             ],
         )
-        return None if int(result[0]) == 1 else str(result[1])
+        outcome = ClaimOutcome(result[0])
+        return Reply(outcome, str(result[1]) if outcome is ClaimOutcome.TAKEN else claim)
 
     async def release_teacher_lesson(
         self, teacher_school_number: str, lesson_id: str, *, due: datetime
-    ) -> bool:
+    ) -> Reply[ReleaseOutcome, None]:
         """After a finish: make the lesson due at once and free the teacher's slot.
 
         One round trip; the queue entry (another slot) only moves earlier (`LT`).
@@ -338,19 +306,17 @@ class RedisClient:
             [keys.teacher_active_lesson(teacher_school_number)],
             [lesson_id],
         )
-        return bool(results[-1])
+        return Reply(ReleaseOutcome(results[-1]), None)
 
     async def save_lesson(
         self, lesson: LessonRedis, *, roster: dict[str, str] | None = None
-    ) -> bool:
+    ) -> Reply[SaveOutcome, None]:
         """Create the lesson, its roster and its discovery index entry atomically.
 
         Its entry in the sweep queue (due at its end time) is written first, in the same
         round trip, so a lesson can never exist without being due some day.
         """
-        fields = lesson_to_hash(lesson)
-        if roster:
-            fields["has_roster"] = "1"
+        fields = formats.lesson_to_hash(lesson, has_roster=bool(roster))
         flat = [item for pair in fields.items() for item in pair]
         roster_flat = [item for pair in (roster or {}).items() for item in pair]
         results = await self._pipeline_with_script(
@@ -363,11 +329,11 @@ class RedisClient:
             ],
             [lesson.lesson_id, len(flat), *flat, *roster_flat],
         )
-        return bool(results[-1])
+        return Reply(SaveOutcome(results[-1]), None)
 
     async def get_lesson(self, lesson_id: str) -> LessonRedis | None:
         fields: dict[str, str] = await self.redis.hgetall(keys.lesson(lesson_id))  # type: ignore[assignment]
-        return lesson_from_hash(fields) if fields else None
+        return formats.lesson_from_hash(fields) if fields else None
 
     async def get_lessons(self, lesson_ids: Sequence[str]) -> list[LessonRedis]:
         """The lessons that still exist in Redis, in the order of `lesson_ids`."""
@@ -376,11 +342,11 @@ class RedisClient:
         pipe = self.redis.pipeline(transaction=False)
         for lesson_id in lesson_ids:
             pipe.hgetall(keys.lesson(lesson_id))
-        return [lesson_from_hash(fields) for fields in await pipe.execute() if fields]
+        return [formats.lesson_from_hash(fields) for fields in await pipe.execute() if fields]
 
     async def delete_lesson(
         self, lesson_id: str, *, teacher_school_number: str, now: datetime
-    ) -> tuple[FinishOutcome, LessonRedis | None]:
+    ) -> Reply[FinishOutcome, LessonRedis | None]:
         """End an active lesson and its discoverability in one step.
 
         The lesson's data stays in Redis until the persistence job has committed it to SQL.
@@ -391,8 +357,8 @@ class RedisClient:
         )
         outcome = FinishOutcome(result[0])
         if outcome is not FinishOutcome.OK:
-            return outcome, None
-        return outcome, lesson_from_hash(_pairs_to_dict(result[1:]))
+            return Reply(outcome, None)
+        return Reply(outcome, formats.lesson_from_hash(_pairs_to_dict(result[1:])))
 
     async def find_lessons_by_name(self, lesson_name: str, teacher_name: str) -> list[LessonRedis]:
         """Every lesson still listed for this (lesson name, teacher full name) pair."""
@@ -424,14 +390,14 @@ class RedisClient:
         fields, raw_records, roster, audit, verifications = await pipe.execute()
         if not fields:
             return None
-        records = [AttendanceRecordRedis.model_validate_json(item) for item in raw_records]
-        records.sort(key=_roll_order)
+        records = [formats.parse_record(item) for item in raw_records]
+        records.sort(key=formats.roll_order)
         return LessonSnapshot(
-            lesson=lesson_from_hash(fields),
+            lesson=formats.lesson_from_hash(fields),
             records=records,
             version=int(fields.get("version", "0")),
             roster=roster,
-            audit=[AuditEntry.model_validate_json(entry) for entry in audit],
+            audit=[formats.parse_audit(entry) for entry in audit],
             verifications=verifications,
         )
 
@@ -443,10 +409,12 @@ class RedisClient:
         expected: str,
         new: str,
         audit: AuditEntry | None,
-        verification: tuple[str, str] | None = None,
-    ) -> UpdateOutcome:
+        verification: tuple[str, formats.Verification] | None = None,
+    ) -> Reply[UpdateOutcome, None]:
         """Compare-and-set one record (expected '' = none yet), with its audit entry."""
-        verification_id, verification_value = verification or ("", "")
+        verification_id, verification_value = (
+            (verification[0], verification[1].encode()) if verification else ("", "")
+        )
         result = await self._update_record(
             keys=[
                 keys.lesson(lesson_id),
@@ -458,13 +426,13 @@ class RedisClient:
                 student_number,
                 expected,
                 new,
-                "" if audit is None else audit.model_dump_json(),
+                "" if audit is None else formats.audit_json(audit),
                 verification_id,
                 verification_value,
                 keys.lesson_events(lesson_id),
             ],
         )
-        return UpdateOutcome(result)
+        return Reply(UpdateOutcome(result), None)
 
     async def get_raw_record(self, lesson_id: str, student_number: str) -> tuple[bool, str | None]:
         """Whether the lesson is live, and the student's record JSON as stored."""
@@ -480,27 +448,29 @@ class RedisClient:
 
     async def get_verification(
         self, lesson_id: str, verification_id: str
-    ) -> tuple[str | None, str | None]:
-        """A verification's value (`student|status|open or answered`) and its record JSON."""
+    ) -> tuple[formats.Verification | None, str | None]:
+        """A verification and its record's JSON as stored (None, None when there is none)."""
         value = await self.redis.hget(keys.lesson_verifications(lesson_id), verification_id)
         if value is None:
             return None, None
-        student = str(value).split("|", 1)[0]
-        raw = await self.redis.hget(keys.lesson_records(lesson_id), student)
-        return str(value), None if raw is None else str(raw)
+        verification = formats.Verification.parse(str(value))
+        raw = await self.redis.hget(keys.lesson_records(lesson_id), verification.student_number)
+        return verification, None if raw is None else str(raw)
 
     async def get_audit(self, lesson_id: str) -> list[AuditEntry]:
         entries = await self.redis.lrange(keys.lesson_audit(lesson_id), 0, -1)
-        return [AuditEntry.model_validate_json(entry) for entry in entries]
+        return [formats.parse_audit(entry) for entry in entries]
 
     # --- the persistence queue -----------------------------------------------------------
 
-    async def claim_due_lessons(self, *, now: datetime, lease_ms: int, limit: int) -> list[str]:
+    async def claim_due_lessons(
+        self, *, now: datetime, lease_ms: int, limit: int
+    ) -> Reply[DueOutcome, list[str]]:
         """Claim up to `limit` due lessons that no live claim holds, until now + lease."""
         claimed = await self._claim_due(
             keys=[keys.sweep_due(), keys.sweep_claims()], args=[to_ms(now), lease_ms, limit]
         )
-        return _strings(claimed)
+        return Reply(DueOutcome(claimed[0]), _strings(claimed[1:]))
 
     async def due_lesson_ids(self, *, now: datetime) -> list[str]:
         return _strings(await self.redis.zrangebyscore(keys.sweep_due(), "-inf", to_ms(now)))
@@ -533,14 +503,16 @@ class RedisClient:
         pipe.zrem(keys.sweep_claims(), lesson_id)
         await pipe.execute()
 
-    async def delete_persisted_lesson(self, lesson_id: str, *, version: int) -> int:
-        """Drop a lesson's live data if still at `version`: 1 done, 0 changed, -1 gone."""
+    async def delete_persisted_lesson(
+        self, lesson_id: str, *, version: int
+    ) -> Reply[DropOutcome, None]:
+        """Drop a lesson's live data if it is still at `version`."""
         lesson_keys = keys.lesson_keys(lesson_id)
         result = await self._delete_persisted_lesson(
             keys=[lesson_keys[0], keys.lesson_discovery_index(lesson_id), *lesson_keys[1:]],
             args=[lesson_id, version],
         )
-        return int(result)
+        return Reply(DropOutcome(result), None)
 
     async def forget_persisted(self, lessons: Sequence[tuple[str, str]]) -> None:
         """After lessons' live data is gone: off their teachers' lists, then off the queue.
@@ -590,7 +562,7 @@ class RedisClient:
 
     async def add_attendance_record(
         self, record: AttendanceRecordRedis, request: JoinRequest | None = None
-    ) -> JoinReply:
+    ) -> Reply[JoinOutcome, Joined]:
         """Join a student to a lesson in one round trip.
 
         The script checks the lesson's security options against what the app established
@@ -603,16 +575,6 @@ class RedisClient:
         now = record.attendance_time
         assert now is not None
         student_key = keys.student_lessons(record.student_number)
-        facts = json.dumps(
-            {
-                "lesson_id": lesson_id,
-                "student_number": record.student_number,
-                "student_full_name": record.student_full_name,
-                "attendance_time": format_time(now),
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
         results = await self._pipeline_with_script(
             [("ZADD", student_key, "NX", to_ms(now), lesson_id)],
             self._add_attendance_record,
@@ -626,7 +588,7 @@ class RedisClient:
             ],
             [
                 record.student_number,
-                facts[:-1],
+                formats.record_head(record),
                 to_ms(now),
                 "1" if request.code_ok else "0",
                 request.client_bits,
@@ -640,19 +602,19 @@ class RedisClient:
         reply = results[-1]
         outcome = JoinOutcome(reply[0])
         if outcome is JoinOutcome.CREATED:
-            return JoinReply(outcome, str(reply[1]), str(reply[2]))
+            return Reply(outcome, Joined(str(reply[1]), str(reply[2])))
         if outcome is JoinOutcome.EXISTS:
-            return JoinReply(outcome, str(reply[1]))
+            return Reply(outcome, Joined(str(reply[1])))
         # No record exists, so the list entry written above is dangling.
         await self.redis.zrem(student_key, lesson_id)
         retry_after = int(reply[1]) if outcome is JoinOutcome.TOO_MANY_ATTEMPTS else 0
-        return JoinReply(outcome, retry_after_ms=retry_after)
+        return Reply(outcome, Joined(retry_after_ms=retry_after))
 
     async def get_attendance_records(self, lesson_id: str) -> list[AttendanceRecordRedis]:
         """The lesson's roll, in one round trip, ordered by attendance time."""
         raw = await self.redis.hvals(keys.lesson_records(lesson_id))
-        records = [AttendanceRecordRedis.model_validate_json(item) for item in raw]
-        records.sort(key=_roll_order)
+        records = [formats.parse_record(item) for item in raw]
+        records.sort(key=formats.roll_order)
         return records
 
     async def read_roll_json(self, lesson_id: str) -> tuple[str | None, list[str]]:
@@ -662,13 +624,13 @@ class RedisClient:
         pipe.hget(keys.lesson(lesson_id), "teacher_school_number")
         pipe.hvals(keys.lesson_records(lesson_id))
         teacher, raw_records = await pipe.execute()
-        return teacher, sorted(raw_records, key=_raw_roll_order)
+        return teacher, sorted(raw_records, key=formats.raw_roll_order)
 
     async def get_attendance_record(
         self, lesson_id: str, student_number: str
     ) -> AttendanceRecordRedis | None:
         raw = await self.redis.hget(keys.lesson_records(lesson_id), student_number)
-        return None if raw is None else AttendanceRecordRedis.model_validate_json(raw)
+        return None if raw is None else formats.parse_record(raw)
 
     async def get_student_records(
         self, student_number: str, lesson_ids: Sequence[str]
@@ -688,27 +650,9 @@ class RedisClient:
             if not fields:
                 gone.append(lesson_id)
             elif raw is not None:
-                found.append(
-                    (lesson_from_hash(fields), AttendanceRecordRedis.model_validate_json(raw))
-                )
+                found.append((formats.lesson_from_hash(fields), formats.parse_record(raw)))
         return found, gone
 
     async def student_lesson_ids(self, student_number: str) -> list[str]:
         """Ids of the live lessons the student joined, newest lesson first."""
         return _strings(await self.redis.zrevrange(keys.student_lessons(student_number), 0, -1))
-
-
-_TIME_IN_JSON = re.compile(r'"attendance_time":(?:null|"([^"]*)")')
-_STUDENT_IN_JSON = re.compile(r'"student_number":"([^"]*)"')
-
-
-def _raw_roll_order(raw: str) -> tuple[bool, str, str]:
-    # Times are written in one fixed-width form, so they sort as text.
-    time_match = _TIME_IN_JSON.search(raw)
-    moment = time_match.group(1) if time_match else None
-    student = _STUDENT_IN_JSON.search(raw)
-    return (moment is None, moment or "", student.group(1) if student else "")
-
-
-def _roll_order(record: AttendanceRecordRedis) -> tuple[bool, datetime | None, str]:
-    return (record.attendance_time is None, record.attendance_time, record.student_number)

@@ -29,7 +29,7 @@ from enum import StrEnum
 from attn.db import history
 from attn.models import AttendanceRecordRedis, AuditEntry, RecordStatus
 from attn.services.context import ServiceContext
-from attn.store.redis_client import LessonSnapshot
+from attn.store.redis_client import DropOutcome, LessonSnapshot
 
 log = logging.getLogger("attn.sweep")
 
@@ -161,9 +161,9 @@ async def persist_batch(
             )
         )
         unlist = []
-        for write, result in zip(due, deleted, strict=True):
+        for write, reply in zip(due, deleted, strict=True):
             lesson_id = write.lesson.lesson_id
-            if result == 0:
+            if reply.outcome is DropOutcome.CHANGED:
                 await redis_client.release_claim(lesson_id)
                 outcomes[lesson_id] = (Outcome.CHANGED, 0)
                 continue
@@ -236,9 +236,9 @@ async def sweep_attendances(ctx: ServiceContext, *, concurrency: int | None = No
                 count(lesson_id, outcome, written)
 
     while True:
-        claimed = await ctx.redis_client.claim_due_lessons(
-            now=ctx.now(), lease_ms=lease_ms, limit=BATCH
-        )
+        claimed = (
+            await ctx.redis_client.claim_due_lessons(now=ctx.now(), lease_ms=lease_ms, limit=BATCH)
+        ).data
         # A lesson is tried at most twice a pass, and not again after it failed: its claim
         # stays until the lease runs out, and the next pass retries it.
         fresh = [

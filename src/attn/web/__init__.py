@@ -1,1 +1,25 @@
-"""The browser app: server-rendered pages for teachers and students. Imports services."""
+"""The pages: server-rendered HTML for teachers and students, in English and Turkish.
+
+Pages keep a session in an HttpOnly cookie and protect every form with a CSRF token derived
+from it (`session`); they render through `render`, validate every form with the API's own
+schemas and call the same services as the API. Imports `attn.http` and below, never
+`attn.api`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from attn.web import exports, session, student, teacher
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages and their static files to `app`."""
+    for router in (session.router, teacher.router, student.router, exports.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from attn.api.deps import Context, CurrentSession, DeviceId
-from attn.api.errors import error_responses
 from attn.errors import InvalidRequest
-from attn.models import LoginIn, LoginOut, MeOut, RefreshIn, UserOut
+from attn.http.deps import Context, CurrentSession, DeviceId
+from attn.http.errors import error_responses
+from attn.http.schemas import LoginIn, LoginOut, MeOut, RefreshIn, UserOut
 from attn.services import auth
 
 router = APIRouter(prefix="/auth", tags=["auth"])

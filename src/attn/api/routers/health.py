@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from attn.api.deps import Context
-from attn.api.errors import error_response, error_responses
-from attn.models import Health
+from attn.http.deps import Context
+from attn.http.errors import error_response, error_responses
+from attn.http.schemas import Health
 
 router = APIRouter(tags=["health"])
 

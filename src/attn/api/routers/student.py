@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
 
-from attn.api.deps import (
+from attn.http.deps import (
     ClientAddress,
     Context,
     CurrentStudent,
@@ -16,8 +16,8 @@ from attn.api.deps import (
     OptionalLimit,
     requested_page,
 )
-from attn.api.errors import error_responses
-from attn.models import JoinIn, LessonOut, RecordOut, StudentRecordOut
+from attn.http.errors import error_responses
+from attn.http.schemas import JoinIn, LessonOut, RecordOut, StudentRecordOut
 from attn.services import student_service, verification_service
 from attn.services.student_service import CheckIn
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import io
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-import segno
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
-from attn.api.deps import (
+from attn.errors import InvalidRoster
+from attn.http.deps import (
+    BaseUrl,
     ClientAddress,
     Context,
     CurrentTeacher,
@@ -20,21 +18,12 @@ from attn.api.deps import (
     OptionalLimit,
     requested_page,
 )
-from attn.api.errors import error_responses
-from attn.errors import InvalidRoster
-from attn.models import (
-    AddRecordIn,
-    AuditEntryOut,
-    CodeOut,
-    CorrectionIn,
-    LessonIn,
-    RecordOut,
-    RosterOut,
-    RosterSummary,
-    SchoolNumber,
-    TeacherLessonOut,
-)
-from attn.services import teacher_service
+from attn.http.errors import error_responses
+from attn.http.events import roll_events
+from attn.http.qr import qr_svg
+from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn, RecordOut, TeacherLessonOut
+from attn.models import AuditEntry, CheckInCode, Roster, RosterSummary, SchoolNumber
+from attn.services import rosters, teacher_service
 
 router = APIRouter(prefix="/teacher", tags=["teacher"])
 
@@ -147,15 +136,9 @@ async def correct_record(
 
 
 @router.get("/lessons/{lesson_id}/audit", responses=error_responses(401, 403, 404))
-async def lesson_audit(
-    ctx: Context, teacher: CurrentTeacher, lesson_id: str
-) -> list[AuditEntryOut]:
+async def lesson_audit(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> list[AuditEntry]:
     """Every change of the lesson's records, oldest first."""
-    entries = await teacher_service.get_audit(ctx, teacher=teacher, lesson_id=lesson_id)
-    return [AuditEntryOut.model_validate(entry.model_dump()) for entry in entries]
-
-
-KEEPALIVE_SECONDS = 15.0
+    return await teacher_service.get_audit(ctx, teacher=teacher, lesson_id=lesson_id)
 
 
 @router.get(
@@ -172,34 +155,16 @@ KEEPALIVE_SECONDS = 15.0
 async def lesson_events(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> StreamingResponse:
     """The live roll as Server-Sent Events: one `record` event (a Record) per check-in or
     change, a `ready` event first and a comment every 15 s to keep proxies open."""
-    # 404 before the stream starts; the feed is entered inside it, so that it is always left
-    await teacher_service.get_lesson(ctx, teacher=teacher, lesson_id=lesson_id)
-
-    async def stream() -> AsyncIterator[str]:
-        async with teacher_service.watch_roll(ctx, teacher=teacher, lesson_id=lesson_id) as queue:
-            yield "retry: 2000\nevent: ready\ndata: {}\n\n"  # subscribed: nothing is missed
-            while True:
-                try:
-                    record = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                yield f"event: record\ndata: {record}\n\n"
-
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return await roll_events(ctx, teacher=teacher, lesson_id=lesson_id)
 
 
 @router.get("/lessons/{lesson_id}/code", responses=error_responses(401, 403, 404, 409))
 async def lesson_code(
-    ctx: Context, teacher: CurrentTeacher, lesson_id: str, request: Request
-) -> CodeOut:
+    ctx: Context, teacher: CurrentTeacher, lesson_id: str, base_url: BaseUrl
+) -> CheckInCode:
     """The rotating check-in code to show now, the seconds it has left, and its QR link."""
     return await teacher_service.get_code(
-        ctx, teacher=teacher, lesson_id=lesson_id, base_url=str(request.base_url)
+        ctx, teacher=teacher, lesson_id=lesson_id, base_url=base_url
     )
 
 
@@ -212,25 +177,19 @@ async def lesson_code(
     },
 )
 async def lesson_code_qr(
-    ctx: Context, teacher: CurrentTeacher, lesson_id: str, request: Request
+    ctx: Context, teacher: CurrentTeacher, lesson_id: str, base_url: BaseUrl
 ) -> Response:
     """The current code's join link as a QR code (SVG), for the projector."""
     code = await teacher_service.get_code(
-        ctx, teacher=teacher, lesson_id=lesson_id, base_url=str(request.base_url)
+        ctx, teacher=teacher, lesson_id=lesson_id, base_url=base_url
     )
-    svg = io.BytesIO()
-    segno.make(code.join_url, error="m").save(svg, kind="svg", scale=8, border=2, xmldecl=False)
-    return Response(
-        svg.getvalue(),
-        media_type="image/svg+xml",
-        headers={"Cache-Control": f"private, max-age={code.valid_for_seconds}"},
-    )
+    return qr_svg(code)
 
 
 @router.get("/rosters", responses=error_responses(401, 403))
 async def list_rosters(ctx: Context, teacher: CurrentTeacher) -> list[RosterSummary]:
     """The teacher's course rosters."""
-    return await teacher_service.list_rosters(ctx, teacher=teacher)
+    return await rosters.list_rosters(ctx, teacher=teacher)
 
 
 @router.put(
@@ -250,7 +209,7 @@ async def list_rosters(ctx: Context, teacher: CurrentTeacher) -> list[RosterSumm
 )
 async def put_roster(
     ctx: Context, teacher: CurrentTeacher, course: Course, request: Request
-) -> RosterOut:
+) -> Roster:
     """Replace the expected students of a course (the lessons named `course`) with a CSV of
     `school_number,full_name`. Lessons started afterwards mark roster students without a
     record absent when they are persisted, and flag joins from outside it."""
@@ -259,17 +218,17 @@ async def put_roster(
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRoster("The roster must be UTF-8 text.") from None
-    return await teacher_service.put_roster(ctx, teacher=teacher, course=course, csv_text=text)
+    return await rosters.put_roster(ctx, teacher=teacher, course=course, csv_text=text)
 
 
 @router.get("/rosters/{course}", responses=error_responses(401, 403, 404))
-async def get_roster(ctx: Context, teacher: CurrentTeacher, course: Course) -> RosterOut:
+async def get_roster(ctx: Context, teacher: CurrentTeacher, course: Course) -> Roster:
     """One course's roster."""
-    return await teacher_service.get_roster(ctx, teacher=teacher, course=course)
+    return await rosters.get_roster(ctx, teacher=teacher, course=course)
 
 
 @router.delete("/rosters/{course}", status_code=204, responses=error_responses(401, 403, 404))
 async def delete_roster(ctx: Context, teacher: CurrentTeacher, course: Course) -> Response:
     """Remove a course's roster."""
-    await teacher_service.delete_roster(ctx, teacher=teacher, course=course)
+    await rosters.delete_roster(ctx, teacher=teacher, course=course)
     return Response(status_code=204)

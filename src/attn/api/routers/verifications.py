@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from attn.api.deps import Context
-from attn.api.errors import error_responses
-from attn.models import RecordOut, VerificationResultIn, VerificationResultOut
+from attn.http.deps import Context
+from attn.http.errors import error_responses
+from attn.http.schemas import RecordOut, VerificationResultOut
+from attn.models import VerifierAnswer
 from attn.services import verification_service
 
 router = APIRouter(prefix="/verifications", tags=["verification"])
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/verifications", tags=["verification"])
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": VerificationResultIn.model_json_schema()}},
+            "content": {"application/json": {"schema": VerifierAnswer.model_json_schema()}},
         }
     },
 )

@@ -3,9 +3,9 @@
 -- KEYS[3] the lesson's roster
 -- ARGV[1] lesson id, ARGV[2] how many field/value arguments follow, then the lesson hash's
 -- field/value pairs, then the roster's student/full name pairs
--- Returns 1 when created, 0 when a lesson with this id already exists.
+-- Returns 'created', or 'exists' when a lesson with this id already exists.
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
+  return 'exists'
 end
 local fields = tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + fields))
@@ -17,4 +17,4 @@ while roster_start <= #ARGV do
   roster_start = roster_end + 1
 end
 redis.call('SADD', KEYS[2], ARGV[1])
-return 1
+return 'created'

@@ -1,4 +1,7 @@
-"""Route dependencies as `Annotated` aliases, so a route signature reads like a sentence."""
+"""Route dependencies as `Annotated` aliases, so a route signature reads like a sentence.
+
+Dependencies are `async def` so FastAPI runs them on the event loop, not in a thread.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from fastapi import Cookie, Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from attn.errors import NotAuthenticated, WrongRole
-from attn.models import Role, UserSessionRedis
+from attn.models import DEVICE_ID_PATTERN, Role, UserSessionRedis
 from attn.services import auth, network
 from attn.services.context import ServiceContext
 from attn.services.network import IPAddress
@@ -17,12 +20,23 @@ from attn.services.network import IPAddress
 _bearer = HTTPBearer(auto_error=False, description="The access token from /auth/login.")
 
 
-async def get_context(request: Request) -> ServiceContext:
+def context_of(request: Request) -> ServiceContext:
+    """The service context the app's lifespan opened."""
     context: ServiceContext = request.app.state.context
     return context
 
 
+async def get_context(request: Request) -> ServiceContext:
+    return context_of(request)
+
+
 Context = Annotated[ServiceContext, Depends(get_context)]
+
+
+def require_role(user_session: UserSessionRedis, role: Role) -> UserSessionRedis:
+    if user_session.role is not role:
+        raise WrongRole
+    return user_session
 
 
 async def current_session(
@@ -37,17 +51,16 @@ async def current_session(
 CurrentSession = Annotated[UserSessionRedis, Depends(current_session)]
 
 
-def _require(role: Role) -> object:
-    async def dependency(user_session: CurrentSession) -> UserSessionRedis:
-        if user_session.role is not role:
-            raise WrongRole
-        return user_session
-
-    return Depends(dependency)
+async def current_teacher(user_session: CurrentSession) -> UserSessionRedis:
+    return require_role(user_session, Role.TEACHER)
 
 
-CurrentTeacher = Annotated[UserSessionRedis, _require(Role.TEACHER)]
-CurrentStudent = Annotated[UserSessionRedis, _require(Role.STUDENT)]
+async def current_student(user_session: CurrentSession) -> UserSessionRedis:
+    return require_role(user_session, Role.STUDENT)
+
+
+CurrentTeacher = Annotated[UserSessionRedis, Depends(current_teacher)]
+CurrentStudent = Annotated[UserSessionRedis, Depends(current_student)]
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip.")]
@@ -65,22 +78,38 @@ def requested_page(limit: int | None, offset: int) -> slice | None:
     return slice(offset, None if limit is None else offset + limit)
 
 
-async def client_address(request: Request, ctx: Context) -> IPAddress | None:
-    """The caller's address: the socket peer, or what trusted proxies say it is.
-
-    Dependencies are `async def` so FastAPI runs them on the loop, not in a thread.
-    """
+def address_of(request: Request) -> IPAddress | None:
+    """The caller's address: the socket peer, or what trusted proxies say it is."""
     peer = request.client.host if request.client else None
     return network.client_address(
-        peer, request.headers.getlist("x-forwarded-for"), ctx.settings.trusted_proxies
+        peer,
+        request.headers.getlist("x-forwarded-for"),
+        context_of(request).settings.trusted_proxies,
     )
+
+
+async def client_address(request: Request) -> IPAddress | None:
+    return address_of(request)
 
 
 ClientAddress = Annotated[IPAddress | None, Depends(client_address)]
 
+
+async def base_url(request: Request) -> str:
+    """The address this service is reached at, for the links it hands out."""
+    return str(request.base_url)
+
+
+BaseUrl = Annotated[str, Depends(base_url)]
+
 DEVICE_HEADER = "X-ATTN-Device"
 DEVICE_COOKIE = "attn_device"
-_DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+_DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
+
+
+def valid_device_id(candidate: str | None) -> str:
+    """`candidate` when it is a valid device id, else ''."""
+    return candidate if candidate and _DEVICE_ID.fullmatch(candidate) else ""
 
 
 async def device_id(
@@ -94,10 +123,7 @@ async def device_id(
     cookie: Annotated[str | None, Cookie(alias=DEVICE_COOKIE, include_in_schema=False)] = None,
 ) -> str:
     """The device id from the header, else the cookie; '' when neither is a valid id."""
-    for candidate in (header, cookie):
-        if candidate and _DEVICE_ID.fullmatch(candidate):
-            return candidate
-    return ""
+    return valid_device_id(header) or valid_device_id(cookie)
 
 
 DeviceId = Annotated[str, Depends(device_id)]

@@ -1,0 +1,114 @@
+"""The table from service errors to HTTP statuses, and the contract's error shape.
+
+`{"error": {"code": "<snake_case>", "message": "<human text>"}}` for every failure. Each face
+presents errors its own way (JSON for the API, a page for a browser), but both take the
+status of an error from `status_of` and only from there.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from attn import errors
+from attn.http.schemas import ErrorBody
+
+STATUS_OF: dict[type[errors.AttnError], int] = {
+    errors.InvalidCredentials: 401,
+    errors.MissingCredentials: 422,
+    errors.NotAuthenticated: 401,
+    errors.WrongRole: 403,
+    errors.LessonNotFound: 404,
+    errors.RecordNotFound: 404,
+    errors.LessonNotActive: 409,
+    errors.LessonAlreadyActive: 409,
+    errors.UserExists: 409,
+    errors.InvalidUser: 422,
+    errors.TooManyAttempts: 429,
+    errors.InvalidCode: 403,
+    errors.NetworkNotAllowed: 403,
+    errors.DeviceRequired: 403,
+    errors.DeviceAlreadyUsed: 409,
+    errors.CodeNotEnabled: 409,
+    errors.NetworkUnknown: 422,
+    errors.VerificationUnavailable: 422,
+    errors.RecordExists: 409,
+    errors.RecordChanged: 409,
+    errors.StudentNotFound: 404,
+    errors.ReasonRequired: 422,
+    errors.StatusNotAllowed: 422,
+    errors.InvalidRoster: 422,
+    errors.RosterNotFound: 404,
+    errors.InvalidSignature: 401,
+    errors.VerificationNotFound: 404,
+    errors.VerificationAlreadyAnswered: 409,
+    errors.InvalidRequest: 422,
+    errors.InvalidRefreshToken: 401,
+}
+
+# A backing store that did not answer: 503, whichever face asked. OSError is a driver's own
+# connection error (refused, reset, timed out) that reached us unwrapped.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OperationalError,
+    DBAPIError,
+    OSError,
+)
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable; try again."
+
+
+def status_of(exc: errors.AttnError) -> int:
+    return STATUS_OF[type(exc)]
+
+
+def error_headers(exc: errors.AttnError) -> dict[str, str] | None:
+    """The headers that go with an error: how to authenticate, when to try again."""
+    if isinstance(exc, errors.NotAuthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, errors.TooManyAttempts):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def attn_error_response(exc: errors.AttnError) -> JSONResponse:
+    """A service error in the contract's shape; every 422 has the one code
+    `validation_error`, with the specific rule in the details."""
+    status = status_of(exc)
+    if status == 422:
+        details = [{"loc": ["body"], "msg": exc.message, "type": exc.code}]
+        return error_response(422, "validation_error", exc.message, details=details)
+    return error_response(status, exc.code, exc.message, headers=error_headers(exc))
+
+
+def unavailable_response() -> JSONResponse:
+    return error_response(
+        503, "service_unavailable", UNAVAILABLE_MESSAGE, headers={"Retry-After": "1"}
+    )
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can return."""
+    return {
+        status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+        for status in sorted(statuses)
+    }

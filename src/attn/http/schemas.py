@@ -1,0 +1,221 @@
+"""The HTTP API's request and response schemas, shared by the JSON API and the pages.
+
+Every page form is validated by the schema of the API body it corresponds to, so both faces
+refuse the same input. Responses are built from domain objects (`attn.models`) with `of()`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from attn.models import (
+    AttendanceRecordRedis,
+    DeviceIdText,
+    DisplayName,
+    LessonRedis,
+    LessonStatus,
+    Password,
+    Reason,
+    RecordStatus,
+    Role,
+    SchoolNumber,
+    SecurityOption,
+    UtcTime,
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UserOut(_Model):
+    school_number: str
+    full_name: str
+    role: Role
+
+
+class LoginIn(_Model):
+    school_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Password
+    remember_device: bool = False
+    device_id: DeviceIdText | None = None
+
+
+class RefreshIn(_Model):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    device_id: DeviceIdText | None = None
+
+
+class LoginOut(_Model):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int
+    user: UserOut
+    refresh_token: str | None = None
+    refresh_expires_in: int | None = None
+
+
+class MeOut(_Model):
+    user: UserOut
+    session_expires_at: UtcTime
+
+
+def _unique(values: list[SecurityOption]) -> list[SecurityOption]:
+    if len(set(values)) != len(values):
+        raise ValueError("each option at most once")
+    return values
+
+
+def _networks(values: list[str]) -> list[str]:
+    normalized = []
+    for value in values:
+        try:
+            normalized.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP network such as 10.1.2.0/24") from None
+    return normalized
+
+
+class LessonIn(_Model):
+    lesson_name: DisplayName
+    duration_minutes: Annotated[int, Field(ge=1, le=720, strict=True)]
+    late_after_minutes: Annotated[int, Field(ge=0, le=720, strict=True)] | None = None
+    security: Annotated[list[SecurityOption], Field(max_length=4), AfterValidator(_unique)] = []
+    allowed_subnets: Annotated[
+        list[Annotated[str, StringConstraints(max_length=64)]],
+        Field(max_length=32),
+        AfterValidator(_networks),
+    ] = []
+
+
+class LessonOut(_Model):
+    lesson_id: str
+    lesson_name: str
+    teacher_school_number: str
+    teacher_full_name: str
+    start_time: UtcTime
+    end_time: UtcTime
+    status: LessonStatus
+    attendee_count: int
+    # When it was finished: by its teacher, or at its end time; None while it is active.
+    finished_at: UtcTime | None = None
+    security: list[SecurityOption] = []
+    late_after_minutes: int | None = None
+
+    @classmethod
+    def of(cls, lesson: LessonRedis, now: datetime) -> LessonOut:
+        status = lesson.status_at(now)
+        finished_at = None
+        if status is LessonStatus.FINISHED:
+            finished_at = lesson.finished_at or lesson.end_time
+        return cls(
+            lesson_id=lesson.lesson_id,
+            lesson_name=lesson.lesson_name,
+            teacher_school_number=lesson.teacher_school_number,
+            teacher_full_name=lesson.teacher_full_name,
+            start_time=lesson.start_time,
+            end_time=lesson.end_time,
+            status=status,
+            attendee_count=lesson.attendee_count,
+            finished_at=finished_at,
+            security=list(lesson.security),
+            late_after_minutes=lesson.late_after_minutes,
+        )
+
+
+class TeacherLessonOut(LessonOut):
+    """A lesson as its teacher sees it: with the networks check-ins must come from."""
+
+    allowed_subnets: list[str] = []
+
+    @classmethod
+    def of(cls, lesson: LessonRedis, now: datetime) -> TeacherLessonOut:
+        return cls(
+            **LessonOut.of(lesson, now).model_dump(), allowed_subnets=list(lesson.allowed_subnets)
+        )
+
+
+class RecordOut(_Model):
+    lesson_id: str
+    student_number: str
+    student_full_name: str
+    status: RecordStatus
+    attendance_time: UtcTime | None
+    reason: str | None = None
+    flags: list[str] = []
+    changed_by: str | None = None
+    changed_at: UtcTime | None = None
+
+    @classmethod
+    def of(cls, record: AttendanceRecordRedis) -> RecordOut:
+        return cls.model_validate(record.model_dump())
+
+
+class StudentRecordOut(RecordOut):
+    lesson_name: str
+    teacher_full_name: str
+    start_time: UtcTime
+
+
+class JoinIn(_Model):
+    """The body of a join: the lesson's current code when it asks for one."""
+
+    code: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+
+# The statuses a teacher can decide (`pending` is the verifier's): the schema says so, and the
+# service refuses the rest with `status_not_allowed`.
+DecidedStatus = Annotated[
+    RecordStatus,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": [status.value for status in RecordStatus if status is not RecordStatus.PENDING],
+        }
+    ),
+]
+
+
+class CorrectionIn(_Model):
+    """A teacher's decision on a record; a rejection needs a reason."""
+
+    status: DecidedStatus
+    reason: Reason | None = None
+
+
+class AddRecordIn(_Model):
+    """A student the teacher adds by hand (one who could not check in)."""
+
+    student_number: SchoolNumber
+    status: DecidedStatus = RecordStatus.PRESENT
+    reason: Reason | None = None
+
+
+class VerificationResultOut(_Model):
+    status: Literal["applied", "ignored"]
+    record: RecordOut
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: str

@@ -1,0 +1,252 @@
+"""Every value format ATTN stores in Redis, owned here as `keys` owns every key name.
+
+- **Record**: the JSON of `AttendanceRecordRedis`, compact, fields in declaration order, times
+  in `format_time`'s fixed-width form, non-ASCII text as UTF-8. It is also the API's Record
+  JSON byte for byte, so a live roll is sent as stored. The join script is handed the record's
+  first four fields (`record_head`) and adds the fields it decides, in the same order and
+  form (`status`, `reason`, `flags`, `changed_by`, `changed_at`); `update_record.lua` reads one
+  fact from it, whether it holds `"status":"absent"` (`ABSENT_MARK`).
+- **Audit entry**: the JSON of `AuditEntry`, one list element per change.
+- **Lesson**: a hash of strings (`lesson_to_hash`); besides the model's fields it keeps what the
+  join script reads: `sec_*` flags, networks as bit strings, times in milliseconds.
+- **Network and address**: `4:` or `6:` and the bits, so "address in network" is a prefix test.
+- **Verification**: id `<lesson id><16 hex>`; value `<student>|<status if verified>|<state>`,
+  state `open` or `answered`.
+- **Teacher's active-lesson claim**: `<lesson id>|<claimed at, ms>`.
+- **Sessions and refresh tokens**: the JSON of their models.
+
+Imports only `attn.models`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import TypeAdapter
+
+from attn.models import (
+    LESSON_ID_RE,
+    AttendanceRecordRedis,
+    AuditEntry,
+    LessonRedis,
+    LessonStatus,
+    RefreshTokenRedis,
+    SecurityOption,
+    UserSessionRedis,
+    from_ms,
+    to_ms,
+)
+
+# --- records -------------------------------------------------------------------------------
+
+# The fields the app fixes before the join script decides the rest.
+RECORD_HEAD_FIELDS = ("lesson_id", "student_number", "student_full_name", "attendance_time")
+ABSENT_MARK = '"status":"absent"'
+
+
+def record_json(record: AttendanceRecordRedis) -> str:
+    return record.model_dump_json()
+
+
+def record_head(record: AttendanceRecordRedis) -> str:
+    """The record's JSON up to, without, its closing brace, holding only its first fields."""
+    return record.model_dump_json(include=set(RECORD_HEAD_FIELDS))[:-1]
+
+
+def parse_record(raw: str | bytes) -> AttendanceRecordRedis:
+    return AttendanceRecordRedis.model_validate_json(raw)
+
+
+_RECORDS = TypeAdapter(list[AttendanceRecordRedis])
+
+
+def records_json(records: Sequence[AttendanceRecordRedis]) -> bytes:
+    """Records as a JSON array in the stored form."""
+    return _RECORDS.dump_json(list(records))
+
+
+def stored_records_json(raw_records: Iterable[str]) -> bytes:
+    """Stored records as a JSON array, without parsing them."""
+    return ("[" + ",".join(raw_records) + "]").encode()
+
+
+_TIME_IN_JSON = re.compile(r'"attendance_time":(?:null|"([^"]*)")')
+_STUDENT_IN_JSON = re.compile(r'"student_number":"([^"]*)"')
+
+
+def raw_roll_order(raw: str) -> tuple[bool, str, str]:
+    """The roll's order (attendance time, then student) read from a stored record without
+    parsing it: times are written in one fixed-width form, so they sort as text."""
+    time_match = _TIME_IN_JSON.search(raw)
+    moment = time_match.group(1) if time_match else None
+    student = _STUDENT_IN_JSON.search(raw)
+    return (moment is None, moment or "", student.group(1) if student else "")
+
+
+def roll_order(record: AttendanceRecordRedis) -> tuple[bool, datetime | None, str]:
+    return (record.attendance_time is None, record.attendance_time, record.student_number)
+
+
+# --- audit entries -------------------------------------------------------------------------
+
+
+def audit_json(entry: AuditEntry) -> str:
+    return entry.model_dump_json()
+
+
+def parse_audit(raw: str | bytes) -> AuditEntry:
+    return AuditEntry.model_validate_json(raw)
+
+
+# --- lessons -------------------------------------------------------------------------------
+
+
+def address_bits(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """An address as the join script compares it: `4:` or `6:` and all its bits."""
+    width = 32 if address.version == 4 else 128
+    return f"{address.version}:{int(address):0{width}b}"
+
+
+def network_bits(network: str) -> str:
+    """A network as the join script compares it: `4:` or `6:` and its prefix bits, so that
+    "address inside network" is "the address's bits start with the network's"."""
+    parsed = ipaddress.ip_network(network, strict=False)
+    width = 32 if parsed.version == 4 else 128
+    bits = f"{int(parsed.network_address):0{width}b}"[: parsed.prefixlen]
+    return f"{parsed.version}:{bits}"
+
+
+def lesson_to_hash(lesson: LessonRedis, *, has_roster: bool = False) -> dict[str, str]:
+    options = set(lesson.security)
+    late_after = lesson.late_after_minutes
+    fields = {
+        "lesson_id": lesson.lesson_id,
+        "lesson_name": lesson.lesson_name,
+        "teacher_school_number": lesson.teacher_school_number,
+        "teacher_full_name": lesson.teacher_full_name,
+        "start_ms": str(to_ms(lesson.start_time)),
+        "end_ms": str(to_ms(lesson.end_time)),
+        "status": lesson.status.value,
+        "attendee_count": str(lesson.attendee_count),
+        "version": "0",
+        "security": ",".join(option.value for option in lesson.security),
+        "allowed_subnets": ",".join(lesson.allowed_subnets),
+        # what the join script reads: flags, network prefixes as bit strings, milliseconds
+        "sec_code": "1" if SecurityOption.CODE in options else "0",
+        "sec_network": "1" if SecurityOption.NETWORK in options else "0",
+        "sec_device": "1" if SecurityOption.DEVICE in options else "0",
+        "sec_verification": "1" if SecurityOption.VERIFICATION in options else "0",
+        "networks": ",".join(network_bits(subnet) for subnet in lesson.allowed_subnets),
+        "late_after_ms": "" if late_after is None else str(late_after * 60_000),
+        "has_roster": "1" if has_roster else "0",
+    }
+    if lesson.finished_at is not None:
+        fields["finished_ms"] = str(to_ms(lesson.finished_at))
+    return fields
+
+
+def lesson_from_hash(fields: dict[str, str]) -> LessonRedis:
+    finished_ms = fields.get("finished_ms")
+    late_after = fields.get("late_after_ms")
+    return LessonRedis(
+        lesson_id=fields["lesson_id"],
+        lesson_name=fields["lesson_name"],
+        teacher_school_number=fields["teacher_school_number"],
+        teacher_full_name=fields["teacher_full_name"],
+        start_time=from_ms(int(fields["start_ms"])),
+        end_time=from_ms(int(fields["end_ms"])),
+        status=LessonStatus(fields["status"]),
+        finished_at=from_ms(int(finished_ms)) if finished_ms else None,
+        attendee_count=int(fields.get("attendee_count", "0")),
+        security=tuple(
+            SecurityOption(option) for option in fields.get("security", "").split(",") if option
+        ),
+        allowed_subnets=tuple(
+            item for item in fields.get("allowed_subnets", "").split(",") if item
+        ),
+        late_after_minutes=int(late_after) // 60_000 if late_after else None,
+    )
+
+
+# --- verifications -------------------------------------------------------------------------
+
+VERIFICATION_SUFFIX_HEX = 16
+_VERIFICATION_ID = re.compile(r"^[0-9a-f]{48}$")
+
+
+def new_verification_id(lesson_id: str) -> str:
+    return lesson_id + secrets.token_hex(VERIFICATION_SUFFIX_HEX // 2)
+
+
+def verification_lesson_id(verification_id: str) -> str | None:
+    """The lesson a verification id belongs to; None when it is not such an id."""
+    if _VERIFICATION_ID.fullmatch(verification_id) is None:
+        return None
+    lesson_id = verification_id[:-VERIFICATION_SUFFIX_HEX]
+    return lesson_id if LESSON_ID_RE.fullmatch(lesson_id) else None
+
+
+class VerificationState(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """A check-in waiting for (or answered by) the verifier: whose, and the status it gets
+    when verified (present or late, as decided at the join)."""
+
+    student_number: str
+    status_if_verified: str
+    state: VerificationState
+
+    def encode(self) -> str:
+        return f"{self.student_number}|{self.status_if_verified}|{self.state.value}"
+
+    @classmethod
+    def parse(cls, value: str) -> Verification:
+        student_number, status, state = value.split("|")
+        return cls(student_number, status, VerificationState(state))
+
+    def answered(self) -> Verification:
+        return Verification(
+            self.student_number, self.status_if_verified, VerificationState.ANSWERED
+        )
+
+
+# --- the teacher's active-lesson claim -----------------------------------------------------
+
+
+def claim_value(lesson_id: str, claimed_at: datetime) -> str:
+    return f"{lesson_id}|{to_ms(claimed_at)}"
+
+
+def parse_claim(value: str) -> tuple[str, int]:
+    """(lesson id, claimed at in ms) of a claim."""
+    lesson_id, _, claimed_ms = value.partition("|")
+    return lesson_id, int(claimed_ms or 0)
+
+
+# --- sessions and refresh tokens -----------------------------------------------------------
+
+
+def session_json(session: UserSessionRedis) -> str:
+    return session.model_dump_json()
+
+
+def parse_session(raw: str | bytes) -> UserSessionRedis:
+    return UserSessionRedis.model_validate_json(raw)
+
+
+def refresh_token_json(refresh: RefreshTokenRedis) -> str:
+    return refresh.model_dump_json()
+
+
+def parse_refresh_token(raw: str | bytes) -> RefreshTokenRedis:
+    return RefreshTokenRedis.model_validate_json(raw)

@@ -1,0 +1,51 @@
+"""Downloads of the teacher's pages: a lesson's roll and a course's table, as CSV or XLSX."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from attn.http.deps import Context
+from attn.services import attendance, exports, teacher_service
+from attn.web.render import PageRoute
+from attn.web.session import PageTeacher
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+Kind = Literal["csv", "xlsx"]
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.get("/teacher/lessons/{lesson_id}/export.{kind}")
+async def export_lesson(ctx: Context, user: PageTeacher, lesson_id: str, kind: Kind) -> Response:
+    lesson = await teacher_service.get_lesson(ctx, teacher=user, lesson_id=lesson_id)
+    records = await teacher_service.get_roll(ctx, teacher=user, lesson_id=lesson_id)
+    rows = exports.roll_rows(records)
+    name = f"attendance-{lesson.start_time:%Y%m%d-%H%M}"
+    return await _download(kind, lesson.lesson_name, exports.ROLL_HEADER, rows, name)
+
+
+@router.get("/teacher/course/export.{kind}")
+async def export_course(ctx: Context, user: PageTeacher, kind: Kind, name: str = "") -> Response:
+    table = await attendance.course_table(ctx, teacher=user, course=name)
+    header, rows = exports.course_rows(table)
+    return await _download(kind, table.course, header, rows, "course-attendance")
+
+
+async def _download(
+    kind: Kind, title: str, header: list[str], rows: list[list[str]], name: str
+) -> Response:
+    if kind == "csv":
+        body = exports.to_csv(header, rows)
+    else:
+        body = await exports.to_xlsx(title, header, rows)
+    return Response(
+        body,
+        media_type=_MEDIA[kind],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'},
+    )

@@ -1,0 +1,153 @@
+"""Rendering pages: templates, the page's language, and how a page shows an error.
+
+`PageRoute` is the route class of every page: a service error becomes the page's own error
+(HTML for a browser, the contract's JSON for a script's fetch), a `Redirect` a 303, so page
+handlers state only what goes right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from attn.errors import AttnError, InvalidRequest
+from attn.http.deps import DEVICE_COOKIE, context_of
+from attn.http.errors import attn_error_response, error_headers, status_of
+from attn.models import UserSessionRedis, format_time
+from attn.web.i18n import LANGUAGES, pick_language, translator
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+SESSION_COOKIE = "attn_session"
+LANG_COOKIE = "attn_lang"
+YEAR = 365 * 24 * 3600
+
+
+class Redirect(Exception):
+    """Leave the page for another (say, sign-in when the session has ended)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+def language(request: Request) -> str:
+    return pick_language(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
+
+
+def csrf_token(request: Request, session_token: str) -> str:
+    """The CSRF token of the forms of one session: derived from it with the server key."""
+    key = context_of(request).secret_key
+    return hmac.new(key, f"csrf:{session_token}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def render(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    user: UserSessionRedis | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    page_language = language(request)
+    token = request.cookies.get(SESSION_COOKIE, "")
+    other = next(code for code in LANGUAGES if code != page_language)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "t": translator(page_language),
+            "lang": page_language,
+            "other_lang": other,
+            "lang_url": _with_language(request, other),
+            "user": user,
+            "csrf": csrf_token(request, token) if token else "",
+            "fmt": when,
+            **context,
+        },
+        status_code=status_code,
+    )
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, page_language, max_age=YEAR, samesite="lax")
+    if DEVICE_COOKIE not in request.cookies:
+        response.set_cookie(
+            DEVICE_COOKIE, secrets.token_urlsafe(24), max_age=YEAR, httponly=True, samesite="lax"
+        )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _with_language(request: Request, page_language: str) -> str:
+    """This page's own address (query kept, so a join link keeps its code) in a language."""
+    url = request.url.include_query_params(lang=page_language)
+    return f"{url.path}?{url.query}"
+
+
+def error_text(request: Request, exc: AttnError) -> str:
+    """An error's message in the page's language (the API's English text as a fallback)."""
+    translated = translator(language(request))(f"err_{exc.code}")
+    return exc.message if translated == f"err_{exc.code}" else translated
+
+
+def form_error(request: Request, exc: ValidationError) -> str:
+    """The first rule a form broke: pydantic's words in English, the field name otherwise."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    page_language = language(request)
+    if page_language == "en":
+        return f"{field}: {first['msg']}"
+    return f"{translator(page_language)('err_validation_error')} ({field})"
+
+
+def when(value: Any) -> str:
+    return "" if value is None else format_time(value)[:16].replace("T", " ") + " UTC"
+
+
+def back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def error_page(request: Request, exc: AttnError) -> Response:
+    """A service error as the page's answer: a page for a browser, JSON for a fetch."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return attn_error_response(exc)
+    status = status_of(exc)
+    response = render(
+        request, "error.html", status_code=status, status=status, message=error_text(request, exc)
+    )
+    response.headers.update(error_headers(exc) or {})
+    return response
+
+
+class PageRoute(APIRoute):
+    """The route class of the pages: errors and redirects become page answers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Redirect as exc:
+                return back(exc.url)
+            except AttnError as exc:
+                return error_page(request, exc)
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {}
+                where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
+                return error_page(request, InvalidRequest(f"{where}: {first.get('msg', '')}"))
+
+        return page_handler
