@@ -32,7 +32,7 @@ LOGINS = 200
 
 async def profile(database_url: str, redis_url: str, workdir: Path) -> None:
     sync_redis.Redis.from_url(redis_url).flushdb()
-    password_hash = PasswordHasher().hash_sync(PASSWORD)
+    password_hash = PasswordHasher(1).hash_sync(PASSWORD)
     now = datetime.now(UTC)
     engine = create_engine(to_async_database_url(database_url))
     async with engine.begin() as connection:

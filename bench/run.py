@@ -135,7 +135,7 @@ def environment(stack: ExitStack, workdir: Path) -> Iterator[tuple[str, str]]:
 
 async def seed_users(database_url: str) -> None:
     """1,500 students and the teachers, all with one password (hashed once, for speed)."""
-    password_hash = PasswordHasher().hash_sync(PASSWORD)
+    password_hash = PasswordHasher(1).hash_sync(PASSWORD)
     now = datetime.now(UTC)
     rows = [
         {

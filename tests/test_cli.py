@@ -113,7 +113,7 @@ def password_hash(database: Database, school_number: str) -> str:
 
 def verifies(password_hash: str, password: str) -> bool:
     try:
-        return PasswordHasher().verify(password_hash, password)
+        return PasswordHasher(1).verify(password_hash, password)
     except VerifyMismatchError:
         return False
 

@@ -11,8 +11,8 @@ import os
 import secrets
 import signal
 import sys
-import threading
 from collections.abc import Coroutine
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -87,43 +87,13 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-class SweeperThread(threading.Thread):
-    """The in-process scheduler of `attn serve`: one sweeper for all its web workers."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(name="attn-sweeper", daemon=True)
-        self.settings = settings
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-
-    def run(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        from attn.tasks.sweep import run_forever
-
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._ready.set()
-        try:
-            async with open_context(self.settings) as ctx:
-                await run_forever(ctx, self._stop)
-        except Exception as exc:
-            logging.getLogger("attn.sweep").error("sweeper stopped: %s", _one_line(exc))
-
-    def stop(self, timeout: float = 10) -> None:
-        self._ready.wait(timeout)
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self.join(timeout)
-
-
 async def _add_users(settings: Settings, entries: list[NewAccount]) -> None:
     engine = create_engine(settings.async_database_url)
     try:
         await accounts.add_users(
-            db=session_factory(engine), hasher=PasswordHasher(2), entries=entries
+            db=session_factory(engine),
+            hasher=PasswordHasher(settings.PASSWORD_HASH_THREADS),
+            entries=entries,
         )
     finally:
         await engine.dispose()
@@ -210,7 +180,9 @@ def _demo_accounts(settings: Settings) -> list[tuple[str, str, str]]:
                 )
                 for role, number, name in DEMO_ACCOUNTS
             ]
-            await accounts.add_users(db=db, hasher=PasswordHasher(2), entries=entries)
+            await accounts.add_users(
+                db=db, hasher=PasswordHasher(settings.PASSWORD_HASH_THREADS), entries=entries
+            )
             return [(e.role.value, e.school_number, e.password) for e in entries]
         finally:
             await engine.dispose()
@@ -242,7 +214,8 @@ def serve(
     """Run the web service (applies database migrations first)."""
     import uvicorn
 
-    from attn.store.embedded import EmbeddedRedis
+    from attn.store import embedded
+    from attn.tasks.scheduler import SweeperThread
 
     settings = settings_or_exit()
     host = host or settings.HOST
@@ -258,23 +231,21 @@ def serve(
         sys.stdout.flush()
 
     configure_logging(settings)
-    embedded = None
-    if settings.REDIS_URL is None:
-        embedded = EmbeddedRedis(settings.DATA_DIR)
+    with ExitStack() as stack:
         try:
-            redis_url = embedded.start()
+            redis_url = stack.enter_context(embedded.redis_url(settings))
         except Exception as exc:
             fail(f"cannot start the embedded Redis server: {_one_line(exc)}")
         # Every web worker, and the sweeper, use this one server.
         os.environ["ATTN_REDIS_URL"] = redis_url
         settings = settings.model_copy(update={"REDIS_URL": redis_url})
-    sweeper = SweeperThread(settings) if sweep else None
-    if sweeper is not None:
-        sweeper.start()
-    # uvicorn re-raises the signal that stopped it; make SIGTERM unwind like Ctrl-C does, so
-    # the sweeper and the embedded server are stopped below.
-    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-    try:
+        if sweep:
+            sweeper = SweeperThread(settings)
+            sweeper.start()
+            stack.callback(sweeper.stop)
+        # uvicorn re-raises the signal that stopped it; make SIGTERM unwind like Ctrl-C does,
+        # so the sweeper and the embedded server are stopped on the way out.
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
         uvicorn.run(
             "attn.app:create_app",
             factory=True,
@@ -290,11 +261,6 @@ def serve(
             # uvicorn's 5 s to answer its supervisor's ping; it must not be killed for that.
             timeout_worker_healthcheck=30,
         )
-    finally:
-        if sweeper is not None:
-            sweeper.stop()
-        if embedded is not None:
-            embedded.stop()
 
 
 @app.command("fake-verifier")
@@ -325,7 +291,7 @@ def fake_verifier(
 @app.command()
 def worker() -> None:
     """Run the persistence job every ATTN_SWEEP_INTERVAL_SECONDS until stopped."""
-    from attn.tasks.sweep import run_forever
+    from attn.tasks.scheduler import run_forever
 
     settings = settings_or_exit()
     configure_logging(settings)

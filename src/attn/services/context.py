@@ -15,7 +15,7 @@ from attn.config import Settings, secret_key
 from attn.db.engine import create_engine, session_factory
 from attn.models import utc_now
 from attn.services.passwords import PasswordHasher
-from attn.store.embedded import EmbeddedRedis
+from attn.store import embedded
 from attn.store.redis_client import RedisClient, connect
 
 
@@ -39,11 +39,7 @@ async def open_context(
 ) -> AsyncIterator[ServiceContext]:
     """Connect to Redis (starting the embedded server when no URL is set) and the database."""
     async with AsyncExitStack() as stack:
-        redis_url = settings.REDIS_URL
-        if redis_url is None:
-            embedded = EmbeddedRedis(settings.DATA_DIR)
-            redis_url = embedded.start()
-            stack.callback(embedded.stop)
+        redis_url = stack.enter_context(embedded.redis_url(settings))
         redis_client = RedisClient(
             connect(
                 redis_url,

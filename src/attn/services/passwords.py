@@ -19,7 +19,7 @@ PARALLELISM = 1
 class PasswordHasher:
     """Hash and verify passwords, at most `threads` at a time, never on the event loop."""
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int) -> None:
         self._argon2 = Argon2Hasher(
             time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB, parallelism=PARALLELISM
         )

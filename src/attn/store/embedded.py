@@ -15,9 +15,13 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from attn.config import Settings
 
 log = logging.getLogger("attn.embedded")
 
@@ -158,3 +162,14 @@ def _alive(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+
+
+@contextmanager
+def redis_url(settings: Settings) -> Iterator[str]:
+    """The Redis the settings name; without `ATTN_REDIS_URL`, the embedded server, started
+    here for as long as the block runs. The one place that starts it."""
+    if settings.REDIS_URL is not None:
+        yield settings.REDIS_URL
+        return
+    with EmbeddedRedis(settings.DATA_DIR) as url:
+        yield url

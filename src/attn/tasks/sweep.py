@@ -290,15 +290,3 @@ async def sweep_until_done(
             await ctx.redis_client.release_claims(failed)
     total.duration = time.perf_counter() - started
     return total, left
-
-
-async def run_forever(ctx: ServiceContext, stop: asyncio.Event) -> None:
-    """Run a pass every `SWEEP_INTERVAL_SECONDS` until `stop` is set."""
-    interval = ctx.settings.SWEEP_INTERVAL_SECONDS
-    while not stop.is_set():
-        try:
-            await sweep_attendances(ctx)
-        except Exception as exc:
-            log.warning("sweep: pass failed: %s: %s", type(exc).__name__, exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
