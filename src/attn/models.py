@@ -204,8 +204,8 @@ class AttendanceRecordRedis(_Model):
     lesson_id: str
     student_number: str
     student_full_name: str
-    status: RecordStatus = RecordStatus.PRESENT
     attendance_time: UtcTime | None
+    status: RecordStatus = RecordStatus.PRESENT
     reason: str | None = None
     flags: tuple[str, ...] = ()
     changed_by: str | None = None

@@ -150,8 +150,8 @@ class RecordOut(_Model):
     lesson_id: str
     student_number: str
     student_full_name: str
-    status: RecordStatus
     attendance_time: UtcTime | None
+    status: RecordStatus
     reason: str | None = None
     flags: list[str] = []
     changed_by: str | None = None

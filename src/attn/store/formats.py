@@ -4,7 +4,8 @@
   in `format_time`'s fixed-width form, non-ASCII text as UTF-8. It is also the API's Record
   JSON byte for byte, so a live roll is sent as stored. The join script is handed the record's
   first four fields (`record_head`) and adds the fields it decides, in the same order and
-  form (`status`, `reason`, `flags`, `changed_by`, `changed_at`); `update_record.lua` reads one
+  form (`status`, `reason`, `flags`, `changed_by`, `changed_at`: the model declares its fields in
+  that order for this reason); `update_record.lua` reads one
   fact from it, whether it holds `"status":"absent"` (`ABSENT_MARK`).
 - **Audit entry**: the JSON of `AuditEntry`, one list element per change.
 - **Lesson**: a hash of strings (`lesson_to_hash`); besides the model's fields it keeps what the
