@@ -172,6 +172,7 @@ def server(database_url: str, redis_url: str, workers: int, workdir: Path) -> It
         ATTN_DATA_DIR=str(workdir / "data"),
         ATTN_LOG_LEVEL="info",  # the supervisor's notes on its workers, in server-N-workers.log
         ATTN_LOGIN_MAX_FAILURES="10000",
+        ATTN_LOGIN_ACCOUNT_MAX_FAILURES="10000",
     )
     RESULTS.mkdir(exist_ok=True)
     server_log = (RESULTS / f"server-{workers}-workers.log").open("wb")

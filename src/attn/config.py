@@ -48,7 +48,10 @@ class Settings(BaseSettings):
     SWEEP_INTERVAL_SECONDS: Annotated[float, Field(gt=0, le=24 * 3600)] = 60
     SWEEP_LEASE_SECONDS: Annotated[float, Field(gt=0, le=24 * 3600)] = 30
 
+    # per account and client address; the account-wide ceiling stops a guesser spread over
+    # many addresses without letting one address lock the owner out
     LOGIN_MAX_FAILURES: Annotated[int, Field(ge=1, le=10_000)] = 10
+    LOGIN_ACCOUNT_MAX_FAILURES: Annotated[int, Field(ge=1, le=1_000_000)] = 100
     LOGIN_FAILURE_WINDOW_SECONDS: PositiveSeconds = 300
 
     REDIS_MAX_CONNECTIONS: Annotated[int, Field(ge=1, le=10_000)] = 64
@@ -112,6 +115,14 @@ class Settings(BaseSettings):
     def _check_verifier(self) -> Settings:
         if self.VERIFIER_URL and not self.VERIFIER_SECRET:
             raise ValueError("ATTN_VERIFIER_URL needs ATTN_VERIFIER_SECRET (16+ characters)")
+        return self
+
+    @model_validator(mode="after")
+    def _check_login_limits(self) -> Settings:
+        if self.LOGIN_ACCOUNT_MAX_FAILURES < self.LOGIN_MAX_FAILURES:
+            raise ValueError(
+                "ATTN_LOGIN_ACCOUNT_MAX_FAILURES must be at least ATTN_LOGIN_MAX_FAILURES"
+            )
         return self
 
     @cached_property

@@ -9,6 +9,10 @@ a SHA-256 digest, bound to the device id, valid `ATTN_REFRESH_TTL_DAYS`) that `r
 for a new session without the password, so a lecture hall's students need no argon2 work at
 the start of each lesson. Logout revokes the device's refresh token; a password login on
 another device does not.
+
+Wrong passwords are counted per account and client address and per account (see
+`_checked_user`), both faces' logins alike; a remembered device's refresh is not a password
+check and is never locked out.
 """
 
 from __future__ import annotations
@@ -16,15 +20,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from attn.db import users
+from attn.db.tables import UserRow
 from attn.errors import InvalidCredentials, InvalidRefreshToken, NotAuthenticated, TooManyAttempts
 from attn.models import SCHOOL_NUMBER_PATTERN, RefreshTokenRedis, Role, UserSessionRedis
+from attn.services import network
 from attn.services.context import ServiceContext
+from attn.services.network import IPAddress
+from attn.store.redis_client import LoginOutcome
 
 _SCHOOL_NUMBER_RE = re.compile(SCHOOL_NUMBER_PATTERN)
 
@@ -51,44 +60,25 @@ async def login(
     *,
     school_number: str,
     password: str,
+    client: IPAddress | None,
     remember_device: str | None = None,
 ) -> LoginResult:
     """Check the password and open the user's one live session, with the role's TTL.
 
-    With `remember_device` (a device id) a refresh token for that device comes too.
+    With `remember_device` (a device id) a refresh token for that device comes too. The
+    attempt is counted before the password is checked (see `_checked_user`).
     """
     settings = ctx.settings
-    redis_client = ctx.redis_client
-    known_format = _SCHOOL_NUMBER_RE.fullmatch(school_number) is not None
-    failures = 0
-    if known_format:
-        failures = await redis_client.login_failures(school_number)
-        if failures >= settings.LOGIN_MAX_FAILURES:
-            raise TooManyAttempts(retry_after=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    user = None
-    if known_format:
-        async with ctx.db() as session:
-            user = await users.get_user(session=session, school_number=school_number)
-    if user is None or not user.password_hash:
+    if _SCHOOL_NUMBER_RE.fullmatch(school_number) is None:
         await ctx.hasher.burn(password)
-        if known_format:
-            await redis_client.record_login_failure(
-                school_number, settings.LOGIN_FAILURE_WINDOW_SECONDS
-            )
         raise InvalidCredentials
-    if not await ctx.hasher.verify(user.password_hash, password):
-        await redis_client.record_login_failure(
-            school_number, settings.LOGIN_FAILURE_WINDOW_SECONDS
-        )
-        raise InvalidCredentials
+    user = await _checked_user(ctx, school_number, password, network.login_source(client))
     if ctx.hasher.needs_rehash(user.password_hash):
         new_hash = await ctx.hasher.hash(password)
         async with ctx.db() as session, session.begin():
             await users.set_password_hash(
                 session=session, school_number=school_number, password_hash=new_hash
             )
-    if failures:
-        await redis_client.clear_login_failures(school_number)
 
     role = Role(user.role)
     now = ctx.now()
@@ -97,7 +87,7 @@ async def login(
     key = device_key(remember_device)
     refresh_ttl = settings.REFRESH_TTL_DAYS * 24 * 3600
     refresh_secret = secrets.token_urlsafe(32)
-    await redis_client.save_refresh_token(
+    await ctx.redis_client.save_refresh_token(
         RefreshTokenRedis(
             school_number=user.school_number,
             full_name=user.full_name,
@@ -115,6 +105,47 @@ async def login(
         refresh_token=f"{user.school_number}.{refresh_secret}",
         refresh_expires_in=refresh_ttl,
     )
+
+
+async def _checked_user(
+    ctx: ServiceContext, school_number: str, password: str, source: str
+) -> UserRow:
+    """The user whose password this is, or InvalidCredentials / TooManyAttempts.
+
+    The attempt is reserved (counted as failed) in one atomic step before any hash is
+    checked, so a burst of guesses checks no more hashes than the limits allow, whatever
+    their number. Failures are counted per account and source (`network.login_source`), so a
+    flood from one address does not lock the owner out elsewhere, and per account, up to
+    `ATTN_LOGIN_ACCOUNT_MAX_FAILURES`, which stops a guesser spread over many addresses. A
+    right password gives the attempt back and forgives its source's earlier failures.
+    """
+    settings = ctx.settings
+    redis_client = ctx.redis_client
+    reserved = await redis_client.reserve_login_attempt(
+        school_number,
+        source,
+        per_source=settings.LOGIN_MAX_FAILURES,
+        per_account=settings.LOGIN_ACCOUNT_MAX_FAILURES,
+        window=settings.LOGIN_FAILURE_WINDOW_SECONDS,
+    )
+    if reserved.outcome is LoginOutcome.TOO_MANY:
+        raise TooManyAttempts(retry_after=max(1, math.ceil(reserved.data / 1000)))
+    try:
+        async with ctx.db() as session:
+            user = await users.get_user(session=session, school_number=school_number)
+        if user is None or not user.password_hash:
+            await ctx.hasher.burn(password)
+            raise InvalidCredentials
+        if not await ctx.hasher.verify(user.password_hash, password):
+            raise InvalidCredentials
+    except InvalidCredentials:
+        raise  # the reserved attempt stays counted
+    except Exception:
+        # the password was never judged (a store failed): the attempt is not held against it
+        await redis_client.release_login_attempt(school_number, source, password_right=False)
+        raise
+    await redis_client.release_login_attempt(school_number, source, password_right=True)
+    return user
 
 
 async def _open_session(

@@ -54,3 +54,13 @@ def default_subnet(address: IPAddress) -> str:
     """The teacher's own network when none is listed: the /24 (IPv4) or /64 (IPv6)."""
     prefix = 24 if address.version == 4 else 64
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def login_source(address: IPAddress | None) -> str:
+    """Where failed logins are counted from: the IPv4 address, or the IPv6 /64 (one
+    subscriber's network, whose addresses a client may pick freely); `unknown` without one."""
+    if address is None:
+        return "unknown"
+    if address.version == 4:
+        return str(address)
+    return default_subnet(address)

@@ -3,7 +3,7 @@
 Keys that one atomic operation touches share a hash tag, so every script runs unchanged on
 Redis Cluster:
 
-- `{u:<school number>}`: a user's session, failed-login counter, a teacher's active-lesson
+- `{u:<school number>}`: a user's session, failed-login counters, a teacher's active-lesson
   claim and lesson list, a student's list of live lessons.
 - `{l:<tag>}`: a lesson, its records and the discovery index of its (lesson name, teacher
   name) pair. The tag is a digest of that normalised pair and is the first half of the
@@ -37,7 +37,13 @@ def refresh_token(school_number: str, device_key: str) -> str:
 
 
 def login_failures(school_number: str) -> str:
+    """Failed logins of one account from every address: the account-wide ceiling."""
     return f"{PREFIX}:login-failures:{{u:{school_number}}}"
+
+
+def login_failures_from(school_number: str, source: str) -> str:
+    """Failed logins of one account from one source (an IPv4 address, an IPv6 /64)."""
+    return f"{PREFIX}:login-failures:{{u:{school_number}}}:{source}"
 
 
 def teacher_active_lesson(school_number: str) -> str:

@@ -109,6 +109,11 @@ class DueOutcome(StrEnum):
     CLAIMED = "claimed"
 
 
+class LoginOutcome(StrEnum):
+    RESERVED = "reserved"
+    TOO_MANY = "too_many"
+
+
 @dataclass(frozen=True, slots=True)
 class LessonSnapshot:
     """A lesson's whole live state, read in one MULTI."""
@@ -179,6 +184,8 @@ class RedisClient:
         self._delete_persisted_lesson = redis.register_script(
             _script_source("delete_persisted_lesson")
         )
+        self._reserve_login_attempt = redis.register_script(_script_source("reserve_login_attempt"))
+        self._release_login_attempt = redis.register_script(_script_source("release_login_attempt"))
 
     async def close(self) -> None:
         await self.feed.close()
@@ -250,21 +257,34 @@ class RedisClient:
     async def delete_refresh_token(self, school_number: str, device_key: str) -> bool:
         return bool(await self.redis.delete(keys.refresh_token(school_number, device_key)))
 
-    async def login_failures(self, school_number: str) -> int:
-        value = await self.redis.get(keys.login_failures(school_number))
-        return int(value or 0)
+    async def reserve_login_attempt(
+        self, school_number: str, source: str, *, per_source: int, per_account: int, window: int
+    ) -> Reply[LoginOutcome, int]:
+        """Count a login attempt as failed before its password is checked, unless the
+        account's failures from `source` or from everywhere reached their limit in the
+        window (`window` seconds). The data is how long (ms) a refused login must wait."""
+        reply = await self._reserve_login_attempt(
+            keys=[
+                keys.login_failures_from(school_number, source),
+                keys.login_failures(school_number),
+            ],
+            args=[per_source, per_account, window * 1000],
+        )
+        outcome = LoginOutcome(reply[0])
+        return Reply(outcome, int(reply[1]) if outcome is LoginOutcome.TOO_MANY else 0)
 
-    async def record_login_failure(self, school_number: str, window_seconds: int) -> int:
-        """Count a failed login; the count starts a window of `window_seconds`."""
-        key = keys.login_failures(school_number)
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(key, 0, ex=window_seconds, nx=True)
-        pipe.incr(key)
-        _, count = await pipe.execute()
-        return int(count)
-
-    async def clear_login_failures(self, school_number: str) -> None:
-        await self.redis.delete(keys.login_failures(school_number))
+    async def release_login_attempt(
+        self, school_number: str, source: str, *, password_right: bool
+    ) -> None:
+        """Give back a reserved attempt; a right password also forgives the source's earlier
+        failures."""
+        await self._release_login_attempt(
+            keys=[
+                keys.login_failures_from(school_number, source),
+                keys.login_failures(school_number),
+            ],
+            args=["1" if password_right else "0"],
+        )
 
     # --- lessons -------------------------------------------------------------------------
 

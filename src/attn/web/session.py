@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from attn.errors import AttnError, MissingCredentials, NotAuthenticated
-from attn.http.deps import context_of
+from attn.http.deps import address_of, context_of
+from attn.http.errors import error_headers, status_of
 from attn.http.schemas import LoginIn
 from attn.models import Role, UserSessionRedis
 from attn.services import auth
@@ -126,21 +127,27 @@ async def login_submit(request: Request) -> Response:
             raise MissingCredentials
         body = LoginIn.model_validate({"school_number": number, "password": password})
         result = await auth.login(
-            context_of(request), school_number=body.school_number, password=body.password
+            context_of(request),
+            school_number=body.school_number,
+            password=body.password,
+            client=address_of(request),
         )
     except (AttnError, ValidationError) as exc:
         message = (
             error_text(request, exc) if isinstance(exc, AttnError) else form_error(request, exc)
         )
-        return render(
+        refused = render(
             request,
             "login.html",
-            status_code=401 if isinstance(exc, AttnError) else 422,
+            status_code=status_of(exc) if isinstance(exc, AttnError) else 422,
             expired=False,
             next=target,
             error=message,
             school_number=number,
         )
+        if isinstance(exc, AttnError):
+            refused.headers.update(error_headers(exc) or {})
+        return refused
     response = back(target)
     response.set_cookie(
         SESSION_COOKIE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from attn.errors import InvalidRequest
-from attn.http.deps import Context, CurrentSession, DeviceId
+from attn.http.deps import ClientAddress, Context, CurrentSession, DeviceId
 from attn.http.errors import error_responses
 from attn.http.schemas import LoginIn, LoginOut, MeOut, RefreshIn, UserOut
 from attn.services import auth
@@ -36,7 +36,7 @@ def _device(body_device: str | None, header_device: str) -> str:
 
 
 @router.post("/login", responses=error_responses(401, 422, 429))
-async def login(ctx: Context, body: LoginIn, device: DeviceId) -> LoginOut:
+async def login(ctx: Context, body: LoginIn, device: DeviceId, client: ClientAddress) -> LoginOut:
     """Log in with school number and password; the token lives for the role's session TTL.
 
     With `remember_device: true` and a device id (`device_id`, or the `X-ATTN-Device`
@@ -44,7 +44,11 @@ async def login(ctx: Context, body: LoginIn, device: DeviceId) -> LoginOut:
     """
     remember = _device(body.device_id, device) if body.remember_device else None
     result = await auth.login(
-        ctx, school_number=body.school_number, password=body.password, remember_device=remember
+        ctx,
+        school_number=body.school_number,
+        password=body.password,
+        client=client,
+        remember_device=remember,
     )
     return _login_out(result)
 
