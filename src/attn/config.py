@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     STUDENT_SESSION_TTL_SECONDS: PositiveSeconds = 600
     ADMIN_SESSION_TTL_SECONDS: PositiveSeconds = 3600
     REFRESH_TTL_DAYS: Annotated[int, Field(ge=1, le=3650)] = 30
+    REFRESH_TOKENS_PER_USER: Annotated[int, Field(ge=1, le=1000)] = 10
 
     SWEEP_INTERVAL_SECONDS: Annotated[float, Field(gt=0, le=24 * 3600)] = 60
     SWEEP_LEASE_SECONDS: Annotated[float, Field(gt=0, le=24 * 3600)] = 30

@@ -8,7 +8,8 @@ so the previous token dies; logout deletes it.
 a SHA-256 digest, bound to the device id, valid `ATTN_REFRESH_TTL_DAYS`) that `refresh` trades
 for a new session without the password, so a lecture hall's students need no argon2 work at
 the start of each lesson. Logout revokes the device's refresh token; a password login on
-another device does not.
+another device does not. A user keeps at most `ATTN_REFRESH_TOKENS_PER_USER` remembered
+devices; remembering one more revokes the oldest.
 
 Wrong passwords are counted per account and client address and per account (see
 `_checked_user`), both faces' logins alike; a remembered device's refresh is not a password
@@ -98,6 +99,7 @@ async def login(
         ),
         device_key=key,
         ttl=refresh_ttl,
+        per_user=settings.REFRESH_TOKENS_PER_USER,
     )
     opened = await _open_session(ctx, user.school_number, user.full_name, role, key)
     return dataclasses.replace(

@@ -3,8 +3,8 @@
 Keys that one atomic operation touches share a hash tag, so every script runs unchanged on
 Redis Cluster:
 
-- `{u:<school number>}`: a user's session, failed-login counters, a teacher's active-lesson
-  claim and lesson list, a student's list of live lessons.
+- `{u:<school number>}`: a user's session, refresh tokens and their index, failed-login
+  counters, a teacher's active-lesson claim and lesson list, a student's list of live lessons.
 - `{l:<tag>}`: a lesson, its records and the discovery index of its (lesson name, teacher
   name) pair. The tag is a digest of that normalised pair and is the first half of the
   lesson id, so a lesson and the index entry that finds it always live in one slot.
@@ -34,6 +34,11 @@ def session(school_number: str) -> str:
 def refresh_token(school_number: str, device_key: str) -> str:
     """A remembered device's refresh token (`device_key` is a digest of the device id)."""
     return f"{PREFIX}:refresh:{{u:{school_number}}}:{device_key}"
+
+
+def refresh_devices(school_number: str) -> str:
+    """The user's remembered devices: device key -> when its refresh token expires (ms)."""
+    return f"{PREFIX}:refresh-devices:{{u:{school_number}}}"
 
 
 def login_failures(school_number: str) -> str:

@@ -114,6 +114,10 @@ class LoginOutcome(StrEnum):
     TOO_MANY = "too_many"
 
 
+class RefreshOutcome(StrEnum):
+    SAVED = "saved"
+
+
 @dataclass(frozen=True, slots=True)
 class LessonSnapshot:
     """A lesson's whole live state, read in one MULTI."""
@@ -166,6 +170,23 @@ def _pairs_to_dict(flat: Sequence[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
+# A student's list of live lessons outlives the longest lesson (12 h) and the sweep that moves
+# it to SQL by an hour. Every listing renews it and drops entries listed longer ago than that:
+# their lessons ended long since and are read from SQL.
+STUDENT_LESSONS_TTL_MS = 13 * 3600 * 1000
+
+
+def _listing_commands(student_number: str, lesson_id: str, when: datetime) -> list[tuple[Any, ...]]:
+    """The commands that put a lesson on a student's list, sent with the join's script."""
+    student_key = keys.student_lessons(student_number)
+    listed_at = to_ms(when)
+    return [
+        ("ZADD", student_key, "NX", listed_at, lesson_id),
+        ("ZREMRANGEBYSCORE", student_key, "-inf", f"({listed_at - STUDENT_LESSONS_TTL_MS}"),
+        ("PEXPIRE", student_key, STUDENT_LESSONS_TTL_MS),
+    ]
+
+
 class RedisClient:
     """Live state of sessions, lessons and attendance records."""
 
@@ -186,6 +207,7 @@ class RedisClient:
         )
         self._reserve_login_attempt = redis.register_script(_script_source("reserve_login_attempt"))
         self._release_login_attempt = redis.register_script(_script_source("release_login_attempt"))
+        self._save_refresh_token = redis.register_script(_script_source("save_refresh_token"))
 
     async def close(self) -> None:
         await self.feed.close()
@@ -240,13 +262,34 @@ class RedisClient:
         return bool(await self.redis.delete(keys.session(school_number)))
 
     async def save_refresh_token(
-        self, refresh: RefreshTokenRedis, *, device_key: str, ttl: int
-    ) -> None:
-        await self.redis.set(
-            keys.refresh_token(refresh.school_number, device_key),
-            formats.refresh_token_json(refresh),
-            ex=ttl,
+        self, refresh: RefreshTokenRedis, *, device_key: str, ttl: int, per_user: int
+    ) -> Reply[RefreshOutcome, list[str]]:
+        """Store a remembered device's refresh token for `ttl` seconds; the user's oldest
+        remembered devices beyond `per_user` are revoked (their keys are the reply's data)."""
+        school_number = refresh.school_number
+        devices = keys.refresh_devices(school_number)
+        listed = _strings(await self.redis.zrange(devices, 0, -1))
+        reply = await self._save_refresh_token(
+            keys=[
+                keys.refresh_token(school_number, device_key),
+                devices,
+                *(keys.refresh_token(school_number, device) for device in listed),
+            ],
+            args=[
+                formats.refresh_token_json(refresh),
+                device_key,
+                to_ms(refresh.created_at),
+                ttl * 1000,
+                per_user,
+                *listed,
+            ],
         )
+        # Devices listed after `listed` was read are unlisted by the script; their tokens
+        # were not among its keys, so they go here.
+        unseen = _strings(reply[1:])
+        if unseen:
+            await self.redis.delete(*(keys.refresh_token(school_number, d) for d in unseen))
+        return Reply(RefreshOutcome(reply[0]), unseen)
 
     async def get_refresh_token(
         self, school_number: str, device_key: str
@@ -255,7 +298,11 @@ class RedisClient:
         return None if raw is None else formats.parse_refresh_token(raw)
 
     async def delete_refresh_token(self, school_number: str, device_key: str) -> bool:
-        return bool(await self.redis.delete(keys.refresh_token(school_number, device_key)))
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(keys.refresh_token(school_number, device_key))
+        pipe.zrem(keys.refresh_devices(school_number), device_key)
+        deleted, _ = await pipe.execute()
+        return bool(deleted)
 
     async def reserve_login_attempt(
         self, school_number: str, source: str, *, per_source: int, per_account: int, window: int
@@ -564,9 +611,10 @@ class RedisClient:
         self, student_number: str, lesson_id: str, when: datetime
     ) -> None:
         """Put a live lesson on the student's list (before a record is added for them)."""
-        await self.redis.zadd(
-            keys.student_lessons(student_number), {lesson_id: to_ms(when)}, nx=True
-        )
+        pipe = self.redis.pipeline(transaction=False)
+        for command in _listing_commands(student_number, lesson_id, when):
+            pipe.execute_command(*command)
+        await pipe.execute()
 
     async def forget_teacher_lessons(
         self, teacher_school_number: str, lesson_ids: Sequence[str]
@@ -594,9 +642,8 @@ class RedisClient:
         lesson_id = record.lesson_id
         now = record.attendance_time
         assert now is not None
-        student_key = keys.student_lessons(record.student_number)
         results = await self._pipeline_with_script(
-            [("ZADD", student_key, "NX", to_ms(now), lesson_id)],
+            _listing_commands(record.student_number, lesson_id, now),
             self._add_attendance_record,
             [
                 keys.lesson(lesson_id),
@@ -626,7 +673,7 @@ class RedisClient:
         if outcome is JoinOutcome.EXISTS:
             return Reply(outcome, Joined(str(reply[1])))
         # No record exists, so the list entry written above is dangling.
-        await self.redis.zrem(student_key, lesson_id)
+        await self.redis.zrem(keys.student_lessons(record.student_number), lesson_id)
         retry_after = int(reply[1]) if outcome is JoinOutcome.TOO_MANY_ATTEMPTS else 0
         return Reply(outcome, Joined(retry_after_ms=retry_after))
 
