@@ -163,6 +163,16 @@ class InvalidRequest(AttnError):
     message = "The request is not valid."
 
 
+class CrossSiteRequest(AttnError):
+    code = "cross_site_request"
+    message = "This form was sent from another site's page, so it was refused."
+
+
+class SignInFormExpired(AttnError):
+    code = "sign_in_form_expired"
+    message = "The sign-in form had expired or was not opened here; sign in again."
+
+
 class InvalidRefreshToken(AttnError):
     code = "invalid_refresh_token"
     message = "The refresh token is unknown, expired, revoked or not for this device."

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from attn.models import NewAccount
+from tests.web.sign_in_form import sign_in_token_of
 
 LONG_REASON = "x" * 3000
 
@@ -142,7 +143,8 @@ async def login_by_page(scene: Scene, form: dict[str, str]) -> httpx.Response:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=scene.api.app), base_url="http://testserver"
     ) as anonymous:
-        return await anonymous.post("/login", data=form)
+        token = sign_in_token_of(await anonymous.get("/login"))
+        return await anonymous.post("/login", data={"sign_in_token": token, **form})
 
 
 FACES = {

@@ -14,6 +14,7 @@ import pytest
 
 from attn.tasks.sweep import sweep_attendances
 from tests.conftest import PASSWORD, Api
+from tests.web.sign_in_form import sign_in_token_of
 
 
 @pytest.fixture
@@ -28,8 +29,15 @@ async def browser(api: Api) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def sign_in(client: httpx.AsyncClient, number: str, target: str = "/") -> httpx.Response:
+    token = sign_in_token_of(await client.get("/login"))  # the form's CSRF token
     return await client.post(
-        "/login", data={"school_number": number, "password": PASSWORD, "next": target}
+        "/login",
+        data={
+            "sign_in_token": token,
+            "school_number": number,
+            "password": PASSWORD,
+            "next": target,
+        },
     )
 
 
@@ -70,7 +78,13 @@ async def test_a_wrong_password_keeps_the_school_number_and_says_why(
 ) -> None:
     teacher = await api.add_user("teacher")
     page = await browser.post(
-        "/login", data={"school_number": teacher.school_number, "password": "wrong", "next": "/"}
+        "/login",
+        data={
+            "sign_in_token": sign_in_token_of(await browser.get("/login")),
+            "school_number": teacher.school_number,
+            "password": "wrong",
+            "next": "/",
+        },
     )
     assert page.status_code == 401
     assert f'value="{teacher.school_number}"' in page.text

@@ -49,6 +49,8 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.VerificationAlreadyAnswered: 409,
     errors.InvalidRequest: 422,
     errors.InvalidRefreshToken: 401,
+    errors.CrossSiteRequest: 403,
+    errors.SignInFormExpired: 403,
 }
 
 # A backing store that did not answer: 503, whichever face asked. OSError is a driver's own

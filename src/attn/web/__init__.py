@@ -1,7 +1,8 @@
 """The pages: server-rendered HTML for teachers and students, in English and Turkish.
 
 Pages keep a session in an HttpOnly cookie and protect every form with a CSRF token derived
-from it (`session`); they render through `render`, validate every form with the API's own
+from it (the sign-in form with a token of its own) and refuse forms sent from another site's
+page (`session`, `render`); they render through `render`, validate every form with the API's own
 schemas and call the same services as the API. Imports `attn.http` and below, never
 `attn.api`.
 """

@@ -100,6 +100,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "active": {"en": "active", "tr": "aktif"},
     "finished": {"en": "finished", "tr": "bitti"},
     "not_on_roster": {"en": "not on roster", "tr": "listede yok"},
+    "checking_in_as": {
+        "en": "Checking in as {name} ({number})",
+        "tr": "{name} ({number}) olarak katılıyorsunuz",
+    },
+    "checked_in_as": {
+        "en": "Checked in as {name} ({number})",
+        "tr": "{name} ({number}) olarak katıldınız",
+    },
+    "not_you": {"en": "not you?", "tr": "siz değil misiniz?"},
     "skip": {"en": "Skip to content", "tr": "İçeriğe geç"},
     "menu": {"en": "Main", "tr": "Ana menü"},
 }
@@ -170,6 +179,16 @@ ERRORS: dict[str, tuple[str, str]] = {
         "Adresiniz bilinmiyor; izinli alt ağları kendiniz yazın.",
     ),
     "validation_error": ("The form is not valid.", "Form geçerli değil."),
+    "cross_site_request": (
+        "This form was sent from another site's page, so it was refused. "
+        "Open ATTN yourself and try again.",
+        "Bu form başka bir sitenin sayfasından gönderildiği için reddedildi. "
+        "ATTN'yi kendiniz açıp yeniden deneyin.",
+    ),
+    "sign_in_form_expired": (
+        "The sign-in form had expired or was not opened here. Sign in again with this form.",
+        "Giriş formunun süresi dolmuş ya da form burada açılmamış. Bu formla yeniden giriş yapın.",
+    ),
 }
 for _code, (_english, _turkish) in ERRORS.items():
     TEXTS[f"err_{_code}"] = {"en": _english, "tr": _turkish}

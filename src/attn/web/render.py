@@ -2,7 +2,8 @@
 
 `PageRoute` is the route class of every page: a service error becomes the page's own error
 (HTML for a browser, the contract's JSON for a script's fetch), a `Redirect` a 303, so page
-handlers state only what goes right.
+handlers state only what goes right; and a form sent from another site's page is refused
+before its handler runs (`cross_site`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import secrets
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -21,7 +23,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from attn.errors import AttnError, InvalidRequest
+from attn.errors import AttnError, CrossSiteRequest, InvalidRequest
 from attn.http.deps import DEVICE_COOKIE, context_of
 from attn.http.errors import attn_error_response, error_headers, status_of
 from attn.models import UserSessionRedis, format_time
@@ -51,8 +53,57 @@ def language(request: Request) -> str:
 
 def csrf_token(request: Request, session_token: str) -> str:
     """The CSRF token of the forms of one session: derived from it with the server key."""
+    return _keyed(request, f"csrf:{session_token}")
+
+
+def sign_in_form_token(request: Request, nonce: str) -> str:
+    """The CSRF token of the sign-in form, which has no session yet: derived with the server
+    key from a random nonce the browser keeps in a short-lived cookie."""
+    return _keyed(request, f"sign-in:{nonce}")
+
+
+def _keyed(request: Request, value: str) -> str:
     key = context_of(request).secret_key
-    return hmac.new(key, f"csrf:{session_token}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def wants_html(request: Request) -> bool:
+    """Whether the caller is a browser's navigation (a page), not a script's fetch."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def cross_site(request: Request) -> bool:
+    """Whether the browser says this request was sent by another site's page.
+
+    `Sec-Fetch-Site` first (every current browser sends it): only `same-origin` and `none` (the
+    user's own doing, say a bookmark) pass; a sibling site (`same-site`) is another site too.
+    Without it, `Origin`; without that, `Referer`; a request with none of them (a script, an
+    old browser, a privacy setting) is left to the form's CSRF token.
+    """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site.lower() not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return not _same_origin(request, origin)
+    referer = request.headers.get("referer", "")
+    return bool(referer) and not _same_origin(request, referer)
+
+
+def _same_origin(request: Request, url: str) -> bool:
+    """Whether `url` is on this service: its host is the one the request was sent to, or the
+    public URL's (behind a proxy that rewrites Host). `null` and non-URLs are not."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    here = {request.url.netloc.lower()}
+    public = context_of(request).settings.PUBLIC_URL
+    if public:
+        here.add(urlsplit(public).netloc.lower())
+    return parts.netloc.lower() in here
 
 
 def render(
@@ -122,7 +173,7 @@ def back(url: str) -> RedirectResponse:
 
 def error_page(request: Request, exc: AttnError) -> Response:
     """A service error as the page's answer: a page for a browser, JSON for a fetch."""
-    if "text/html" not in request.headers.get("accept", ""):
+    if not wants_html(request):
         return attn_error_response(exc)
     status = status_of(exc)
     response = render(
@@ -139,6 +190,8 @@ class PageRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
+            if request.method in UNSAFE_METHODS and cross_site(request):
+                return error_page(request, CrossSiteRequest())
             try:
                 return await handler(request)
             except Redirect as exc:

@@ -2,12 +2,16 @@
 the signed-in user as a route dependency (`PageUser`, `PageTeacher`, `PageStudent`).
 
 A page whose session is missing or ended sends the browser to sign in and back; a user of
-another role goes to their own start page.
+another role goes to their own start page. The sign-in form, which has no session yet, is
+protected by a token derived from a nonce in a short-lived cookie (`SIGN_IN_FORM_COOKIE`), so
+another site cannot sign a browser in to an account of its choosing.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
+import secrets
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
@@ -15,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from attn.errors import AttnError, MissingCredentials, NotAuthenticated
+from attn.errors import AttnError, MissingCredentials, NotAuthenticated, SignInFormExpired
 from attn.http.deps import address_of, context_of
 from attn.http.errors import error_headers, status_of
 from attn.http.schemas import LoginIn
@@ -31,11 +35,22 @@ from attn.web.render import (
     error_text,
     form_error,
     render,
+    sign_in_form_token,
 )
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 SIGNED_IN_COOKIE = "attn_signed_in"
+SIGN_IN_FORM_COOKIE = "attn_sign_in"
+# long enough for a sign-in page left open through a lesson, short enough to be no
+# standing credential
+SIGN_IN_FORM_SECONDS = 2 * 3600
+_NONCE = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+def sign_in_url(here: str, *, expired: bool = False) -> str:
+    """The sign-in page that comes back to `here` (a local path with its query)."""
+    return f"/login?{urlencode({'next': here, **({'expired': '1'} if expired else {})})}"
 
 
 def _return_to(request: Request) -> str:
@@ -53,12 +68,11 @@ async def page_user(request: Request) -> UserSessionRedis:
     here = _return_to(request)
     if not token:
         # the marker outlives the session cookie: a session that ran out says so
-        ended = {"expired": "1"} if request.cookies.get(SIGNED_IN_COOKIE) else {}
-        raise Redirect(f"/login?{urlencode({'next': here, **ended})}")
+        raise Redirect(sign_in_url(here, expired=bool(request.cookies.get(SIGNED_IN_COOKIE))))
     try:
         return await auth.authenticate(context_of(request), token)
     except NotAuthenticated:
-        raise Redirect(f"/login?{urlencode({'next': here, 'expired': '1'})}") from None
+        raise Redirect(sign_in_url(here, expired=True)) from None
 
 
 PageUser = Annotated[UserSessionRedis, Depends(page_user)]
@@ -100,15 +114,55 @@ async def home(user: PageUser) -> Response:
     return back("/teacher" if user.role is Role.TEACHER else "/student")
 
 
-@router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request) -> HTMLResponse:
-    return render(
+def _sign_in_page(
+    request: Request,
+    *,
+    status_code: int = 200,
+    expired: bool = False,
+    target: str,
+    error: str | None = None,
+    school_number: str = "",
+) -> HTMLResponse:
+    """The sign-in form, with its CSRF token and the cookie that token is checked against
+    (the browser's nonce is kept while it lasts, so two open sign-in tabs both work)."""
+    nonce = request.cookies.get(SIGN_IN_FORM_COOKIE, "")
+    if not _NONCE.fullmatch(nonce):
+        nonce = secrets.token_urlsafe(24)
+    response = render(
         request,
         "login.html",
+        status_code=status_code,
+        expired=expired,
+        next=target,
+        error=error,
+        school_number=school_number,
+        sign_in_token=sign_in_form_token(request, nonce),
+    )
+    response.set_cookie(
+        SIGN_IN_FORM_COOKIE,
+        nonce,
+        max_age=SIGN_IN_FORM_SECONDS,
+        path="/login",
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> HTMLResponse:
+    return _sign_in_page(
+        request,
         expired=request.query_params.get("expired") == "1",
-        next=request.query_params.get("next", "/"),
-        error=None,
-        school_number="",
+        target=request.query_params.get("next", "/"),
+    )
+
+
+def _sign_in_form_sent_here(request: Request, form_token: str) -> bool:
+    """Whether the sign-in form was one this browser opened here (see `_sign_in_page`)."""
+    nonce = request.cookies.get(SIGN_IN_FORM_COOKIE, "")
+    return bool(_NONCE.fullmatch(nonce)) and hmac.compare_digest(
+        form_token, sign_in_form_token(request, nonce)
     )
 
 
@@ -123,6 +177,8 @@ async def login_submit(request: Request) -> Response:
     number, password = str(form.get("school_number", "")), str(form.get("password", ""))
     target = _safe_target(str(form.get("next", "/")))
     try:
+        if not _sign_in_form_sent_here(request, str(form.get("sign_in_token", ""))):
+            raise SignInFormExpired
         if not number or not password:
             raise MissingCredentials
         body = LoginIn.model_validate({"school_number": number, "password": password})
@@ -133,16 +189,13 @@ async def login_submit(request: Request) -> Response:
             client=address_of(request),
         )
     except (AttnError, ValidationError) as exc:
-        message = (
-            error_text(request, exc) if isinstance(exc, AttnError) else form_error(request, exc)
-        )
-        refused = render(
+        refused = _sign_in_page(
             request,
-            "login.html",
             status_code=status_of(exc) if isinstance(exc, AttnError) else 422,
-            expired=False,
-            next=target,
-            error=message,
+            target=target,
+            error=(
+                error_text(request, exc) if isinstance(exc, AttnError) else form_error(request, exc)
+            ),
             school_number=number,
         )
         if isinstance(exc, AttnError):
@@ -157,17 +210,21 @@ async def login_submit(request: Request) -> Response:
         samesite="lax",
     )
     response.set_cookie(SIGNED_IN_COOKIE, "1", max_age=YEAR, httponly=True, samesite="lax")
+    response.delete_cookie(SIGN_IN_FORM_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, _form: CsrfForm) -> Response:
+async def logout(request: Request, form: CsrfForm) -> Response:
+    """Sign out; with `next` (say, the join page of a student who was signed in as someone
+    else) the sign-in page leads back there."""
     try:
         user = await page_user(request)
         await auth.logout(context_of(request), user)
     except Redirect:
         pass
-    response = back("/login")
+    target = _safe_target(form.get("next", "/"))
+    response = back("/login" if target == "/" else sign_in_url(target))
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(SIGNED_IN_COOKIE)
     return response

@@ -62,6 +62,7 @@ async def join_page(
         lesson_id=lesson_id,
         code=code,
         error=None,
+        here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     )
 
 
@@ -99,9 +100,17 @@ async def join_submit(
             lesson_id=lesson_id,
             code=form.get("code", ""),
             error=error_text(request, exc),
+            here=f"/join/{lesson_id}",
         )
     verification_service.request_after_join(background.add_task, ctx, result, base_url)
-    return render(request, "joined.html", user=user, record=result.record(), created=result.created)
+    return render(
+        request,
+        "joined.html",
+        user=user,
+        record=result.record(),
+        created=result.created,
+        here=f"/join/{lesson_id}",
+    )
 
 
 @router.get("/student/history", response_class=HTMLResponse)
