@@ -1,4 +1,5 @@
-"""The pages: server-rendered HTML for teachers and students, in English and Turkish.
+"""The pages: server-rendered HTML for teachers, students and administrators, in English and
+Turkish.
 
 Pages keep a session in an HttpOnly cookie and protect every form with a CSRF token derived
 from it (the sign-in form with a token of its own) and refuse forms sent from another site's
@@ -14,13 +15,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from attn.web import exports, session, student, teacher
+from attn.web import admin, exports, session, student, teacher
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
     """Add the pages and their static files to `app`."""
-    for router in (session.router, teacher.router, student.router, exports.router):
+    for router in (session.router, teacher.router, student.router, exports.router, admin.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

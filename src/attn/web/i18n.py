@@ -109,6 +109,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "tr": "{name} ({number}) olarak katıldınız",
     },
     "not_you": {"en": "not you?", "tr": "siz değil misiniz?"},
+    "administration": {"en": "Administration", "tr": "Yönetim"},
+    "admin_intro": {
+        "en": "The administration pages are not here yet. Until they are, accounts are "
+        "managed on the server with the attn command:",
+        "tr": "Yönetim sayfaları henüz hazır değil. O zamana kadar hesaplar sunucuda attn "
+        "komutuyla yönetilir:",
+    },
+    "admin_add": {
+        "en": "Add one account (the password is read from standard input):",
+        "tr": "Tek bir hesap ekleyin (şifre standart girdiden okunur):",
+    },
+    "admin_import": {
+        "en": "Add many accounts at once from a CSV file with the header "
+        "school_number,full_name,role,password (a bad row adds none of them):",
+        "tr": "Başlığı school_number,full_name,role,password olan bir CSV dosyasından birçok "
+        "hesabı birden ekleyin (hatalı bir satır varsa hiçbiri eklenmez):",
+    },
+    "admin_roles": {
+        "en": "Roles: teacher, student, admin.",
+        "tr": "Roller: teacher (öğretmen), student (öğrenci), admin (yönetici).",
+    },
     "skip": {"en": "Skip to content", "tr": "İçeriğe geç"},
     "menu": {"en": "Main", "tr": "Ana menü"},
 }

@@ -1,5 +1,6 @@
 """Signing in and out of the pages: the session cookie, the CSRF token of every form, and
-the signed-in user as a route dependency (`PageUser`, `PageTeacher`, `PageStudent`).
+the signed-in user as a route dependency (`PageUser`, `PageTeacher`, `PageStudent`,
+`PageAdmin`).
 
 A page whose session is missing or ended sends the browser to sign in and back; a user of
 another role goes to their own start page. The sign-in form, which has no session yet, is
@@ -92,8 +93,13 @@ async def page_student(user: PageUser) -> UserSessionRedis:
     return _of_role(user, Role.STUDENT)
 
 
+async def page_admin(user: PageUser) -> UserSessionRedis:
+    return _of_role(user, Role.ADMIN)
+
+
 PageTeacher = Annotated[UserSessionRedis, Depends(page_teacher)]
 PageStudent = Annotated[UserSessionRedis, Depends(page_student)]
+PageAdmin = Annotated[UserSessionRedis, Depends(page_admin)]
 
 
 async def checked_form(request: Request) -> dict[str, str]:
@@ -109,9 +115,12 @@ async def checked_form(request: Request) -> dict[str, str]:
 CsrfForm = Annotated[dict[str, str], Depends(checked_form)]
 
 
+START_PAGES = {Role.TEACHER: "/teacher", Role.STUDENT: "/student", Role.ADMIN: "/admin"}
+
+
 @router.get("/", response_class=HTMLResponse)
 async def home(user: PageUser) -> Response:
-    return back("/teacher" if user.role is Role.TEACHER else "/student")
+    return back(START_PAGES[user.role])
 
 
 def _sign_in_page(
