@@ -109,6 +109,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "tr": "{name} ({number}) olarak katıldınız",
     },
     "not_you": {"en": "not you?", "tr": "siz değil misiniz?"},
+    "signed_out": {"en": "Signed out", "tr": "Oturum kapandı"},
+    "sign_in_again": {"en": "sign in again", "tr": "yeniden giriş yapın"},
     "administration": {"en": "Administration", "tr": "Yönetim"},
     "admin_intro": {
         "en": "The administration pages are not here yet. Until they are, accounts are "

@@ -1,6 +1,6 @@
 """Signing in and out of the pages: the session cookie, the CSRF token of every form, and
 the signed-in user as a route dependency (`PageUser`, `PageTeacher`, `PageStudent`,
-`PageAdmin`).
+`PageAdmin`, and `ScriptTeacher` for what a page's script fetches).
 
 A page whose session is missing or ended sends the browser to sign in and back; a user of
 another role goes to their own start page. The sign-in form, which has no session yet, is
@@ -20,7 +20,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from attn.errors import AttnError, MissingCredentials, NotAuthenticated, SignInFormExpired
+from attn.errors import (
+    AttnError,
+    MissingCredentials,
+    NotAuthenticated,
+    SignInFormExpired,
+    WrongRole,
+)
 from attn.http.deps import address_of, context_of
 from attn.http.errors import error_headers, status_of
 from attn.http.schemas import LoginIn
@@ -37,6 +43,7 @@ from attn.web.render import (
     form_error,
     render,
     sign_in_form_token,
+    wants_html,
 )
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -100,6 +107,25 @@ async def page_admin(user: PageUser) -> UserSessionRedis:
 PageTeacher = Annotated[UserSessionRedis, Depends(page_teacher)]
 PageStudent = Annotated[UserSessionRedis, Depends(page_student)]
 PageAdmin = Annotated[UserSessionRedis, Depends(page_admin)]
+
+
+async def script_teacher(request: Request) -> UserSessionRedis:
+    """The teacher behind what a page's own script fetches (the projector's state, the live
+    roll): a fetch whose session has ended is told so in the contract's JSON (401, or 403 for
+    another role) instead of being sent to the sign-in page it would paste in; a browser's
+    navigation is sent to sign in as on every page."""
+    try:
+        user = await page_user(request)
+    except Redirect:
+        if wants_html(request):
+            raise
+        raise NotAuthenticated from None
+    if user.role is not Role.TEACHER and not wants_html(request):
+        raise WrongRole
+    return _of_role(user, Role.TEACHER)
+
+
+ScriptTeacher = Annotated[UserSessionRedis, Depends(script_teacher)]
 
 
 async def checked_form(request: Request) -> dict[str, str]:

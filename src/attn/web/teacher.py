@@ -18,7 +18,7 @@ from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn
 from attn.models import LessonStatus, SecurityOption, UserSessionRedis
 from attn.services import attendance, teacher_service
 from attn.web.render import PageRoute, back, error_text, form_error, render
-from attn.web.session import CsrfForm, PageTeacher
+from attn.web.session import CsrfForm, PageTeacher, ScriptTeacher, sign_in_url
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -106,6 +106,7 @@ async def _lesson_page(
         request,
         "lesson.html",
         user=user,
+        sign_in_again=sign_in_url(f"/teacher/lessons/{lesson.lesson_id}"),
         lesson=lesson,
         live=lesson.is_active(ctx.now()),
         records=records,
@@ -126,7 +127,7 @@ async def lesson_page(
 
 @router.get("/teacher/lessons/{lesson_id}/roll", response_class=HTMLResponse)
 async def roll_fragment(
-    request: Request, ctx: Context, user: PageTeacher, lesson_id: str
+    request: Request, ctx: Context, user: ScriptTeacher, lesson_id: str
 ) -> HTMLResponse:
     """The roll's table and counts, which the live page swaps in on every update."""
     records = await teacher_service.get_roll(ctx, teacher=user, lesson_id=lesson_id)
@@ -142,7 +143,7 @@ async def roll_fragment(
 
 
 @router.get("/teacher/lessons/{lesson_id}/live")
-async def live(ctx: Context, user: PageTeacher, lesson_id: str) -> StreamingResponse:
+async def live(ctx: Context, user: ScriptTeacher, lesson_id: str) -> StreamingResponse:
     """The live roll's Server-Sent Events, for the page (the API's stream, by cookie)."""
     return await roll_events(ctx, teacher=user, lesson_id=lesson_id)
 
@@ -233,12 +234,19 @@ async def projector(
         code = await teacher_service.get_code(
             ctx, teacher=user, lesson_id=lesson_id, base_url=base_url
         )
-    return render(request, "projector.html", user=user, lesson=lesson, code=code)
+    return render(
+        request,
+        "projector.html",
+        user=user,
+        lesson=lesson,
+        code=code,
+        sign_in_again=sign_in_url(request.url.path),
+    )
 
 
 @router.get("/teacher/lessons/{lesson_id}/projector.json")
 async def projector_state(
-    ctx: Context, user: PageTeacher, lesson_id: str, base_url: BaseUrl
+    ctx: Context, user: ScriptTeacher, lesson_id: str, base_url: BaseUrl
 ) -> Response:
     """What the projector page polls: the current code, its seconds left, the count."""
     lesson = await teacher_service.get_lesson(ctx, teacher=user, lesson_id=lesson_id)
@@ -252,7 +260,7 @@ async def projector_state(
 
 
 @router.get("/teacher/lessons/{lesson_id}/qr.svg")
-async def qr(ctx: Context, user: PageTeacher, lesson_id: str, base_url: BaseUrl) -> Response:
+async def qr(ctx: Context, user: ScriptTeacher, lesson_id: str, base_url: BaseUrl) -> Response:
     code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id, base_url=base_url)
     return qr_svg(code)
 

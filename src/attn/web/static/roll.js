@@ -1,27 +1,61 @@
 // The live roll: on every check-in or change, fetch the roll's HTML again (at most twice a
-// second) and swap it in. Without JavaScript the page refreshes itself instead.
+// second) and swap it in. Without JavaScript the page refreshes itself instead. When the
+// teacher's session ends (signed out, or replaced by a sign-in elsewhere) the page says to
+// sign in again instead of pasting the sign-in page into the roll.
 (function () {
   var body = document.getElementById("roll-body");
   if (!body || body.dataset.live !== "yes" || !window.EventSource) return;
-  var lesson = body.dataset.lesson, pending = null;
+  var lesson = body.dataset.lesson, pending = null, events = null, ended = false;
+  function signedOut() {
+    ended = true;
+    clearTimeout(pending);
+    if (events) events.close();
+    document.getElementById("signed-out").hidden = false;
+  }
+  // The roll's HTML, or null; a redirect, a refusal or an answer that is not the roll's
+  // fragment (a sign-in page) means the session is gone.
+  function fragment(r) {
+    var type = r.headers.get("content-type") || "";
+    if (r.redirected || r.status === 401 || r.status === 403 ||
+        (r.ok && type.indexOf("text/html") !== 0)) {
+      signedOut();
+      return null;
+    }
+    return r.ok ? r.text() : null;
+  }
   function reload() {
     pending = null;
     fetch("/teacher/lessons/" + lesson + "/roll", { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(fragment)
       .then(function (html) {
-        if (html === null) return;
+        if (html === null || ended) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        if (!doc.querySelector(".counts") || doc.querySelector("input[type=password]")) {
+          signedOut();
+          return;
+        }
         // keep a reason being typed: do not replace the table under the cursor
         if (body.contains(document.activeElement) && document.activeElement.tagName === "INPUT") {
           pending = setTimeout(reload, 1000);
           return;
         }
-        var doc = new DOMParser().parseFromString(html, "text/html");
         body.innerHTML = doc.body.innerHTML;
-      });
+      })
+      .catch(function () { /* the network or the server blinked: the next event retries */ });
   }
-  var events = new EventSource("/teacher/lessons/" + lesson + "/live");
-  function soon() { if (!pending) pending = setTimeout(reload, 300); }
-  // `ready` comes on every (re)connect: check-ins made before it are fetched then
-  events.addEventListener("ready", soon);
-  events.addEventListener("record", soon);
+  function soon() { if (!pending && !ended) pending = setTimeout(reload, 300); }
+  function listen() {
+    events = new EventSource("/teacher/lessons/" + lesson + "/live");
+    // `ready` comes on every (re)connect: check-ins made before it are fetched then
+    events.addEventListener("ready", soon);
+    events.addEventListener("record", soon);
+    // A stream the server refused (say, 401 once the session ended) is not retried by the
+    // browser: find out why from the roll, and listen again unless the session is gone.
+    events.addEventListener("error", function () {
+      if (events.readyState !== EventSource.CLOSED) return;
+      reload();
+      setTimeout(function () { if (!ended) listen(); }, 5000);
+    });
+  }
+  listen();
 })();
