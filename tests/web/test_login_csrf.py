@@ -202,7 +202,8 @@ async def test_login_csrf_the_join_and_result_pages_name_the_signed_in_student(
         # a sign-out form never leads off this site
         assert (await sign_in(browser, student.school_number)).status_code == 303
         page = await browser.get(join_url)
-        away = await browser.post(
-            "/logout", data={"csrf": csrf_of(page), "next": "//evil.example/"}
-        )
-        assert away.headers["location"] == "/login"
+        for elsewhere in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+            away = await browser.post("/logout", data={"csrf": csrf_of(page), "next": elsewhere})
+            assert away.headers["location"] == "/login", elsewhere
+            assert (await sign_in(browser, student.school_number)).status_code == 303
+            page = await browser.get(join_url)

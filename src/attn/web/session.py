@@ -202,8 +202,10 @@ def _sign_in_form_sent_here(request: Request, form_token: str) -> bool:
 
 
 def _safe_target(target: str) -> str:
-    """A local path to go to after signing in; `/` for anything else."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """A local path to go to after signing in; `/` for anything else (browsers read `/\\`
+    as `//`, another host)."""
+    local = target.startswith("/") and not target.startswith(("//", "/\\"))
+    return target if local else "/"
 
 
 @router.post("/login", response_class=HTMLResponse)
