@@ -217,9 +217,13 @@ def serve(
     from attn.store import embedded
     from attn.tasks.scheduler import SweeperThread
 
+    # The listen address is also the default public URL: every worker must see the same.
+    if host is not None:
+        os.environ["ATTN_HOST"] = host
+    if port is not None:
+        os.environ["ATTN_PORT"] = str(port)
     settings = settings_or_exit()
-    host = host or settings.HOST
-    port = settings.PORT if port is None else port
+    host, port = settings.HOST, settings.PORT
     workers = workers or settings.WORKERS
     if not 1 <= workers <= 64:
         fail("--workers must be between 1 and 64", code=2)
@@ -231,6 +235,12 @@ def serve(
         sys.stdout.flush()
 
     configure_logging(settings)
+    if not settings.PUBLIC_URL and host in ("0.0.0.0", "::", ""):  # noqa: S104
+        logging.getLogger("attn").warning(
+            "listening on every address, but links and the allowed Host names are %s: "
+            "set ATTN_PUBLIC_URL to the address users reach",
+            settings.public_url,
+        )
     with ExitStack() as stack:
         try:
             redis_url = stack.enter_context(embedded.redis_url(settings))
@@ -254,6 +264,7 @@ def serve(
             workers=workers,
             loop="uvloop",
             http="httptools",
+            # X-Forwarded-* are read by the app, and only from ATTN_TRUSTED_PROXIES
             proxy_headers=False,
             log_level=settings.LOG_LEVEL,
             access_log=False,

@@ -95,13 +95,6 @@ async def client_address(request: Request) -> IPAddress | None:
 ClientAddress = Annotated[IPAddress | None, Depends(client_address)]
 
 
-async def base_url(request: Request) -> str:
-    """The address this service is reached at, for the links it hands out."""
-    return str(request.base_url)
-
-
-BaseUrl = Annotated[str, Depends(base_url)]
-
 DEVICE_HEADER = "X-ATTN-Device"
 DEVICE_COOKIE = "attn_device"
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)

@@ -257,9 +257,10 @@ async def get_roll_json(
 
 
 async def get_code(
-    ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str, base_url: str
+    ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str
 ) -> CheckInCode:
-    """The lesson's current check-in code, how long it lasts, and the link its QR carries."""
+    """The lesson's current check-in code, how long it lasts, and the link its QR carries
+    (on the configured public URL: a request's Host header never makes a link)."""
     lesson = await _own_lesson(ctx, teacher, lesson_id)
     if SecurityOption.CODE not in lesson.security:
         raise CodeNotEnabled
@@ -268,12 +269,11 @@ async def get_code(
         raise LessonNotActive
     rotation = ctx.settings.CODE_ROTATION_SECONDS
     code, seconds_left = codes.current_code(ctx.secret_key, lesson_id, now, rotation)
-    base = (ctx.settings.PUBLIC_URL or base_url).rstrip("/")
     return CheckInCode(
         code=code,
         valid_for_seconds=seconds_left,
         rotation_seconds=rotation,
-        join_url=f"{base}/join/{lesson_id}?code={code}",
+        join_url=f"{ctx.settings.public_url}/join/{lesson_id}?code={code}",
     )
 
 

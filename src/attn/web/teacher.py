@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from pydantic import ValidationError
 
 from attn.errors import AttnError
-from attn.http.deps import BaseUrl, ClientAddress, Context
+from attn.http.deps import ClientAddress, Context
 from attn.http.events import roll_events
 from attn.http.qr import qr_svg
 from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn
@@ -225,35 +225,29 @@ async def finish(
 
 @router.get("/teacher/lessons/{lesson_id}/projector", response_class=HTMLResponse)
 async def projector(
-    request: Request, ctx: Context, user: PageTeacher, lesson_id: str, base_url: BaseUrl
+    request: Request, ctx: Context, user: PageTeacher, lesson_id: str
 ) -> HTMLResponse:
     lesson = await teacher_service.get_lesson(ctx, teacher=user, lesson_id=lesson_id)
     code = None
     if SecurityOption.CODE in lesson.security and lesson.is_active(ctx.now()):
-        code = await teacher_service.get_code(
-            ctx, teacher=user, lesson_id=lesson_id, base_url=base_url
-        )
+        code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id)
     return render(request, "projector.html", user=user, lesson=lesson, code=code)
 
 
 @router.get("/teacher/lessons/{lesson_id}/projector.json")
-async def projector_state(
-    ctx: Context, user: PageTeacher, lesson_id: str, base_url: BaseUrl
-) -> Response:
+async def projector_state(ctx: Context, user: PageTeacher, lesson_id: str) -> Response:
     """What the projector page polls: the current code, its seconds left, the count."""
     lesson = await teacher_service.get_lesson(ctx, teacher=user, lesson_id=lesson_id)
     state: dict[str, Any] = {"count": lesson.attendee_count, "active": lesson.is_active(ctx.now())}
     if SecurityOption.CODE in lesson.security and state["active"]:
-        code = await teacher_service.get_code(
-            ctx, teacher=user, lesson_id=lesson_id, base_url=base_url
-        )
+        code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id)
         state |= {"code": code.code, "seconds_left": code.valid_for_seconds}
     return JSONResponse(state, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/teacher/lessons/{lesson_id}/qr.svg")
-async def qr(ctx: Context, user: PageTeacher, lesson_id: str, base_url: BaseUrl) -> Response:
-    code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id, base_url=base_url)
+async def qr(ctx: Context, user: PageTeacher, lesson_id: str) -> Response:
+    code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id)
     return qr_svg(code)
 
 

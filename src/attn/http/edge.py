@@ -1,0 +1,97 @@
+"""The outermost layer of every request, a pure ASGI middleware (it costs microseconds, and
+it runs on every join): it refuses Host values outside `ATTN_ALLOWED_HOSTS` (400; the health
+probes excepted), and believes `X-Forwarded-Host`/`-Proto` only from `ATTN_TRUSTED_PROXIES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from attn.config import Settings
+from attn.http.errors import error_response
+from attn.services import network
+
+# Probes answer whatever Host they are asked with: an orchestrator checks a worker by its
+# own address, and they tell nothing a rebinding page could use.
+PROBES = frozenset({"/healthz", "/readyz"})
+
+
+def host_of(value: bytes) -> str:
+    """The host a Host header names, lowercase, without its port or IPv6 brackets."""
+    host = value.decode("latin-1").strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if ":" in host else host
+
+
+class Edge:
+    """The Host allow-list; see the module's text."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        hosts = settings.allowed_hosts
+        self.any_host = "*" in hosts
+        self.hosts = frozenset(host for host in hosts if not host.startswith("*"))
+        self.host_suffixes = tuple(host[1:] for host in hosts if host.startswith("*."))
+        self.trusted_proxies = settings.trusted_proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        if self.trusted_proxies:
+            scope = self._forwarded(scope)
+        host = next((value for name, value in scope["headers"] if name == b"host"), b"")
+        if not self._allowed(host_of(host)) and scope["path"] not in PROBES:
+            refusal = error_response(
+                400,
+                "host_not_allowed",
+                "This server does not answer for that host name; the address to use is "
+                "ATTN_PUBLIC_URL (more names: ATTN_ALLOWED_HOSTS).",
+            )
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, host: str) -> bool:
+        return (
+            self.any_host
+            or host in self.hosts
+            or (bool(self.host_suffixes) and host.endswith(self.host_suffixes))
+        )
+
+    def _forwarded(self, scope: Scope) -> Scope:
+        """The request as the client sent it to a trusted proxy in front of us: its
+        `X-Forwarded-Host` and `-Proto` (the nearest proxy's, the last value) replace the
+        Host header and the scheme. From anyone else they are ignored."""
+        client = scope.get("client")
+        peer = network.parse_address(client[0]) if client else None
+        if peer is None or not network.is_inside(peer, self.trusted_proxies):
+            return scope
+        forwarded_host = _last_value(scope["headers"], b"x-forwarded-host")
+        forwarded_proto = _last_value(scope["headers"], b"x-forwarded-proto")
+        if forwarded_host is None and forwarded_proto is None:
+            return scope
+        scope = dict(scope)
+        if forwarded_proto in (b"http", b"https"):
+            scope["scheme"] = "https" if forwarded_proto == b"https" else "http"
+        if forwarded_host:
+            scope["headers"] = [
+                *((name, value) for name, value in scope["headers"] if name != b"host"),
+                (b"host", forwarded_host),
+            ]
+        return scope
+
+
+def _last_value(headers: Iterable[tuple[bytes, bytes]], wanted: bytes) -> bytes | None:
+    """The last comma-separated value of the last header `wanted`, stripped; None without."""
+    found = None
+    for name, value in headers:
+        if name == wanted:
+            found = value
+    if found is None:
+        return None
+    return found.rpartition(b",")[2].strip().lower()
