@@ -14,6 +14,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from redis.exceptions import ResponseError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from attn import errors
@@ -22,6 +23,7 @@ from attn.http.errors import (
     UNAVAILABLE,
     attn_error_response,
     error_response,
+    refused_write,
     unavailable_response,
 )
 from attn.services import auth
@@ -120,10 +122,19 @@ def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "Something went wrong on our side.")
 
 
+def _redis_error(request: Request, exc: Exception) -> JSONResponse:
+    """A Redis error reply: 503 when Redis refuses writes (MISCONF, NOREPLICAS), else a bug."""
+    assert isinstance(exc, ResponseError)
+    if refused_write(exc) is not None:
+        return _unavailable(request, exc)
+    return _unexpected_error(request, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.AttnError, _attn_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, _unavailable)
+    app.add_exception_handler(ResponseError, _redis_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -40,6 +40,11 @@ def login_failures(school_number: str) -> str:
     return f"{PREFIX}:login-failures:{{u:{school_number}}}"
 
 
+def ready_probe() -> str:
+    """What `/readyz` writes (and lets expire) to learn that Redis takes writes."""
+    return f"{PREFIX}:ready-probe"
+
+
 def teacher_active_lesson(school_number: str) -> str:
     return f"{PREFIX}:teacher-active:{{u:{school_number}}}"
 

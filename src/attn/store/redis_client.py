@@ -8,6 +8,7 @@ Imports only `attn.models` and `attn.store.keys`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -186,6 +187,11 @@ class RedisClient:
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
+
+    async def probe_write(self, ttl_ms: int = 5000) -> None:
+        """Write a short-lived key: raises when Redis refuses writes (OOM, MISCONF,
+        READONLY, NOREPLICAS), which a PING would not tell."""
+        await self.redis.set(keys.ready_probe(), os.getpid(), px=ttl_ms)
 
     async def _pipeline_with_script(
         self,

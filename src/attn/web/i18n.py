@@ -118,6 +118,10 @@ ERRORS: dict[str, tuple[str, str]] = {
         "Too many attempts; try again later.",
         "Çok fazla deneme yapıldı; biraz sonra yeniden deneyin.",
     ),
+    "service_unavailable": (
+        "The service is briefly unavailable; try again.",
+        "Hizmet kısa bir süre için kullanılamıyor; yeniden deneyin.",
+    ),
     "lesson_not_found": ("No such lesson.", "Böyle bir ders yok."),
     "lesson_not_active": ("The lesson is not active.", "Ders aktif değil."),
     "lesson_already_active": (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -23,9 +24,17 @@ from pydantic import ValidationError
 
 from attn.errors import AttnError, InvalidRequest
 from attn.http.deps import DEVICE_COOKIE, context_of
-from attn.http.errors import attn_error_response, error_headers, status_of
+from attn.http.errors import (
+    attn_error_response,
+    error_headers,
+    is_unavailable,
+    status_of,
+    unavailable_response,
+)
 from attn.models import UserSessionRedis, format_time
 from attn.web.i18n import LANGUAGES, pick_language, translator
+
+log = logging.getLogger(__name__)
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -132,6 +141,16 @@ def error_page(request: Request, exc: AttnError) -> Response:
     return response
 
 
+def unavailable_page(request: Request) -> Response:
+    """503 while a backing store cannot serve: a page for a browser, JSON for a fetch."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return unavailable_response()
+    message = translator(language(request))("err_service_unavailable")
+    response = render(request, "error.html", status_code=503, status=503, message=message)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 class PageRoute(APIRoute):
     """The route class of the pages: errors and redirects become page answers."""
 
@@ -149,5 +168,10 @@ class PageRoute(APIRoute):
                 first = exc.errors()[0] if exc.errors() else {}
                 where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
                 return error_page(request, InvalidRequest(f"{where}: {first.get('msg', '')}"))
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("a backing store is unavailable: %s", exc)
+                return unavailable_page(request)
 
         return page_handler
