@@ -59,7 +59,7 @@ def create_app(
             "metrics": settings.TELEMETRY,
             "logs": settings.TELEMETRY,
         },
-        responses=error_responses(400, 413, 503),
+        responses=error_responses(400, 413, 431, 503),
         # A JSON body without a Content-Type header is read as JSON: the API authenticates
         # by bearer token only, so the cross-site form posts this guards against carry no
         # credentials (the pages' forms are checked by their own CSRF token).

@@ -214,6 +214,7 @@ def serve(
     """Run the web service (applies database migrations first)."""
     import uvicorn
 
+    from attn.http.connections import protocol_factory
     from attn.store import embedded
     from attn.tasks.scheduler import SweeperThread
 
@@ -263,9 +264,13 @@ def serve(
             port=port,
             workers=workers,
             loop="uvloop",
-            http="httptools",
+            # httptools, with the head size and read timeouts it lacks (attn.http.connections)
+            http=protocol_factory(settings),
+            ws="none",
             # X-Forwarded-* are read by the app, and only from ATTN_TRUSTED_PROXIES
             proxy_headers=False,
+            limit_concurrency=settings.MAX_CONNECTIONS,
+            timeout_keep_alive=settings.KEEPALIVE_TIMEOUT_SECONDS,
             log_level=settings.LOG_LEVEL,
             access_log=False,
             # A worker busy with a lecture-start burst on a small machine can take more than

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     REDIS_POOL_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=600)] = 10
     PASSWORD_HASH_THREADS: Annotated[int, Field(ge=1, le=64)] = 2
     MAX_BODY_BYTES: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 64 * 1024
+    # HTTP limits: what one connection may hold of a worker, and for how long
+    MAX_HEADER_BYTES: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 32 * 1024
+    MAX_HEADER_COUNT: Annotated[int, Field(ge=8, le=1000)] = 100
+    HEADER_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=600)] = 10
+    BODY_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=3600)] = 30
+    KEEPALIVE_TIMEOUT_SECONDS: Annotated[int, Field(ge=1, le=600)] = 5
+    MAX_CONNECTIONS: Annotated[int, Field(ge=2, le=100_000)] = 1000
+    MAX_EVENT_STREAMS_PER_USER: Annotated[int, Field(ge=1, le=100)] = 4
+    EVENTS_KEEPALIVE_SECONDS: Annotated[float, Field(gt=0, le=600)] = 15
     LOG_LEVEL: Literal["debug", "info", "warning", "error"] = "info"
     TELEMETRY: bool = False
 

@@ -1,6 +1,10 @@
 """The outermost layer of every request, a pure ASGI middleware (it costs microseconds, and
-it runs on every join): it refuses Host values outside `ATTN_ALLOWED_HOSTS` (400; the health
+it runs on every join): it refuses request heads over `ATTN_MAX_HEADER_BYTES` or
+`ATTN_MAX_HEADER_COUNT` (431) and Host values outside `ATTN_ALLOWED_HOSTS` (400; the health
 probes excepted), and believes `X-Forwarded-Host`/`-Proto` only from `ATTN_TRUSTED_PROXIES`.
+
+The server bounds what it buffers of a head before this runs (`attn.http.connections`);
+this check gives the answer in the contract's error shape wherever the app is served.
 """
 
 from __future__ import annotations
@@ -16,6 +20,19 @@ from attn.services import network
 # Probes answer whatever Host they are asked with: an orchestrator checks a worker by its
 # own address, and they tell nothing a rebinding page could use.
 PROBES = frozenset({"/healthz", "/readyz"})
+# The bytes of a request line besides its target: method, spaces, version, CRLF.
+_REQUEST_LINE_OVERHEAD = 16
+# The bytes of a header line besides its name and value: ": " and CRLF.
+_HEADER_LINE_OVERHEAD = 4
+
+
+def head_size(scope: Scope) -> int:
+    """The bytes of a request's head as it was sent: its request line and its headers."""
+    target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + 1
+    size = len(scope.get("method", "")) + target + _REQUEST_LINE_OVERHEAD
+    for name, value in scope["headers"]:
+        size += len(name) + len(value) + _HEADER_LINE_OVERHEAD
+    return size
 
 
 def host_of(value: bytes) -> str:
@@ -27,10 +44,12 @@ def host_of(value: bytes) -> str:
 
 
 class Edge:
-    """The Host allow-list; see the module's text."""
+    """The head limits and the Host allow-list; see the module's text."""
 
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
+        self.max_header_bytes = settings.MAX_HEADER_BYTES
+        self.max_header_count = settings.MAX_HEADER_COUNT
         hosts = settings.allowed_hosts
         self.any_host = "*" in hosts
         self.hosts = frozenset(host for host in hosts if not host.startswith("*"))
@@ -42,6 +61,17 @@ class Edge:
             await self.app(scope, receive, send)
             return
 
+        headers = scope["headers"]
+        if len(headers) > self.max_header_count or head_size(scope) > self.max_header_bytes:
+            refusal = error_response(
+                431,
+                "request_header_fields_too_large",
+                f"The request's headers are larger than {self.max_header_bytes} bytes or "
+                f"more than {self.max_header_count}.",
+                headers={"Connection": "close"},
+            )
+            await refusal(scope, receive, send)
+            return
         if self.trusted_proxies:
             scope = self._forwarded(scope)
         host = next((value for name, value in scope["headers"] if name == b"host"), b"")

@@ -31,6 +31,7 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.UserExists: 409,
     errors.InvalidUser: 422,
     errors.TooManyAttempts: 429,
+    errors.TooManyEventStreams: 429,
     errors.InvalidCode: 403,
     errors.NetworkNotAllowed: 403,
     errors.DeviceRequired: 403,

@@ -4,9 +4,7 @@ it, its roll and its audit trail, and correct records, live or persisted. Roster
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from attn.db import history, rosters, users
@@ -223,16 +221,6 @@ async def get_roll(
     _check_owner(await _persisted_lesson(ctx, lesson_id), teacher)
     async with ctx.db() as session:
         return await history.get_records(session=session, lesson_id=lesson_id)
-
-
-@contextlib.asynccontextmanager
-async def watch_roll(
-    ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str
-) -> AsyncIterator[asyncio.Queue[str]]:
-    """The teacher's lesson's new and changed records (JSON), as they happen."""
-    await _own_lesson(ctx, teacher, lesson_id)
-    async with ctx.redis_client.feed.listen(lesson_id) as queue:
-        yield queue
 
 
 async def get_roll_json(

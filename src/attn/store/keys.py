@@ -3,8 +3,8 @@
 Keys that one atomic operation touches share a hash tag, so every script runs unchanged on
 Redis Cluster:
 
-- `{u:<school number>}`: a user's session, failed-login counter, a teacher's active-lesson
-  claim and lesson list, a student's list of live lessons.
+- `{u:<school number>}`: a user's session, failed-login counter, open event streams, a
+  teacher's active-lesson claim and lesson list, a student's list of live lessons.
 - `{l:<tag>}`: a lesson, its records and the discovery index of its (lesson name, teacher
   name) pair. The tag is a digest of that normalised pair and is the first half of the
   lesson id, so a lesson and the index entry that finds it always live in one slot.
@@ -38,6 +38,11 @@ def refresh_token(school_number: str, device_key: str) -> str:
 
 def login_failures(school_number: str) -> str:
     return f"{PREFIX}:login-failures:{{u:{school_number}}}"
+
+
+def event_streams(school_number: str) -> str:
+    """The user's open live-roll streams: stream id scored by when its lease runs out (ms)."""
+    return f"{PREFIX}:event-streams:{{u:{school_number}}}"
 
 
 def ready_probe() -> str:

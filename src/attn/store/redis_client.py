@@ -122,6 +122,20 @@ class LessonSnapshot:
     verifications: dict[str, str]
 
 
+class StreamOutcome(StrEnum):
+    OPENED = "opened"
+    TOO_MANY = "too_many"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCheck:
+    """What an open event stream learns at each renewal: the user's session as it is now
+    (None when it ended), and whether the lesson is still live in Redis."""
+
+    session: UserSessionRedis | None
+    lesson_live: bool
+
+
 class FinishOutcome(StrEnum):
     OK = "ok"
     NOT_FOUND = "not_found"
@@ -180,6 +194,7 @@ class RedisClient:
         self._delete_persisted_lesson = redis.register_script(
             _script_source("delete_persisted_lesson")
         )
+        self._open_event_stream = redis.register_script(_script_source("open_event_stream"))
 
     async def close(self) -> None:
         await self.feed.close()
@@ -271,6 +286,38 @@ class RedisClient:
 
     async def clear_login_failures(self, school_number: str) -> None:
         await self.redis.delete(keys.login_failures(school_number))
+
+    # --- live-roll event streams ----------------------------------------------------------
+
+    async def open_event_stream(
+        self, school_number: str, stream_id: str, *, now_ms: int, lease_ms: int, most: int
+    ) -> Reply[StreamOutcome, int]:
+        """Count a new event stream of the user for `lease_ms`, unless `most` are open;
+        TOO_MANY carries the ms until the first open one's lease ends."""
+        result = await self._open_event_stream(
+            keys=[keys.event_streams(school_number)],
+            args=[stream_id, now_ms, now_ms + lease_ms, most],
+        )
+        outcome = StreamOutcome(result[0])
+        return Reply(outcome, int(result[1]) if outcome is StreamOutcome.TOO_MANY else 0)
+
+    async def renew_event_stream(
+        self, school_number: str, stream_id: str, lesson_id: str, *, lease_end_ms: int
+    ) -> StreamCheck:
+        """Extend an open stream's lease and read what decides whether it goes on, in one
+        round trip."""
+        streams = keys.event_streams(school_number)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(keys.session(school_number))
+        pipe.zadd(streams, {stream_id: lease_end_ms}, xx=True)
+        pipe.pexpireat(streams, lease_end_ms)
+        pipe.exists(keys.lesson(lesson_id))
+        raw_session, _, _, lesson_live = await pipe.execute()
+        session = None if raw_session is None else formats.parse_session(raw_session)
+        return StreamCheck(session=session, lesson_live=bool(lesson_live))
+
+    async def close_event_stream(self, school_number: str, stream_id: str) -> None:
+        await self.redis.zrem(keys.event_streams(school_number), stream_id)
 
     # --- lessons -------------------------------------------------------------------------
 

@@ -148,12 +148,14 @@ async def lesson_audit(ctx: Context, teacher: CurrentTeacher, lesson_id: str) ->
             "content": {"text/event-stream": {}},
             "description": "Server-Sent Events: `record` events carry a new or changed Record",
         },
-        **error_responses(401, 403, 404),
+        **error_responses(401, 403, 404, 429),
     },
 )
 async def lesson_events(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> StreamingResponse:
     """The live roll as Server-Sent Events: one `record` event (a Record) per check-in or
-    change, a `ready` event first and a comment every 15 s to keep proxies open."""
+    change, a `ready` event first and a comment every 15 s to keep proxies open; an `end`
+    event, and the end of the stream, once the session ends or the lesson leaves live state.
+    At most `ATTN_MAX_EVENT_STREAMS_PER_USER` streams per user at once (429 beyond)."""
     return await roll_events(ctx, teacher=teacher, lesson_id=lesson_id)
 
 

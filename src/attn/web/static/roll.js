@@ -24,4 +24,10 @@
   // `ready` comes on every (re)connect: check-ins made before it are fetched then
   events.addEventListener("ready", soon);
   events.addEventListener("record", soon);
+  // the server ends the stream when the session ends or the lesson is persisted: load the
+  // page again (sign-in, or the lesson as it is now) instead of reconnecting
+  events.addEventListener("end", function () {
+    events.close();
+    window.location.reload();
+  });
 })();
