@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     MAX_CONNECTIONS: Annotated[int, Field(ge=2, le=100_000)] = 1000
     MAX_EVENT_STREAMS_PER_USER: Annotated[int, Field(ge=1, le=100)] = 4
     EVENTS_KEEPALIVE_SECONDS: Annotated[float, Field(gt=0, le=600)] = 15
+    DB_STATEMENT_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=3600)] = 10
+    DB_LOCK_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=3600)] = 5
     LOG_LEVEL: Literal["debug", "info", "warning", "error"] = "info"
     TELEMETRY: bool = False
 

@@ -1,5 +1,5 @@
 """The HTTP layer's limits on a real `attn serve`: request heads too large or too many, slow
-and idle connections, slow bodies, connections per worker.
+and idle connections, slow bodies, connections per worker, and a 500 that says it closes.
 
 The server runs with short timeouts (2 s for a head and a body, 1 s of keep-alive idleness)
 and a cap of 4 connections, so each limit shows within seconds.
@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from tests.conftest import Database
 from tests.http.server import Server, head_and_body, read_until_closed, serving
@@ -190,3 +191,18 @@ def test_connections_past_the_cap_per_worker_get_503_in_the_error_shape(server: 
             other.close()
     time.sleep(0.2)
     assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+async def test_a_500_says_connection_close_and_the_connection_is_closed(
+    server: Server, redis: aioredis.Redis
+) -> None:
+    # a session the server cannot read: an unexpected error, so a 500
+    await redis.set("attn:session:{u:S500}", "not a session")
+    with server.connect() as connection:
+        connection.sendall(request_head(server, "/api/v1/auth/me", "Authorization: Bearer S500.x"))
+        answer, seconds = read_until_closed(connection, 5)
+    status, headers, body = head_and_body(answer)
+    assert status.startswith("HTTP/1.1 500"), answer
+    assert headers["connection"] == "close"
+    assert error_of(body)["code"] == "internal_error"
+    assert seconds < 5  # closed, not left for the keep-alive timeout to find

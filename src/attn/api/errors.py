@@ -119,7 +119,14 @@ def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
 
 def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return error_response(500, "internal_error", "Something went wrong on our side.")
+    # The server closes the connection after a 500 (the app raised); say so, so a client
+    # does not send its next request on a connection that is going away.
+    return error_response(
+        500,
+        "internal_error",
+        "Something went wrong on our side.",
+        headers={"Connection": "close"},
+    )
 
 
 def _redis_error(request: Request, exc: Exception) -> JSONResponse:

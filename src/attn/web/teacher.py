@@ -3,15 +3,15 @@ corrections, the projector view, the history and a course's table."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from attn.errors import AttnError
-from attn.http.deps import ClientAddress, Context
+from attn.http.deps import MAX_OFFSET, ClientAddress, Context
 from attn.http.events import roll_events
 from attn.http.qr import qr_svg
 from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn
@@ -23,6 +23,9 @@ from attn.web.session import CsrfForm, PageTeacher
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 HISTORY_PAGE = 50
+# A page number past this is refused (422), as the API refuses an offset past its bound.
+HISTORY_LAST_PAGE = MAX_OFFSET // HISTORY_PAGE
+HistoryPage = Annotated[int, Query(ge=0, le=HISTORY_LAST_PAGE)]
 
 
 def _problem(request: Request, exc: AttnError | ValidationError) -> str:
@@ -252,8 +255,9 @@ async def qr(ctx: Context, user: PageTeacher, lesson_id: str) -> Response:
 
 
 @router.get("/teacher/history", response_class=HTMLResponse)
-async def history_page(request: Request, ctx: Context, user: PageTeacher) -> HTMLResponse:
-    page = max(0, _number(request.query_params.get("page")) or 0)
+async def history_page(
+    request: Request, ctx: Context, user: PageTeacher, page: HistoryPage = 0
+) -> HTMLResponse:
     lessons = await teacher_service.list_lessons(
         ctx, teacher=user, limit=HISTORY_PAGE, offset=page * HISTORY_PAGE
     )
