@@ -60,6 +60,9 @@ def create_app(
             "logs": settings.TELEMETRY,
         },
         responses=error_responses(400, 413, 431, 503),
+        # The API docs page is served from local files (attn.api.docs); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
         # A JSON body without a Content-Type header is read as JSON: the API authenticates
         # by bearer token only, so the cross-site form posts this guards against carry no
         # credentials (the pages' forms are checked by their own CSRF token).

@@ -153,6 +153,11 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.PORT}"
 
     @property
+    def https(self) -> bool:
+        """Whether users reach the service over https (then HSTS and Secure cookies)."""
+        return self.public_url.startswith("https://")
+
+    @property
     def allowed_hosts(self) -> tuple[str, ...]:
         """The Host header values answered (lowercase, no port): `ATTN_ALLOWED_HOSTS`, or the
         public URL's host and the loopback names."""

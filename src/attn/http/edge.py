@@ -1,7 +1,11 @@
 """The outermost layer of every request, a pure ASGI middleware (it costs microseconds, and
 it runs on every join): it refuses request heads over `ATTN_MAX_HEADER_BYTES` or
 `ATTN_MAX_HEADER_COUNT` (431) and Host values outside `ATTN_ALLOWED_HOSTS` (400; the health
-probes excepted), and believes `X-Forwarded-Host`/`-Proto` only from `ATTN_TRUSTED_PROXIES`.
+probes excepted), believes
+`X-Forwarded-Host`/`-Proto` only from `ATTN_TRUSTED_PROXIES`, and gives every response,
+errors included, the browser security headers: nosniff, no framing, a same-origin referrer,
+a strict Content-Security-Policy unless the response brings its own (the API docs page does),
+and HSTS when the public URL is https.
 
 The server bounds what it buffers of a head before this runs (`attn.http.connections`);
 this check gives the answer in the contract's error shape wherever the app is served.
@@ -11,12 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from attn.config import Settings
 from attn.http.errors import error_response
 from attn.services import network
 
+# Scripts, styles, images and requests from this origin only; no inline script or style, no
+# plugins, no framing by anyone, forms posted only here.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+HSTS = "max-age=31536000"
 # Probes answer whatever Host they are asked with: an orchestrator checks a worker by its
 # own address, and they tell nothing a rebinding page could use.
 PROBES = frozenset({"/healthz", "/readyz"})
@@ -24,6 +36,19 @@ PROBES = frozenset({"/healthz", "/readyz"})
 _REQUEST_LINE_OVERHEAD = 16
 # The bytes of a header line besides its name and value: ": " and CRLF.
 _HEADER_LINE_OVERHEAD = 4
+
+
+def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries (the CSP is added apart: a response may set its
+    own)."""
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+    ]
+    if settings.https:
+        headers.append((b"strict-transport-security", HSTS.encode()))
+    return headers
 
 
 def head_size(scope: Scope) -> int:
@@ -44,7 +69,7 @@ def host_of(value: bytes) -> str:
 
 
 class Edge:
-    """The head limits and the Host allow-list; see the module's text."""
+    """The limits, the Host allow-list and the security headers; see the module's text."""
 
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
@@ -55,11 +80,22 @@ class Edge:
         self.hosts = frozenset(host for host in hosts if not host.startswith("*"))
         self.host_suffixes = tuple(host[1:] for host in hosts if host.startswith("*."))
         self.trusted_proxies = settings.trusted_proxies
+        self.headers = security_headers(settings)
+        self.csp = (b"content-security-policy", PAGE_CSP.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                headers.extend(self.headers)
+                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    headers.append(self.csp)
+                message = {**message, "headers": headers}
+            await send(message)
 
         headers = scope["headers"]
         if len(headers) > self.max_header_count or head_size(scope) > self.max_header_bytes:
@@ -70,7 +106,7 @@ class Edge:
                 f"more than {self.max_header_count}.",
                 headers={"Connection": "close"},
             )
-            await refusal(scope, receive, send)
+            await refusal(scope, receive, send_with_headers)
             return
         if self.trusted_proxies:
             scope = self._forwarded(scope)
@@ -82,9 +118,9 @@ class Edge:
                 "This server does not answer for that host name; the address to use is "
                 "ATTN_PUBLIC_URL (more names: ATTN_ALLOWED_HOSTS).",
             )
-            await refusal(scope, receive, send)
+            await refusal(scope, receive, send_with_headers)
             return
-        await self.app(scope, receive, send)
+        await self.app(scope, receive, send_with_headers)
 
     def _allowed(self, host: str) -> bool:
         return (

@@ -58,6 +58,11 @@ def language(request: Request) -> str:
     )
 
 
+def secure_cookies(request: Request) -> bool:
+    """Whether the pages' cookies are `Secure`: when users reach the service over https."""
+    return context_of(request).settings.https
+
+
 def csrf_token(request: Request, session_token: str) -> str:
     """The CSRF token of the forms of one session: derived from it with the server key."""
     key = context_of(request).secret_key
@@ -89,11 +94,17 @@ def render(
         },
         status_code=status_code,
     )
+    secure = secure_cookies(request)
     if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, page_language, max_age=YEAR, samesite="lax")
+        response.set_cookie(LANG_COOKIE, page_language, max_age=YEAR, samesite="lax", secure=secure)
     if DEVICE_COOKIE not in request.cookies:
         response.set_cookie(
-            DEVICE_COOKIE, secrets.token_urlsafe(24), max_age=YEAR, httponly=True, samesite="lax"
+            DEVICE_COOKIE,
+            secrets.token_urlsafe(24),
+            max_age=YEAR,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
         )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -30,6 +30,7 @@ from attn.web.render import (
     error_text,
     form_error,
     render,
+    secure_cookies,
 )
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -148,8 +149,16 @@ async def login_submit(request: Request) -> Response:
         max_age=result.expires_in,
         httponly=True,
         samesite="lax",
+        secure=secure_cookies(request),
     )
-    response.set_cookie(SIGNED_IN_COOKIE, "1", max_age=YEAR, httponly=True, samesite="lax")
+    response.set_cookie(
+        SIGNED_IN_COOKIE,
+        "1",
+        max_age=YEAR,
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+    )
     return response
 
 
@@ -161,6 +170,6 @@ async def logout(request: Request, _form: CsrfForm) -> Response:
     except Redirect:
         pass
     response = back("/login")
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(SIGNED_IN_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, secure=secure_cookies(request))
+    response.delete_cookie(SIGNED_IN_COOKIE, secure=secure_cookies(request))
     return response
