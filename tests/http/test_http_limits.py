@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -206,3 +207,21 @@ async def test_a_500_says_connection_close_and_the_connection_is_closed(
     assert headers["connection"] == "close"
     assert error_of(body)["code"] == "internal_error"
     assert seconds < 5  # closed, not left for the keep-alive timeout to find
+
+
+def test_every_limit_and_timeout_is_in_the_readme_and_the_api_document() -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    contract = (root / "docs" / "api.md").read_text()
+    for name in (
+        "ATTN_MAX_HEADER_BYTES",
+        "ATTN_MAX_HEADER_COUNT",
+        "ATTN_HEADER_TIMEOUT_SECONDS",
+        "ATTN_BODY_TIMEOUT_SECONDS",
+        "ATTN_KEEPALIVE_TIMEOUT_SECONDS",
+        "ATTN_MAX_CONNECTIONS",
+        "ATTN_MAX_EVENT_STREAMS_PER_USER",
+        "ATTN_EVENTS_KEEPALIVE_SECONDS",
+    ):
+        assert f"`{name}`" in readme, name
+        assert f"`{name}`" in contract, name
