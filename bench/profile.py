@@ -50,7 +50,12 @@ async def profile(database_url: str, redis_url: str, workdir: Path) -> None:
             ],
         )
     await engine.dispose()
-    settings = Settings(DATABASE_URL=database_url, REDIS_URL=redis_url, DATA_DIR=workdir)
+    settings = Settings(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        DATA_DIR=workdir,
+        PUBLIC_URL="http://bench",  # the in-process client's host, so the Host check lets it in
+    )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

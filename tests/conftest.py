@@ -117,6 +117,7 @@ def make_settings(
             "DATABASE_URL": clean_database.url,
             "REDIS_URL": redis_url,
             "DATA_DIR": tmp_path / "data",
+            "PUBLIC_URL": "http://testserver",  # the test clients' host: links and Host checks
         }
         values.update(overrides)
         return Settings(**values)

@@ -11,20 +11,35 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from attn import api, web
 from attn.config import Settings, load_settings
+from attn.http.edge import Edge
 from attn.http.errors import error_responses
 from attn.http.limits import BodySizeLimit
 from attn.models import utc_now
 from attn.services.context import open_context
 
 
+class AttnApp(FastAPI):
+    """The FastAPI app with the HTTP edge (`attn.http.edge.Edge`) outside everything, so that
+    its limits and security headers cover every answer, a server error's included."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Edge(super().build_middleware_stack(), settings=self.settings)
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now
-) -> FastAPI:
+) -> AttnApp:
     settings = settings or load_settings()
 
     @asynccontextmanager
@@ -33,7 +48,8 @@ def create_app(
             app.state.context = context
             yield
 
-    app = FastAPI(
+    app = AttnApp(
+        settings,
         title="ATTN",
         version="1.0.0",
         summary="Live classroom attendance.",
@@ -43,7 +59,10 @@ def create_app(
             "metrics": settings.TELEMETRY,
             "logs": settings.TELEMETRY,
         },
-        responses=error_responses(413, 503),
+        responses=error_responses(400, 413, 431, 503),
+        # The API docs page is served from local files (attn.api.docs); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
         # A JSON body without a Content-Type header is read as JSON: the API authenticates
         # by bearer token only, so the cross-site form posts this guards against carry no
         # credentials (the pages' forms are checked by their own CSRF token).

@@ -214,12 +214,17 @@ def serve(
     """Run the web service (applies database migrations first)."""
     import uvicorn
 
+    from attn.http.connections import protocol_factory
     from attn.store import embedded
     from attn.tasks.scheduler import SweeperThread
 
+    # The listen address is also the default public URL: every worker must see the same.
+    if host is not None:
+        os.environ["ATTN_HOST"] = host
+    if port is not None:
+        os.environ["ATTN_PORT"] = str(port)
     settings = settings_or_exit()
-    host = host or settings.HOST
-    port = settings.PORT if port is None else port
+    host, port = settings.HOST, settings.PORT
     workers = workers or settings.WORKERS
     if not 1 <= workers <= 64:
         fail("--workers must be between 1 and 64", code=2)
@@ -231,6 +236,12 @@ def serve(
         sys.stdout.flush()
 
     configure_logging(settings)
+    if not settings.PUBLIC_URL and host in ("0.0.0.0", "::", ""):  # noqa: S104
+        logging.getLogger("attn").warning(
+            "listening on every address, but links and the allowed Host names are %s: "
+            "set ATTN_PUBLIC_URL to the address users reach",
+            settings.public_url,
+        )
     with ExitStack() as stack:
         try:
             redis_url = stack.enter_context(embedded.redis_url(settings))
@@ -253,8 +264,13 @@ def serve(
             port=port,
             workers=workers,
             loop="uvloop",
-            http="httptools",
+            # httptools, with the head size and read timeouts it lacks (attn.http.connections)
+            http=protocol_factory(settings),
+            ws="none",
+            # X-Forwarded-* are read by the app, and only from ATTN_TRUSTED_PROXIES
             proxy_headers=False,
+            limit_concurrency=settings.MAX_CONNECTIONS,
+            timeout_keep_alive=settings.KEEPALIVE_TIMEOUT_SECONDS,
             log_level=settings.LOG_LEVEL,
             access_log=False,
             # A worker busy with a lecture-start burst on a small machine can take more than

@@ -20,6 +20,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PositiveSeconds = Annotated[int, Field(ge=1, le=10 * 365 * 24 * 3600)]
+# A DNS name or an IPv4/IPv6 address, as a Host header names it (without the port)
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -59,6 +61,17 @@ class Settings(BaseSettings):
     REDIS_POOL_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=600)] = 10
     PASSWORD_HASH_THREADS: Annotated[int, Field(ge=1, le=64)] = 2
     MAX_BODY_BYTES: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 64 * 1024
+    # HTTP limits: what one connection may hold of a worker, and for how long
+    MAX_HEADER_BYTES: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 32 * 1024
+    MAX_HEADER_COUNT: Annotated[int, Field(ge=8, le=1000)] = 100
+    HEADER_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=600)] = 10
+    BODY_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=3600)] = 30
+    KEEPALIVE_TIMEOUT_SECONDS: Annotated[int, Field(ge=1, le=600)] = 5
+    MAX_CONNECTIONS: Annotated[int, Field(ge=2, le=100_000)] = 1000
+    MAX_EVENT_STREAMS_PER_USER: Annotated[int, Field(ge=1, le=100)] = 4
+    EVENTS_KEEPALIVE_SECONDS: Annotated[float, Field(gt=0, le=600)] = 15
+    DB_STATEMENT_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=3600)] = 10
+    DB_LOCK_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=3600)] = 5
     LOG_LEVEL: Literal["debug", "info", "warning", "error"] = "info"
     TELEMETRY: bool = False
 
@@ -69,6 +82,7 @@ class Settings(BaseSettings):
     CODE_FAILURE_WINDOW_SECONDS: Annotated[int, Field(ge=1, le=24 * 3600)] = 60
     TRUSTED_PROXIES: str = ""
     PUBLIC_URL: str | None = None
+    ALLOWED_HOSTS: str = ""
     VERIFIER_URL: str | None = None
     VERIFIER_SECRET: str | None = Field(default=None, min_length=16)
     VERIFIER_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=120)] = 10
@@ -112,10 +126,24 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
 
+    @field_validator("ALLOWED_HOSTS")
+    @classmethod
+    def _check_allowed_hosts(cls, value: str) -> str:
+        for item in _split(value):
+            pattern = item.removeprefix("*.")
+            if item != "*" and (not pattern or not _HOST_NAME.fullmatch(pattern)):
+                raise ValueError(f"{item!r} is not a host name, an address, '*.domain' or '*'")
+        return value
+
     @model_validator(mode="after")
     def _check_verifier(self) -> Settings:
         if self.VERIFIER_URL and not self.VERIFIER_SECRET:
             raise ValueError("ATTN_VERIFIER_URL needs ATTN_VERIFIER_SECRET (16+ characters)")
+        # The verifier is told where to answer; that address must not come from a request.
+        if self.VERIFIER_URL and not self.PUBLIC_URL:
+            raise ValueError(
+                "ATTN_VERIFIER_URL needs ATTN_PUBLIC_URL, the address the verifier answers at"
+            )
         return self
 
     @model_validator(mode="after")
@@ -125,6 +153,31 @@ class Settings(BaseSettings):
                 "ATTN_LOGIN_ACCOUNT_MAX_FAILURES must be at least ATTN_LOGIN_MAX_FAILURES"
             )
         return self
+
+    @property
+    def public_url(self) -> str:
+        """The base of every link the service hands out (join links, QR codes, the verifier's
+        callback): `ATTN_PUBLIC_URL`, or for a local run the address `attn serve` listens on.
+        Never a request's Host header."""
+        if self.PUBLIC_URL:
+            return self.PUBLIC_URL
+        host = f"[{self.HOST}]" if ":" in self.HOST else self.HOST
+        return f"http://{host}:{self.PORT}"
+
+    @property
+    def https(self) -> bool:
+        """Whether users reach the service over https (then HSTS and Secure cookies)."""
+        return self.public_url.startswith("https://")
+
+    @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        """The Host header values answered (lowercase, no port): `ATTN_ALLOWED_HOSTS`, or the
+        public URL's host and the loopback names."""
+        listed = _split(self.ALLOWED_HOSTS.lower())
+        if listed:
+            return tuple(listed)
+        public_host = (urlsplit(self.public_url).hostname or "").lower()
+        return tuple(dict.fromkeys((public_host, "localhost", "127.0.0.1", "::1")))
 
     @cached_property
     def trusted_proxies(self) -> tuple[IPNetwork, ...]:

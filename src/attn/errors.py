@@ -33,6 +33,11 @@ class TooManyAttempts(AttnError):
         self.retry_after = retry_after
 
 
+class TooManyEventStreams(TooManyAttempts):
+    code = "too_many_streams"
+    message = "You have as many live rolls open as allowed; close one first."
+
+
 class NotAuthenticated(AttnError):
     code = "not_authenticated"
     message = "A valid access token is required."

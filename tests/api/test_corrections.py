@@ -1227,6 +1227,7 @@ async def test_end_to_end_with_the_fake_verifier(
         ATTN_DATABASE_URL=clean_database.url,
         ATTN_REDIS_URL=redis_url,
         ATTN_VERIFIER_URL=f"http://127.0.0.1:{verifier_port}/",
+        ATTN_PUBLIC_URL=f"http://127.0.0.1:{server_port}",
     )
     server = await asyncio.create_subprocess_exec(
         ATTN,

@@ -14,11 +14,13 @@ _SIGN_IN_TOKEN = re.compile(r'name="sign_in_token" value="([^"]+)"')
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 
-def page_browser(app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:
+def page_browser(
+    app: FastAPI, address: str = "127.0.0.1", base_url: str = "http://testserver"
+) -> httpx.AsyncClient:
     """A browser on the pages (not under /api/v1) whose connection comes from `address`."""
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, client=(address, 40000)),
-        base_url="http://testserver",
+        base_url=base_url,
         headers={"Accept": "text/html"},
     )
 

@@ -151,7 +151,8 @@ async def test_login_csrf_a_public_url_behind_a_proxy_is_this_site(make_api: Any
     """Behind a proxy that rewrites Host, the browser's Origin is ATTN_PUBLIC_URL's."""
     async with make_api(PUBLIC_URL="https://attn.school.example") as api:
         student = await api.add_user("student")
-        async with page_browser(api.app) as browser:
+        # the browser speaks https to the proxy; its cookies are Secure
+        async with page_browser(api.app, base_url="https://attn.school.example") as browser:
             form = await browser.get("/login")
             fields = {
                 "sign_in_token": sign_in_token_of(form),

@@ -1,4 +1,5 @@
-"""The JSON API under `/api/v1` (and the health probes): routers, their error handlers.
+"""The JSON API under `/api/v1` (and the health probes and the docs page): routers, their
+error handlers.
 
 Imports `attn.http` and below, never `attn.web`.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from attn.api import errors
+from attn.api import docs, errors
 from attn.api.routers import auth, health, student, teacher, verifications
 
 API_PREFIX = "/api/v1"
@@ -19,3 +20,4 @@ def install(app: FastAPI) -> None:
     for router in (auth.router, teacher.router, student.router, verifications.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    docs.install(app)

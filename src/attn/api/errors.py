@@ -14,6 +14,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from redis.exceptions import ResponseError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from attn import errors
@@ -22,6 +23,7 @@ from attn.http.errors import (
     UNAVAILABLE,
     attn_error_response,
     error_response,
+    refused_write,
     unavailable_response,
 )
 from attn.services import auth
@@ -117,7 +119,22 @@ def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
 
 def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return error_response(500, "internal_error", "Something went wrong on our side.")
+    # The server closes the connection after a 500 (the app raised); say so, so a client
+    # does not send its next request on a connection that is going away.
+    return error_response(
+        500,
+        "internal_error",
+        "Something went wrong on our side.",
+        headers={"Connection": "close"},
+    )
+
+
+def _redis_error(request: Request, exc: Exception) -> JSONResponse:
+    """A Redis error reply: 503 when Redis refuses writes (MISCONF, NOREPLICAS), else a bug."""
+    assert isinstance(exc, ResponseError)
+    if refused_write(exc) is not None:
+        return _unavailable(request, exc)
+    return _unexpected_error(request, exc)
 
 
 def install(app: FastAPI) -> None:
@@ -126,4 +143,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, _unavailable)
+    app.add_exception_handler(ResponseError, _redis_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -13,8 +13,18 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine for an async URL (see `attn.config.to_async_database_url`)."""
+def create_engine(
+    url: str,
+    *,
+    statement_timeout: float | None = None,
+    lock_timeout: float | None = None,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """An engine for an async URL (see `attn.config.to_async_database_url`).
+
+    On PostgreSQL, `statement_timeout` and `lock_timeout` (seconds) bound every statement of
+    its sessions, so a request behind a held lock fails (503) instead of waiting for it.
+    """
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
@@ -27,7 +37,19 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
+    server_settings = {}
+    if statement_timeout is not None:
+        server_settings["statement_timeout"] = str(int(statement_timeout * 1000))
+    if lock_timeout is not None:
+        server_settings["lock_timeout"] = str(int(lock_timeout * 1000))
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args={"server_settings": server_settings},
+        **kwargs,
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attn.db.tables import UserRow
@@ -22,6 +22,14 @@ class NewUser:
 
 async def get_user(*, session: AsyncSession, school_number: str) -> UserRow | None:
     return await session.get(UserRow, school_number)
+
+
+async def probe(*, session: AsyncSession, budget_ms: int) -> None:
+    """Read one account as a login would, within `budget_ms` on PostgreSQL (where a lock on
+    the table would otherwise keep the read waiting): what readiness means for logins."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"SET LOCAL statement_timeout = {int(budget_ms)}"))
+    await session.execute(select(UserRow.school_number).limit(1))
 
 
 async def count_users(*, session: AsyncSession) -> int:

@@ -63,7 +63,8 @@ CurrentTeacher = Annotated[UserSessionRedis, Depends(current_teacher)]
 CurrentStudent = Annotated[UserSessionRedis, Depends(current_student)]
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
-Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip.")]
+MAX_OFFSET = 1_000_000_000
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
 # For lists a client needs whole (a lesson's roll, a search): every item unless asked for a page.
 OptionalLimit = Annotated[
     int | None,
@@ -94,13 +95,6 @@ async def client_address(request: Request) -> IPAddress | None:
 
 ClientAddress = Annotated[IPAddress | None, Depends(client_address)]
 
-
-async def base_url(request: Request) -> str:
-    """The address this service is reached at, for the links it hands out."""
-    return str(request.base_url)
-
-
-BaseUrl = Annotated[str, Depends(base_url)]
 
 DEVICE_HEADER = "X-ATTN-Device"
 DEVICE_COOKIE = "attn_device"

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -30,6 +31,7 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.UserExists: 409,
     errors.InvalidUser: 422,
     errors.TooManyAttempts: 429,
+    errors.TooManyEventStreams: 429,
     errors.InvalidCode: 403,
     errors.NetworkNotAllowed: 403,
     errors.DeviceRequired: 403,
@@ -53,16 +55,36 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.SignInFormExpired: 403,
 }
 
-# A backing store that did not answer: 503, whichever face asked. OSError is a driver's own
-# connection error (refused, reset, timed out) that reached us unwrapped.
+# A backing store that did not answer, or refused to write: 503, whichever face asked.
+# OSError is a driver's own connection error (refused, reset, timed out) that reached us
+# unwrapped. Redis refuses writes when it is out of memory (OOM) or a replica (READONLY);
+# redis-py gives those their own classes.
 UNAVAILABLE: tuple[type[Exception], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
+    OutOfMemoryError,
+    ReadOnlyError,
     OperationalError,
     DBAPIError,
     OSError,
 )
+# The other refusals of writes, which redis-py reports as a plain ResponseError: the server
+# cannot persist (MISCONF), or has too few replicas (NOREPLICAS). By their error code.
+REFUSED_WRITE_CODES = frozenset({"OOM", "READONLY", "MISCONF", "NOREPLICAS"})
 UNAVAILABLE_MESSAGE = "The service is briefly unavailable; try again."
+
+
+def refused_write(exc: ResponseError) -> str | None:
+    """The code of a Redis error reply that says the server takes no writes now, else None."""
+    code = exc.status_code or str(exc).split(" ", 1)[0]
+    return code if code in REFUSED_WRITE_CODES else None
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means a backing store cannot serve the request now (503)."""
+    if isinstance(exc, UNAVAILABLE):
+        return True
+    return isinstance(exc, ResponseError) and refused_write(exc) is not None
 
 
 def status_of(exc: errors.AttnError) -> int:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator
 
+import anyio
 from fastapi.responses import StreamingResponse
 
+from attn.http.errors import is_unavailable
 from attn.models import UserSessionRedis
-from attn.services import teacher_service
+from attn.services import live_roll
 from attn.services.context import ServiceContext
 
-KEEPALIVE_SECONDS = 15.0
+log = logging.getLogger(__name__)
+
 RETRY_MS = 2000
 EVENT_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
@@ -20,19 +25,47 @@ async def roll_events(
     ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str
 ) -> StreamingResponse:
     """A `ready` event once subscribed (nothing after it is missed), then one `record` event
-    (a Record) per check-in or change, and a comment every 15 s to keep proxies open."""
-    # 404 before the stream starts; the feed is entered inside it, so that it is always left
-    await teacher_service.get_lesson(ctx, teacher=teacher, lesson_id=lesson_id)
+    (a Record) per check-in or change, and a comment every `ATTN_EVENTS_KEEPALIVE_SECONDS`
+    (15) to keep proxies open. At each of those the stream checks that it may go on; when its
+    session has ended or its lesson has left live state it sends `end` and closes."""
+    # 404 and 429 before the stream starts; the feed is entered inside it, so that it is
+    # always left
+    watch = await live_roll.open_watch(ctx, teacher=teacher, lesson_id=lesson_id)
+    interval = ctx.settings.EVENTS_KEEPALIVE_SECONDS
 
     async def stream() -> AsyncIterator[str]:
-        async with teacher_service.watch_roll(ctx, teacher=teacher, lesson_id=lesson_id) as queue:
-            yield f"retry: {RETRY_MS}\nevent: ready\ndata: {{}}\n\n"
-            while True:
+        try:
+            async with watch.records() as queue:
+                yield f"retry: {RETRY_MS}\nevent: ready\ndata: {{}}\n\n"
+                loop = asyncio.get_running_loop()
+                renew_at = loop.time() + interval
+                while True:
+                    try:
+                        record = await asyncio.wait_for(
+                            queue.get(), max(0.0, renew_at - loop.time())
+                        )
+                    except TimeoutError:
+                        ended = await watch.renew()
+                        if ended is not None:
+                            yield f"event: end\ndata: {json.dumps({'reason': ended})}\n\n"
+                            return
+                        yield ": keep-alive\n\n"
+                        renew_at = loop.time() + interval
+                        continue
+                    yield f"event: record\ndata: {record}\n\n"
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            # the client reconnects after RETRY_MS, and is told 503 while it lasts
+            log.warning("a live roll stopped: a backing store is unavailable: %s", exc)
+        finally:
+            # the stream is cancelled when its client leaves: let the release finish anyway
+            with anyio.CancelScope(shield=True):
                 try:
-                    record = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                yield f"event: record\ndata: {record}\n\n"
+                    await watch.close()
+                except Exception as exc:
+                    if not is_unavailable(exc):
+                        raise
+                    # its lease runs out by itself
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers=EVENT_HEADERS)

@@ -48,7 +48,11 @@ async def open_context(
             )
         )
         stack.push_async_callback(redis_client.close)
-        engine = create_engine(settings.async_database_url)
+        engine = create_engine(
+            settings.async_database_url,
+            statement_timeout=settings.DB_STATEMENT_TIMEOUT_SECONDS,
+            lock_timeout=settings.DB_LOCK_TIMEOUT_SECONDS,
+        )
         stack.push_async_callback(engine.dispose)
         http = None
         if settings.VERIFIER_URL:

@@ -33,7 +33,7 @@ def client_address(
     are never reached while an untrusted hop stands to their right.
     """
     address = parse_address(peer) if peer else None
-    if address is None or not _inside(address, trusted):
+    if address is None or not is_inside(address, trusted):
         return address
     hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
     for hop in reversed(hops):
@@ -41,12 +41,13 @@ def client_address(
         if hop_address is None:
             return None  # a malformed hop: nothing left of it can be trusted
         address = hop_address
-        if not _inside(address, trusted):
+        if not is_inside(address, trusted):
             return address
     return address
 
 
-def _inside(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:
+def is_inside(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:
+    """Whether `address` is in one of `networks` (say, a trusted proxy)."""
     return any(address.version == network.version and address in network for network in networks)
 
 

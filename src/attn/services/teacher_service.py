@@ -4,9 +4,7 @@ it, its roll and its audit trail, and correct records, live or persisted. Roster
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from attn.db import history, rosters, users
@@ -225,16 +223,6 @@ async def get_roll(
         return await history.get_records(session=session, lesson_id=lesson_id)
 
 
-@contextlib.asynccontextmanager
-async def watch_roll(
-    ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str
-) -> AsyncIterator[asyncio.Queue[str]]:
-    """The teacher's lesson's new and changed records (JSON), as they happen."""
-    await _own_lesson(ctx, teacher, lesson_id)
-    async with ctx.redis_client.feed.listen(lesson_id) as queue:
-        yield queue
-
-
 async def get_roll_json(
     ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str, page: slice | None = None
 ) -> bytes:
@@ -257,9 +245,10 @@ async def get_roll_json(
 
 
 async def get_code(
-    ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str, base_url: str
+    ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str
 ) -> CheckInCode:
-    """The lesson's current check-in code, how long it lasts, and the link its QR carries."""
+    """The lesson's current check-in code, how long it lasts, and the link its QR carries
+    (on the configured public URL: a request's Host header never makes a link)."""
     lesson = await _own_lesson(ctx, teacher, lesson_id)
     if SecurityOption.CODE not in lesson.security:
         raise CodeNotEnabled
@@ -268,12 +257,11 @@ async def get_code(
         raise LessonNotActive
     rotation = ctx.settings.CODE_ROTATION_SECONDS
     code, seconds_left = codes.current_code(ctx.secret_key, lesson_id, now, rotation)
-    base = (ctx.settings.PUBLIC_URL or base_url).rstrip("/")
     return CheckInCode(
         code=code,
         valid_for_seconds=seconds_left,
         rotation_seconds=rotation,
-        join_url=f"{base}/join/{lesson_id}?code={code}",
+        join_url=f"{ctx.settings.public_url}/join/{lesson_id}?code={code}",
     )
 
 

@@ -69,7 +69,7 @@ def check_signature(
 
 
 def request_after_join(
-    add_task: Callable[..., object], ctx: ServiceContext, result: JoinResult, base_url: str
+    add_task: Callable[..., object], ctx: ServiceContext, result: JoinResult
 ) -> None:
     """Hand a join that is waiting for its verifier to `add_task` (a background task runner),
     to be posted once the student has their answer; a join that waits for nothing is left."""
@@ -79,23 +79,21 @@ def request_after_join(
             ctx,
             verification_id=result.verification_id,
             record_json=result.record_json,
-            base_url=base_url,
         )
 
 
 async def request_verification(
-    ctx: ServiceContext, *, verification_id: str, record_json: str, base_url: str
+    ctx: ServiceContext, *, verification_id: str, record_json: str
 ) -> bool:
     """Post a pending check-in to the verifier, retrying a few times; True when delivered.
 
-    The verifier answers at `<ATTN_PUBLIC_URL, or the base URL the student used>/api/v1/
-    verifications/<id>`.
+    The verifier answers at `<ATTN_PUBLIC_URL>/api/v1/verifications/<id>`: configured, never
+    taken from the student's request, so a student cannot send the verifier elsewhere.
     """
     settings = ctx.settings
     if ctx.http is None or not settings.VERIFIER_URL or not settings.VERIFIER_SECRET:
         return False
-    base = (settings.PUBLIC_URL or base_url).rstrip("/")
-    callback_url = f"{base}/api/v1/verifications/{verification_id}"
+    callback_url = f"{settings.public_url}/api/v1/verifications/{verification_id}"
     record = json.loads(record_json)
     body = json.dumps(
         {

@@ -4,7 +4,8 @@ Keys that one atomic operation touches share a hash tag, so every script runs un
 Redis Cluster:
 
 - `{u:<school number>}`: a user's session, refresh tokens and their index, failed-login
-  counters, a teacher's active-lesson claim and lesson list, a student's list of live lessons.
+  counters, open event streams, a teacher's active-lesson claim and lesson list, a student's
+  list of live lessons.
 - `{l:<tag>}`: a lesson, its records and the discovery index of its (lesson name, teacher
   name) pair. The tag is a digest of that normalised pair and is the first half of the
   lesson id, so a lesson and the index entry that finds it always live in one slot.
@@ -49,6 +50,16 @@ def login_failures(school_number: str) -> str:
 def login_failures_from(school_number: str, source: str) -> str:
     """Failed logins of one account from one source (an IPv4 address, an IPv6 /64)."""
     return f"{PREFIX}:login-failures:{{u:{school_number}}}:{source}"
+
+
+def event_streams(school_number: str) -> str:
+    """The user's open live-roll streams: stream id scored by when its lease runs out (ms)."""
+    return f"{PREFIX}:event-streams:{{u:{school_number}}}"
+
+
+def ready_probe() -> str:
+    """What `/readyz` writes (and lets expire) to learn that Redis takes writes."""
+    return f"{PREFIX}:ready-probe"
 
 
 def teacher_active_lesson(school_number: str) -> str:

@@ -8,6 +8,7 @@ Imports only `attn.models` and `attn.store.keys`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,6 +131,20 @@ class LessonSnapshot:
     verifications: dict[str, str]
 
 
+class StreamOutcome(StrEnum):
+    OPENED = "opened"
+    TOO_MANY = "too_many"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCheck:
+    """What an open event stream learns at each renewal: the user's session as it is now
+    (None when it ended), and whether the lesson is still live in Redis."""
+
+    session: UserSessionRedis | None
+    lesson_live: bool
+
+
 class FinishOutcome(StrEnum):
     OK = "ok"
     NOT_FOUND = "not_found"
@@ -208,6 +223,7 @@ class RedisClient:
         self._reserve_login_attempt = redis.register_script(_script_source("reserve_login_attempt"))
         self._release_login_attempt = redis.register_script(_script_source("release_login_attempt"))
         self._save_refresh_token = redis.register_script(_script_source("save_refresh_token"))
+        self._open_event_stream = redis.register_script(_script_source("open_event_stream"))
 
     async def close(self) -> None:
         await self.feed.close()
@@ -215,6 +231,11 @@ class RedisClient:
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
+
+    async def probe_write(self, ttl_ms: int = 5000) -> None:
+        """Write a short-lived key: raises when Redis refuses writes (OOM, MISCONF,
+        READONLY, NOREPLICAS), which a PING would not tell."""
+        await self.redis.set(keys.ready_probe(), os.getpid(), px=ttl_ms)
 
     async def _pipeline_with_script(
         self,
@@ -332,6 +353,38 @@ class RedisClient:
             ],
             args=["1" if password_right else "0"],
         )
+
+    # --- live-roll event streams ----------------------------------------------------------
+
+    async def open_event_stream(
+        self, school_number: str, stream_id: str, *, now_ms: int, lease_ms: int, most: int
+    ) -> Reply[StreamOutcome, int]:
+        """Count a new event stream of the user for `lease_ms`, unless `most` are open;
+        TOO_MANY carries the ms until the first open one's lease ends."""
+        result = await self._open_event_stream(
+            keys=[keys.event_streams(school_number)],
+            args=[stream_id, now_ms, now_ms + lease_ms, most],
+        )
+        outcome = StreamOutcome(result[0])
+        return Reply(outcome, int(result[1]) if outcome is StreamOutcome.TOO_MANY else 0)
+
+    async def renew_event_stream(
+        self, school_number: str, stream_id: str, lesson_id: str, *, lease_end_ms: int
+    ) -> StreamCheck:
+        """Extend an open stream's lease and read what decides whether it goes on, in one
+        round trip."""
+        streams = keys.event_streams(school_number)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(keys.session(school_number))
+        pipe.zadd(streams, {stream_id: lease_end_ms}, xx=True)
+        pipe.pexpireat(streams, lease_end_ms)
+        pipe.exists(keys.lesson(lesson_id))
+        raw_session, _, _, lesson_live = await pipe.execute()
+        session = None if raw_session is None else formats.parse_session(raw_session)
+        return StreamCheck(session=session, lesson_live=bool(lesson_live))
+
+    async def close_event_stream(self, school_number: str, stream_id: str) -> None:
+        await self.redis.zrem(keys.event_streams(school_number), stream_id)
 
     # --- lessons -------------------------------------------------------------------------
 

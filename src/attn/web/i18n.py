@@ -150,6 +150,14 @@ ERRORS: dict[str, tuple[str, str]] = {
         "Too many attempts; try again later.",
         "Çok fazla deneme yapıldı; biraz sonra yeniden deneyin.",
     ),
+    "too_many_streams": (
+        "You have as many live rolls open as allowed; close one first.",
+        "İzin verilen sayıda canlı yoklama listesi zaten açık; önce birini kapatın.",
+    ),
+    "service_unavailable": (
+        "The service is briefly unavailable; try again.",
+        "Hizmet kısa bir süre için kullanılamıyor; yeniden deneyin.",
+    ),
     "lesson_not_found": ("No such lesson.", "Böyle bir ders yok."),
     "lesson_not_active": ("The lesson is not active.", "Ders aktif değil."),
     "lesson_already_active": (

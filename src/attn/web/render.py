@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -25,9 +26,17 @@ from pydantic import ValidationError
 
 from attn.errors import AttnError, CrossSiteRequest, InvalidRequest
 from attn.http.deps import DEVICE_COOKIE, context_of
-from attn.http.errors import attn_error_response, error_headers, status_of
+from attn.http.errors import (
+    attn_error_response,
+    error_headers,
+    is_unavailable,
+    status_of,
+    unavailable_response,
+)
 from attn.models import UserSessionRedis, format_time
 from attn.web.i18n import LANGUAGES, pick_language, translator
+
+log = logging.getLogger(__name__)
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -49,6 +58,11 @@ def language(request: Request) -> str:
         request.cookies.get(LANG_COOKIE),
         request.headers.get("accept-language"),
     )
+
+
+def secure_cookies(request: Request) -> bool:
+    """Whether the pages' cookies are `Secure`: when users reach the service over https."""
+    return context_of(request).settings.https
 
 
 def csrf_token(request: Request, session_token: str) -> str:
@@ -131,11 +145,17 @@ def render(
         },
         status_code=status_code,
     )
+    secure = secure_cookies(request)
     if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, page_language, max_age=YEAR, samesite="lax")
+        response.set_cookie(LANG_COOKIE, page_language, max_age=YEAR, samesite="lax", secure=secure)
     if DEVICE_COOKIE not in request.cookies:
         response.set_cookie(
-            DEVICE_COOKIE, secrets.token_urlsafe(24), max_age=YEAR, httponly=True, samesite="lax"
+            DEVICE_COOKIE,
+            secrets.token_urlsafe(24),
+            max_age=YEAR,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
         )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -183,6 +203,16 @@ def error_page(request: Request, exc: AttnError) -> Response:
     return response
 
 
+def unavailable_page(request: Request) -> Response:
+    """503 while a backing store cannot serve: a page for a browser, JSON for a fetch."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return unavailable_response()
+    message = translator(language(request))("err_service_unavailable")
+    response = render(request, "error.html", status_code=503, status=503, message=message)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 class PageRoute(APIRoute):
     """The route class of the pages: errors and redirects become page answers."""
 
@@ -202,5 +232,10 @@ class PageRoute(APIRoute):
                 first = exc.errors()[0] if exc.errors() else {}
                 where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
                 return error_page(request, InvalidRequest(f"{where}: {first.get('msg', '')}"))
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("a backing store is unavailable: %s", exc)
+                return unavailable_page(request)
 
         return page_handler

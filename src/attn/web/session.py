@@ -42,6 +42,7 @@ from attn.web.render import (
     error_text,
     form_error,
     render,
+    secure_cookies,
     sign_in_form_token,
     wants_html,
 )
@@ -180,6 +181,7 @@ def _sign_in_page(
         path="/login",
         httponly=True,
         samesite="lax",
+        secure=secure_cookies(request),
     )
     return response
 
@@ -245,9 +247,17 @@ async def login_submit(request: Request) -> Response:
         max_age=result.expires_in,
         httponly=True,
         samesite="lax",
+        secure=secure_cookies(request),
     )
-    response.set_cookie(SIGNED_IN_COOKIE, "1", max_age=YEAR, httponly=True, samesite="lax")
-    response.delete_cookie(SIGN_IN_FORM_COOKIE, path="/login")
+    response.set_cookie(
+        SIGNED_IN_COOKIE,
+        "1",
+        max_age=YEAR,
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+    )
+    response.delete_cookie(SIGN_IN_FORM_COOKIE, path="/login", secure=secure_cookies(request))
     return response
 
 
@@ -262,6 +272,6 @@ async def logout(request: Request, form: CsrfForm) -> Response:
         pass
     target = _safe_target(form.get("next", "/"))
     response = back("/login" if target == "/" else sign_in_url(target))
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(SIGNED_IN_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, secure=secure_cookies(request))
+    response.delete_cookie(SIGNED_IN_COOKIE, secure=secure_cookies(request))
     return response

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from attn.errors import AttnError, InvalidRequest
-from attn.http.deps import BaseUrl, ClientAddress, Context, DeviceId
+from attn.http.deps import ClientAddress, Context, DeviceId
 from attn.http.errors import status_of
 from attn.http.schemas import JoinIn
 from attn.services import attendance, student_service, verification_service
@@ -75,7 +75,6 @@ async def join_submit(
     lesson_id: str,
     address: ClientAddress,
     device: DeviceId,
-    base_url: BaseUrl,
     background: BackgroundTasks,
 ) -> HTMLResponse:
     try:
@@ -102,7 +101,7 @@ async def join_submit(
             error=error_text(request, exc),
             here=f"/join/{lesson_id}",
         )
-    verification_service.request_after_join(background.add_task, ctx, result, base_url)
+    verification_service.request_after_join(background.add_task, ctx, result)
     return render(
         request,
         "joined.html",

@@ -3,15 +3,15 @@ corrections, the projector view, the history and a course's table."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from attn.errors import AttnError
-from attn.http.deps import BaseUrl, ClientAddress, Context
+from attn.http.deps import MAX_OFFSET, ClientAddress, Context
 from attn.http.events import roll_events
 from attn.http.qr import qr_svg
 from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn
@@ -23,6 +23,9 @@ from attn.web.session import CsrfForm, PageTeacher, ScriptTeacher, sign_in_url
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 HISTORY_PAGE = 50
+# A page number past this is refused (422), as the API refuses an offset past its bound.
+HISTORY_LAST_PAGE = MAX_OFFSET // HISTORY_PAGE
+HistoryPage = Annotated[int, Query(ge=0, le=HISTORY_LAST_PAGE)]
 
 
 def _problem(request: Request, exc: AttnError | ValidationError) -> str:
@@ -226,14 +229,12 @@ async def finish(
 
 @router.get("/teacher/lessons/{lesson_id}/projector", response_class=HTMLResponse)
 async def projector(
-    request: Request, ctx: Context, user: PageTeacher, lesson_id: str, base_url: BaseUrl
+    request: Request, ctx: Context, user: PageTeacher, lesson_id: str
 ) -> HTMLResponse:
     lesson = await teacher_service.get_lesson(ctx, teacher=user, lesson_id=lesson_id)
     code = None
     if SecurityOption.CODE in lesson.security and lesson.is_active(ctx.now()):
-        code = await teacher_service.get_code(
-            ctx, teacher=user, lesson_id=lesson_id, base_url=base_url
-        )
+        code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id)
     return render(
         request,
         "projector.html",
@@ -245,29 +246,26 @@ async def projector(
 
 
 @router.get("/teacher/lessons/{lesson_id}/projector.json")
-async def projector_state(
-    ctx: Context, user: ScriptTeacher, lesson_id: str, base_url: BaseUrl
-) -> Response:
+async def projector_state(ctx: Context, user: ScriptTeacher, lesson_id: str) -> Response:
     """What the projector page polls: the current code, its seconds left, the count."""
     lesson = await teacher_service.get_lesson(ctx, teacher=user, lesson_id=lesson_id)
     state: dict[str, Any] = {"count": lesson.attendee_count, "active": lesson.is_active(ctx.now())}
     if SecurityOption.CODE in lesson.security and state["active"]:
-        code = await teacher_service.get_code(
-            ctx, teacher=user, lesson_id=lesson_id, base_url=base_url
-        )
+        code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id)
         state |= {"code": code.code, "seconds_left": code.valid_for_seconds}
     return JSONResponse(state, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/teacher/lessons/{lesson_id}/qr.svg")
-async def qr(ctx: Context, user: ScriptTeacher, lesson_id: str, base_url: BaseUrl) -> Response:
-    code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id, base_url=base_url)
+async def qr(ctx: Context, user: ScriptTeacher, lesson_id: str) -> Response:
+    code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id)
     return qr_svg(code)
 
 
 @router.get("/teacher/history", response_class=HTMLResponse)
-async def history_page(request: Request, ctx: Context, user: PageTeacher) -> HTMLResponse:
-    page = max(0, _number(request.query_params.get("page")) or 0)
+async def history_page(
+    request: Request, ctx: Context, user: PageTeacher, page: HistoryPage = 0
+) -> HTMLResponse:
     lessons = await teacher_service.list_lessons(
         ctx, teacher=user, limit=HISTORY_PAGE, offset=page * HISTORY_PAGE
     )

@@ -6,15 +6,17 @@ import asyncio
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from redis.exceptions import ResponseError
 
+from attn.db import users
 from attn.http.deps import Context
-from attn.http.errors import error_response, error_responses
+from attn.http.errors import error_response, error_responses, refused_write
 from attn.http.schemas import Health
 
 router = APIRouter(tags=["health"])
 
-_PROBE_TIMEOUT_SECONDS = 2.0
+# How long each probe may take before the service counts as not ready.
+_PROBE_BUDGET_SECONDS = 2.0
 
 
 @router.get("/healthz")
@@ -25,17 +27,28 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Health, responses=error_responses(503))
 async def readyz(ctx: Context) -> JSONResponse:
-    """200 when Redis and the database answer, 503 otherwise."""
+    """200 when Redis takes a write and the database reads an account within the budget,
+    503 otherwise."""
     problems = []
     try:
-        await asyncio.wait_for(ctx.redis_client.ping(), _PROBE_TIMEOUT_SECONDS)
+        await asyncio.wait_for(ctx.redis_client.probe_write(), _PROBE_BUDGET_SECONDS)
     except Exception as exc:
-        problems.append(f"redis: {type(exc).__name__}")
+        problems.append(f"redis: {_reason(exc)}")
     try:
-        async with asyncio.timeout(_PROBE_TIMEOUT_SECONDS), ctx.db() as session:
-            await session.execute(text("SELECT 1"))
+        # the server cancels the read at the budget; the outer bound is for a network hang
+        async with asyncio.timeout(_PROBE_BUDGET_SECONDS + 1), ctx.db() as session:
+            await users.probe(session=session, budget_ms=int(_PROBE_BUDGET_SECONDS * 1000))
     except Exception as exc:
-        problems.append(f"database: {type(exc).__name__}")
+        problems.append(f"database: {_reason(exc)}")
     if problems:
         return error_response(503, "not_ready", "Not ready: " + ", ".join(problems))
     return JSONResponse({"status": "ok"})
+
+
+def _reason(exc: Exception) -> str:
+    """A probe's failure in a few words."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {_PROBE_BUDGET_SECONDS:g} s"
+    if isinstance(exc, ResponseError) and (code := refused_write(exc)):
+        return f"refuses writes ({code})"
+    return type(exc).__name__

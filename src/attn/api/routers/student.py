@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Query, Response
 
 from attn.http.deps import (
     ClientAddress,
@@ -62,7 +62,6 @@ async def join_lesson(
     lesson_id: str,
     address: ClientAddress,
     device: DeviceId,
-    request: Request,
     background: BackgroundTasks,
     body: Annotated[JoinIn | None, Body()] = None,
 ) -> Response:
@@ -77,7 +76,7 @@ async def join_lesson(
         lesson_id=lesson_id,
         check_in=CheckIn(code=body.code if body else None, client=address, device_id=device),
     )
-    verification_service.request_after_join(background.add_task, ctx, result, str(request.base_url))
+    verification_service.request_after_join(background.add_task, ctx, result)
     # The stored record is already the API's Record JSON: send it as it is.
     return Response(
         content=result.record_json,

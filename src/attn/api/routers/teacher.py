@@ -9,7 +9,6 @@ from fastapi.responses import StreamingResponse
 
 from attn.errors import InvalidRoster
 from attn.http.deps import (
-    BaseUrl,
     ClientAddress,
     Context,
     CurrentTeacher,
@@ -149,23 +148,21 @@ async def lesson_audit(ctx: Context, teacher: CurrentTeacher, lesson_id: str) ->
             "content": {"text/event-stream": {}},
             "description": "Server-Sent Events: `record` events carry a new or changed Record",
         },
-        **error_responses(401, 403, 404),
+        **error_responses(401, 403, 404, 429),
     },
 )
 async def lesson_events(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> StreamingResponse:
     """The live roll as Server-Sent Events: one `record` event (a Record) per check-in or
-    change, a `ready` event first and a comment every 15 s to keep proxies open."""
+    change, a `ready` event first and a comment every 15 s to keep proxies open; an `end`
+    event, and the end of the stream, once the session ends or the lesson leaves live state.
+    At most `ATTN_MAX_EVENT_STREAMS_PER_USER` streams per user at once (429 beyond)."""
     return await roll_events(ctx, teacher=teacher, lesson_id=lesson_id)
 
 
 @router.get("/lessons/{lesson_id}/code", responses=error_responses(401, 403, 404, 409))
-async def lesson_code(
-    ctx: Context, teacher: CurrentTeacher, lesson_id: str, base_url: BaseUrl
-) -> CheckInCode:
+async def lesson_code(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> CheckInCode:
     """The rotating check-in code to show now, the seconds it has left, and its QR link."""
-    return await teacher_service.get_code(
-        ctx, teacher=teacher, lesson_id=lesson_id, base_url=base_url
-    )
+    return await teacher_service.get_code(ctx, teacher=teacher, lesson_id=lesson_id)
 
 
 @router.get(
@@ -176,13 +173,9 @@ async def lesson_code(
         **error_responses(401, 403, 404, 409),
     },
 )
-async def lesson_code_qr(
-    ctx: Context, teacher: CurrentTeacher, lesson_id: str, base_url: BaseUrl
-) -> Response:
+async def lesson_code_qr(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> Response:
     """The current code's join link as a QR code (SVG), for the projector."""
-    code = await teacher_service.get_code(
-        ctx, teacher=teacher, lesson_id=lesson_id, base_url=base_url
-    )
+    code = await teacher_service.get_code(ctx, teacher=teacher, lesson_id=lesson_id)
     return qr_svg(code)
 
 

@@ -49,10 +49,20 @@
     // `ready` comes on every (re)connect: check-ins made before it are fetched then
     events.addEventListener("ready", soon);
     events.addEventListener("record", soon);
+    // The server ends the stream when the session ends or the lesson is persisted: say
+    // "signed out" for the first, show the lesson as it is now for the second; never reconnect.
+    events.addEventListener("end", function (event) {
+      events.close();
+      ended = true;
+      var reason = "";
+      try { reason = JSON.parse(event.data).reason; } catch (e) { reason = ""; }
+      if (reason === "session_ended") signedOut();
+      else window.location.reload();
+    });
     // A stream the server refused (say, 401 once the session ended) is not retried by the
     // browser: find out why from the roll, and listen again unless the session is gone.
     events.addEventListener("error", function () {
-      if (events.readyState !== EventSource.CLOSED) return;
+      if (ended || events.readyState !== EventSource.CLOSED) return;
       reload();
       setTimeout(function () { if (!ended) listen(); }, 5000);
     });

@@ -1,0 +1,163 @@
+"""The outermost layer of every request, a pure ASGI middleware (it costs microseconds, and
+it runs on every join): it refuses request heads over `ATTN_MAX_HEADER_BYTES` or
+`ATTN_MAX_HEADER_COUNT` (431) and Host values outside `ATTN_ALLOWED_HOSTS` (400; the health
+probes excepted), believes
+`X-Forwarded-Host`/`-Proto` only from `ATTN_TRUSTED_PROXIES`, and gives every response,
+errors included, the browser security headers: nosniff, no framing, a same-origin referrer,
+a strict Content-Security-Policy unless the response brings its own (the API docs page does),
+and HSTS when the public URL is https.
+
+The server bounds what it buffers of a head before this runs (`attn.http.connections`);
+this check gives the answer in the contract's error shape wherever the app is served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from attn.config import Settings
+from attn.http.errors import error_response
+from attn.services import network
+
+# Scripts, styles, images and requests from this origin only; no inline script or style, no
+# plugins, no framing by anyone, forms posted only here.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+HSTS = "max-age=31536000"
+# Probes answer whatever Host they are asked with: an orchestrator checks a worker by its
+# own address, and they tell nothing a rebinding page could use.
+PROBES = frozenset({"/healthz", "/readyz"})
+# The bytes of a request line besides its target: method, spaces, version, CRLF.
+_REQUEST_LINE_OVERHEAD = 16
+# The bytes of a header line besides its name and value: ": " and CRLF.
+_HEADER_LINE_OVERHEAD = 4
+
+
+def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries (the CSP is added apart: a response may set its
+    own)."""
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+    ]
+    if settings.https:
+        headers.append((b"strict-transport-security", HSTS.encode()))
+    return headers
+
+
+def head_size(scope: Scope) -> int:
+    """The bytes of a request's head as it was sent: its request line and its headers."""
+    target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + 1
+    size = len(scope.get("method", "")) + target + _REQUEST_LINE_OVERHEAD
+    for name, value in scope["headers"]:
+        size += len(name) + len(value) + _HEADER_LINE_OVERHEAD
+    return size
+
+
+def host_of(value: bytes) -> str:
+    """The host a Host header names, lowercase, without its port or IPv6 brackets."""
+    host = value.decode("latin-1").strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if ":" in host else host
+
+
+class Edge:
+    """The limits, the Host allow-list and the security headers; see the module's text."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.max_header_bytes = settings.MAX_HEADER_BYTES
+        self.max_header_count = settings.MAX_HEADER_COUNT
+        hosts = settings.allowed_hosts
+        self.any_host = "*" in hosts
+        self.hosts = frozenset(host for host in hosts if not host.startswith("*"))
+        self.host_suffixes = tuple(host[1:] for host in hosts if host.startswith("*."))
+        self.trusted_proxies = settings.trusted_proxies
+        self.headers = security_headers(settings)
+        self.csp = (b"content-security-policy", PAGE_CSP.encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                headers.extend(self.headers)
+                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    headers.append(self.csp)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        headers = scope["headers"]
+        if len(headers) > self.max_header_count or head_size(scope) > self.max_header_bytes:
+            refusal = error_response(
+                431,
+                "request_header_fields_too_large",
+                f"The request's headers are larger than {self.max_header_bytes} bytes or "
+                f"more than {self.max_header_count}.",
+                headers={"Connection": "close"},
+            )
+            await refusal(scope, receive, send_with_headers)
+            return
+        if self.trusted_proxies:
+            scope = self._forwarded(scope)
+        host = next((value for name, value in scope["headers"] if name == b"host"), b"")
+        if not self._allowed(host_of(host)) and scope["path"] not in PROBES:
+            refusal = error_response(
+                400,
+                "host_not_allowed",
+                "This server does not answer for that host name; the address to use is "
+                "ATTN_PUBLIC_URL (more names: ATTN_ALLOWED_HOSTS).",
+            )
+            await refusal(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    def _allowed(self, host: str) -> bool:
+        return (
+            self.any_host
+            or host in self.hosts
+            or (bool(self.host_suffixes) and host.endswith(self.host_suffixes))
+        )
+
+    def _forwarded(self, scope: Scope) -> Scope:
+        """The request as the client sent it to a trusted proxy in front of us: its
+        `X-Forwarded-Host` and `-Proto` (the nearest proxy's, the last value) replace the
+        Host header and the scheme. From anyone else they are ignored."""
+        client = scope.get("client")
+        peer = network.parse_address(client[0]) if client else None
+        if peer is None or not network.is_inside(peer, self.trusted_proxies):
+            return scope
+        forwarded_host = _last_value(scope["headers"], b"x-forwarded-host")
+        forwarded_proto = _last_value(scope["headers"], b"x-forwarded-proto")
+        if forwarded_host is None and forwarded_proto is None:
+            return scope
+        scope = dict(scope)
+        if forwarded_proto in (b"http", b"https"):
+            scope["scheme"] = "https" if forwarded_proto == b"https" else "http"
+        if forwarded_host:
+            scope["headers"] = [
+                *((name, value) for name, value in scope["headers"] if name != b"host"),
+                (b"host", forwarded_host),
+            ]
+        return scope
+
+
+def _last_value(headers: Iterable[tuple[bytes, bytes]], wanted: bytes) -> bytes | None:
+    """The last comma-separated value of the last header `wanted`, stripped; None without."""
+    found = None
+    for name, value in headers:
+        if name == wanted:
+            found = value
+    if found is None:
+        return None
+    return found.rpartition(b",")[2].strip().lower()
