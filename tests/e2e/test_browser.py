@@ -438,7 +438,7 @@ def test_a_lesson_from_start_to_exports(
     shoot(a, "student-history")
     b.goto("/student/history")
     expect(b.locator("tbody tr .pill")).to_have_text("present")
-    expect(b.locator("main ul li").first).to_have_text("Physics 101: 1/1 (100%)")
+    expect(b.locator("main ul li").first).to_have_text("Physics 101 — Ayşe Yılmaz: 1/1 (100%)")
 
 
 # --- the live roll -----------------------------------------------------------------------------
