@@ -231,7 +231,7 @@ STEPS = ["claimed", "read", "written", "committed", "deleted", "done"]
 
 @pytest.mark.parametrize("step", STEPS)
 async def test_a_crash_at_any_step_loses_nothing_and_duplicates_nothing(
-    fast_api: Api, fault: Any, step: str, redis: aioredis.Redis
+    fast_api: Api, fault: Any, step: str, redis: aioredis.Redis, clock: Clock
 ) -> None:
     api = fast_api
     lesson, teacher_headers, student_headers = await run_lesson(api, students=3)
@@ -259,7 +259,7 @@ async def test_a_crash_at_any_step_loses_nothing_and_duplicates_nothing(
     assert summary.retried == 1
     assert list(summary.errors) == [lesson_id]
     fault(sweep._no_fault)
-    await asyncio.sleep(0.35)  # the crashed sweeper's claim runs out
+    clock.advance(seconds=0.35)  # the crashed sweeper's claim runs out
     await sweep_attendances(api.context)
     assert await sql_counts(api.context, lesson_id) == (1, 3)
     # dangling index entries of a crash after the delete are tolerated and cleaned by readers
@@ -280,7 +280,7 @@ def unreachable_database_url(api: Api, tmp_path: Any) -> str:
 
 
 async def test_database_down_during_a_pass_then_back(
-    make_api: Callable[..., Any], fast_api: Api, tmp_path: Any
+    make_api: Callable[..., Any], fast_api: Api, tmp_path: Any, clock: Clock
 ) -> None:
     api = fast_api
     lessons = [(await run_lesson(api, students=2, name=f"L{i}"))[0] for i in range(3)]
@@ -292,7 +292,7 @@ async def test_database_down_during_a_pass_then_back(
         assert set(summary.errors) == {lesson["lesson_id"] for lesson in lessons}
         summary, left = await sweep_until_done(broken.context)
         assert sorted(left) == sorted(lesson["lesson_id"] for lesson in lessons)
-    await asyncio.sleep(0.35)
+    clock.advance(seconds=0.35)  # the broken sweeper's claims run out
     summary, left = await sweep_until_done(api.context)
     assert left == []
     for lesson in lessons:
