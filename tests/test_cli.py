@@ -27,7 +27,7 @@ from argon2.exceptions import VerifyMismatchError
 from sqlalchemy import text
 
 from attn.db.engine import create_engine
-from tests.conftest import Database
+from tests.support.database import Database
 
 ATTN = Path(sys.executable).parent / "attn"
 CLI_TIMEOUT = 30

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD, Api
+from tests.support.api import PASSWORD, Api
 
 
 async def test_login_returns_token_role_ttl_and_user(api: Api) -> None:

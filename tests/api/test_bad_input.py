@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 
 from attn.db import users
 from attn.models import NewAccount
-from tests.conftest import PASSWORD, Api
+from tests.support.api import PASSWORD, Api
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 JSON = {"Content-Type": "application/json"}

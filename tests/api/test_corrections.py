@@ -33,8 +33,12 @@ from attn.services.verification_service import (
 )
 from attn.store import keys
 from attn.tasks.sweep import sweep_attendances
-from tests.conftest import Api, Clock, Database
-from tests.tasks.test_sweep_processes import ATTN, free_port, stop, wait_for
+from tests.support.api import Api
+from tests.support.clock import Clock
+from tests.support.database import Database
+from tests.support.health import wait_for
+from tests.support.ports import free_port
+from tests.support.processes import ATTN, stop
 
 SECRET = "s" * 20
 VERIFIER_URL = "http://verifier.test/"

@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from attn.services import codes
-from tests.conftest import Api, Clock
+from tests.support.api import Api
+from tests.support.clock import Clock
 
 Headers = dict[str, str]
 DEVICE_A = "device-A-0123456789"

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from attn.tasks.sweep import sweep_attendances
-from tests.conftest import Api, Clock
+from tests.support.api import Api
+from tests.support.clock import Clock
 
 
 async def test_start_returns_an_active_lesson(api: Api, teacher: Any) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy import text
 
 from attn.db.engine import create_engine
 from attn.db.tables import Base
-from tests.conftest import Database
+from tests.support.database import Database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -24,8 +24,8 @@ import openpyxl
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, Server
+from tests.support.api import PASSWORD
 
 SHOTS = ARTIFACTS / "screenshots"
 PHONE = {"width": 360, "height": 740}

@@ -3,31 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from bench.sweep_throughput import fill_finished_lessons
 from sqlalchemy import func, select
 
 from attn.db import history
 from attn.db.tables import LessonRow, RecordRow, UserRow
 from attn.models import AttendanceRecordRedis
-from attn.services.context import ServiceContext
 from attn.store import keys
 from attn.tasks import sweep
 from attn.tasks.sweep import sweep_attendances, sweep_until_done
-from tests.conftest import Api, Clock
+from tests.support.api import Api
+from tests.support.clock import Clock
+from tests.support.lessons import fill_finished_lessons, run_lesson
+from tests.support.sweep import STEPS, live_keys, sql_counts
 
 pytestmark = pytest.mark.usefixtures("redis")
-
-
-@pytest.fixture
-async def fast_api(make_api: Callable[..., Any]) -> AsyncIterator[Api]:
-    async with make_api(SWEEP_LEASE_SECONDS=0.3) as running:
-        yield running
 
 
 @pytest.fixture
@@ -38,53 +33,6 @@ def fault(
         monkeypatch.setattr(sweep, "checkpoint", hook)
 
     return install
-
-
-async def run_lesson(
-    api: Api, *, students: int = 3, finish: bool = True, name: str = "Algorithms"
-) -> tuple[dict[str, Any], dict[str, str], list[dict[str, str]]]:
-    """A teacher starts a lesson, `students` join it, and the teacher finishes it."""
-    _, teacher_headers = await api.user_headers("teacher")
-    lesson = await api.start_lesson(teacher_headers, lesson_name=name)
-    student_headers = []
-    for _ in range(students):
-        _, headers = await api.user_headers("student")
-        response = await api.client.post(
-            f"/student/lessons/{lesson['lesson_id']}/attendance", headers=headers
-        )
-        assert response.status_code == 201
-        student_headers.append(headers)
-    if finish:
-        response = await api.client.post(
-            f"/teacher/lessons/{lesson['lesson_id']}/finish", headers=teacher_headers
-        )
-        assert response.status_code == 200
-    return lesson, teacher_headers, student_headers
-
-
-async def sql_counts(ctx: ServiceContext, lesson_id: str) -> tuple[int, int]:
-    async with ctx.db() as session:
-        lessons = await session.scalar(
-            select(func.count()).select_from(LessonRow).where(LessonRow.lesson_id == lesson_id)
-        )
-        records = await session.scalar(
-            select(func.count()).select_from(RecordRow).where(RecordRow.lesson_id == lesson_id)
-        )
-    return int(lessons or 0), int(records or 0)
-
-
-async def live_keys(redis: aioredis.Redis, lesson_id: str) -> list[str]:
-    """Every Redis key or index entry that still mentions the lesson (tests only: KEYS)."""
-    found = []
-    for name in await redis.keys("attn:*"):
-        kind = await redis.type(name)
-        if (
-            lesson_id[16:] in name
-            or (kind == "zset" and await redis.zscore(name, lesson_id) is not None)
-            or (kind == "set" and await redis.sismember(name, lesson_id))
-        ):
-            found.append(name)
-    return found
 
 
 async def test_a_finished_lesson_is_persisted_and_leaves_redis(
@@ -224,9 +172,6 @@ async def test_the_same_lesson_swept_by_two_sweepers_ignoring_the_lease(
         [sweep.Outcome.PERSISTED, sweep.Outcome.ALREADY]
     ) or {outcome for outcome, _ in outcomes} == {sweep.Outcome.PERSISTED}
     assert await sql_counts(api.context, lesson_id) == (1, 5)
-
-
-STEPS = ["claimed", "read", "written", "committed", "deleted", "done"]
 
 
 @pytest.mark.parametrize("step", STEPS)

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from attn.tasks.sweep import sweep_attendances
-from tests.conftest import PASSWORD, Api
+from tests.support.api import PASSWORD, Api
 
 
 @pytest.fixture
