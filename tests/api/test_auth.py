@@ -139,13 +139,3 @@ async def test_token_of_another_user_with_a_forged_prefix_is_refused(api: Api) -
     secret = alice_token.rsplit(".", 1)[1]
     forged = {"Authorization": f"Bearer {bob.school_number}.{secret}"}
     assert (await api.client.get("/auth/me", headers=forged)).status_code == 401
-
-
-async def test_password_hash_is_argon2id(api: Api) -> None:
-    from attn.db import users
-
-    user = await api.add_user("student")
-    async with api.context.db() as session:
-        stored = await users.get_user(session=session, school_number=user.school_number)
-    assert stored is not None and stored.password_hash.startswith("$argon2id$")
-    assert PASSWORD not in stored.password_hash

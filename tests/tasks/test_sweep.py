@@ -11,7 +11,6 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import func, select
 
-from attn.db import history
 from attn.db.tables import LessonRow, RecordRow, UserRow
 from attn.models import AttendanceRecordRedis
 from attn.store import keys
@@ -110,29 +109,6 @@ async def test_an_active_lesson_is_not_swept_until_its_end(
     assert got.json()["status"] == "finished"
     leftovers = await live_keys(redis, lesson_id)
     assert all(name.startswith("attn:student-lessons:") for name in leftovers), leftovers
-
-
-async def test_persisting_twice_writes_once(fast_api: Api) -> None:
-    api = fast_api
-    lesson, _, _ = await run_lesson(api, students=3)
-    lesson_id = lesson["lesson_id"]
-    snapshot = await api.context.redis_client.read_lesson_snapshot(lesson_id)
-    assert snapshot is not None
-    now = datetime.now(UTC)
-    results = []
-    for _ in range(2):
-        async with api.context.db() as session, session.begin():
-            results.append(
-                await history.persist_lesson(
-                    session=session,
-                    lesson=snapshot.lesson,
-                    records=snapshot.records,
-                    version=snapshot.version,
-                    now=now,
-                )
-            )
-    assert results == [True, False]
-    assert await sql_counts(api.context, lesson_id) == (1, 3)
 
 
 async def test_two_sweepers_at_once_write_each_lesson_once(
