@@ -1,8 +1,12 @@
-"""Accounts for tests, many at once: one password hash per run instead of one per account."""
+"""Accounts for tests: many at once with one password hash per run instead of one per
+account, and checking a password against a stored hash."""
 
 from __future__ import annotations
 
 import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerifyMismatchError
 
 from attn.db import users
 from attn.models import NewAccount
@@ -33,3 +37,10 @@ async def add_accounts(api: Api, *accounts: tuple[str, str]) -> list[NewAccount]
             ],
         )
     return entries
+
+
+def verifies(password_hash: str, password: str) -> bool:
+    try:
+        return PasswordHasher(1).verify(password_hash, password)
+    except VerifyMismatchError:
+        return False
