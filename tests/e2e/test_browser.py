@@ -24,8 +24,8 @@ import openpyxl
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
-from tests.e2e.conftest import ARTIFACTS, Server
 from tests.support.api import PASSWORD
+from tests.support.browser import ARTIFACTS, Server
 
 SHOTS = ARTIFACTS / "screenshots"
 PHONE = {"width": 360, "height": 740}
