@@ -1,32 +1,39 @@
-"""Fixtures of the browser tests: Chromium, one `attn serve` for the module, and browser
-contexts that are always closed.
+"""Fixtures of the browser tests: Chromium, one `attn serve` and one browser for all of them,
+the people and a live lesson they share, and browser contexts that are always closed.
 
 Chromium is found by `tests.support.browser.find_chromium`; when there is none, the tests are
 skipped with the reason. The fixtures never install it: `make browser` does.
 
 The server runs as the real `attn serve --no-sweep` on a free 127.0.0.1 port against the test
 SQL database and Redis (both emptied first), with a check-in code that rotates every 60 s so
-a code read from the projector stays valid for the test. The server is always stopped.
+a code read from the projector stays valid for the test. The server, the browser and the
+people last for the whole `tests/e2e` package (every test has its own sessions, since a new
+sign-in ends the last one); the server is always stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis as sync_redis
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, expect, sync_playwright
 
+from tests.support.api import PASSWORD
 from tests.support.browser import ARTIFACTS, CHROMIUM_ARGS, Server, chromium_missing, find_chromium
 from tests.support.database import Database, empty_tables
 from tests.support.health import wait_until_healthy
+from tests.support.pages import LAB_TEACHER, OTHERS, PHONE, TEACHER, Lesson, sign_in, start_lesson
 from tests.support.ports import free_port
 from tests.support.processes import ATTN, child_environment, stop_popen
 
 STARTUP_TIMEOUT = 30
+
+expect.set_options(timeout=10_000)
 
 
 # --- Chromium ----------------------------------------------------------------------------------
@@ -40,13 +47,13 @@ def chromium_executable() -> str:
     return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright, chromium_executable: str) -> Iterator[Browser]:
     launched = playwright_driver.chromium.launch(
         executable_path=chromium_executable, args=CHROMIUM_ARGS
@@ -80,11 +87,11 @@ def new_context(browser: Browser, attn_server: Server) -> Iterator[Callable[...,
 # --- the server ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def attn_server(
     database: Database, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """`attn serve --no-sweep` on empty tables and an empty Redis database, for the module."""
+    """`attn serve --no-sweep` on empty tables and an empty Redis database, for the package."""
     asyncio.run(empty_tables(database))
     with sync_redis.Redis.from_url(redis_url) as client:
         client.flushdb()
@@ -118,3 +125,47 @@ def attn_server(
             yield Server(base_url=base_url, env=env, database=database)
         finally:
             stop_popen(process)
+
+
+# --- the people and the lesson they share ------------------------------------------------
+
+
+@pytest.fixture(scope="package")
+def people(attn_server: Server, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The accounts, made with the CLI: the main teacher with `attn users add`, everyone else
+    with one `attn users import`."""
+    added = attn_server.attn(
+        "users",
+        "add",
+        "--school-number",
+        TEACHER.number,
+        "--full-name",
+        TEACHER.name,
+        "--role",
+        TEACHER.role,
+        "--password-stdin",
+        stdin=f"{PASSWORD}\n",
+    )
+    assert added.returncode == 0, added.stderr
+    listing = tmp_path_factory.mktemp("people") / "people.csv"
+    with listing.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["school_number", "full_name", "role", "password"])
+        writer.writerows([p.number, p.name, p.role, PASSWORD] for p in OTHERS)
+    imported = attn_server.attn("users", "import", str(listing))
+    assert imported.returncode == 0, imported.stderr
+
+
+@pytest.fixture(scope="package")
+def chemistry(browser: Browser, attn_server: Server, people: None) -> Iterator[Lesson]:
+    """A live lesson with a rotating code that the smaller tests check in to."""
+    context = browser.new_context(base_url=attn_server.base_url, viewport=PHONE)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        sign_in(page, LAB_TEACHER)
+        expect(page).to_have_url(attn_server.url("/teacher"))
+        yield Lesson(start_lesson(page, "Chemistry 2"), context)
+    finally:
+        context.close()
