@@ -77,6 +77,7 @@ async def test_repeated_failures_are_rate_limited(make_api: Any) -> None:
         await api.login(other)
 
 
+@pytest.mark.slow  # waits out real Redis TTLs
 async def test_sessions_expire_by_role_ttl(make_api: Any) -> None:
     async with make_api(STUDENT_SESSION_TTL_SECONDS=1, TEACHER_SESSION_TTL_SECONDS=3) as api:
         _, student_headers = await api.user_headers("student")

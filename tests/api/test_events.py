@@ -9,12 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.api import PASSWORD, Api
 from tests.support.database import Database
 from tests.support.health import wait_until_up
 from tests.support.ports import free_port
 from tests.support.processes import ATTN, child_environment, stop
+
+# `attn serve --workers 2` runs as a real process.
+pytestmark = pytest.mark.slow
 
 
 async def test_teachers_see_check_ins_within_a_second_across_two_workers(

@@ -40,6 +40,9 @@ from tests.support.health import wait_until_healthy
 from tests.support.ports import free_port
 from tests.support.processes import ATTN, child_environment, stop_popen
 
+# Fuzzing, against `attn serve` run as a real process.
+pytestmark = pytest.mark.slow
+
 MAX_EXAMPLES = 25
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 

@@ -11,6 +11,9 @@ from tests.support.cli import assert_one_line_failure, attn, valkey_pids
 from tests.support.ports import free_port
 from tests.support.processes import child_environment
 
+# Every test runs the real `attn` executable, a second or more each time.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize(
     ("name", "value"),

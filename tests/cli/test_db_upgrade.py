@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import assert_ok, attn
 from tests.support.database import Database, user_count
 from tests.support.processes import child_environment
+
+# Every test runs the real `attn` executable, a second or more each time.
+pytestmark = pytest.mark.slow
 
 
 def test_db_upgrade_is_idempotent(clean_database: Database, data_dir: Path) -> None:

@@ -21,6 +21,9 @@ from tests.support.health import wait_until_healthy
 from tests.support.ports import free_port
 from tests.support.processes import ATTN, child_environment
 
+# Every test runs `attn serve` as a real process, and stops it: seconds each.
+pytestmark = pytest.mark.slow
+
 STARTUP_TIMEOUT = 30
 SHUTDOWN_TIMEOUT = 10
 API = "/api/v1"

@@ -12,6 +12,9 @@ from tests.support.cli import assert_ok, assert_one_line_failure, attn
 from tests.support.database import Database, password_hash, user_count, users_by_number
 from tests.support.processes import child_environment
 
+# Every test runs the real `attn` executable, a second or more each time.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("ending", ["\n", "\r\n", ""], ids=["lf", "crlf", "none"])
 def test_users_add_reads_password_without_line_ending(

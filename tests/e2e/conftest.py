@@ -17,6 +17,7 @@ import asyncio
 import csv
 import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,8 +33,18 @@ from tests.support.ports import free_port
 from tests.support.processes import ATTN, child_environment, stop_popen
 
 STARTUP_TIMEOUT = 30
+HERE = Path(__file__).parent
 
 expect.set_options(timeout=10_000)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e drives a real browser: mark it `e2e`, so `-m "not e2e"`
+    leaves it out. Tryfirst: the marks must be there before `-m` selects."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.e2e)
 
 
 # --- Chromium ----------------------------------------------------------------------------------

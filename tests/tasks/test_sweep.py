@@ -111,6 +111,7 @@ async def test_an_active_lesson_is_not_swept_until_its_end(
     assert all(name.startswith("attn:student-lessons:") for name in leftovers), leftovers
 
 
+@pytest.mark.slow  # 24 users log in
 async def test_two_sweepers_at_once_write_each_lesson_once(
     make_api: Callable[..., Any], fast_api: Api
 ) -> None:
@@ -342,6 +343,7 @@ async def test_a_failed_batch_is_rolled_back_and_retried_lesson_by_lesson(
         assert await sql_counts(api.context, lesson["lesson_id"]) == (1, 2)
 
 
+@pytest.mark.slow  # a burst of 10,000 records
 async def test_burst_of_lessons_in_one_pass(fast_api: Api) -> None:
     """200 lessons x 50 records, written straight to the store, swept in one pass."""
     api = fast_api

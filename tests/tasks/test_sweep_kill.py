@@ -20,6 +20,9 @@ from tests.support.lessons import run_lesson
 from tests.support.processes import ATTN, child_environment
 from tests.support.sweep import STEPS, live_keys, sql_counts
 
+# Each test kills a sweeper process, then runs `attn sweep --once`: seconds apiece.
+pytestmark = pytest.mark.slow
+
 VICTIM = """
 import asyncio, os, signal, sys
 from attn.config import load_settings

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 
 from attn.models import NewAccount
 from tests.support.api import Api
@@ -15,6 +16,9 @@ from tests.support.lessons import run_lesson
 from tests.support.ports import free_port
 from tests.support.processes import ATTN, child_environment, stop
 from tests.support.sweep import sql_counts
+
+# `attn worker` and `attn serve` run as real processes.
+pytestmark = pytest.mark.slow
 
 
 def environment(database: Database, redis_url: str, tmp_path: Path) -> dict[str, str]:

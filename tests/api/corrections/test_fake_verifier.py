@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from attn.models import NewAccount
 from tests.support.api import Api, Headers
@@ -16,6 +17,9 @@ from tests.support.database import Database
 from tests.support.health import wait_for, wait_until_up
 from tests.support.ports import free_port
 from tests.support.processes import ATTN, child_environment, stop
+
+# `attn serve` and `attn fake-verifier` run as real processes.
+pytestmark = pytest.mark.slow
 
 
 def base_environment(tmp_path: Path) -> dict[str, str]:
