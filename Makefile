@@ -1,5 +1,6 @@
 # make run   - set up a local virtual environment, then serve with embedded defaults and demo accounts
 # make test  - set up, then run the whole test suite (SQLite and embedded Valkey unless ATTN_TEST_* say otherwise)
+# make browser - Debian's chromium for the browser tests: installed when missing and possible, else how to get it
 # make check - lint, format check and type check
 # make bench - the benchmark suite (starts the service itself; see bench/README.md)
 
@@ -9,8 +10,10 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
+APT_GET ?= apt-get
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test check lint format bench clean setup
+.PHONY: run test check lint format bench clean setup browser
 
 setup: $(STAMP)
 
@@ -32,8 +35,33 @@ bench: $(BENCH_STAMP)
 run: $(STAMP)
 	$(BIN)/attn serve --demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests look for Chromium where tests/support/browser.py does: ATTN_CHROMIUM,
+# /usr/bin/chromium, then chromium on PATH. Only root with apt-get can install it; everyone
+# else is told how, and this target succeeds either way so that `make test` never stops here.
+# apt-get never prompts (no terminal, -y, old config files kept) and is bounded by a timeout.
+FIND_CHROMIUM = for c in "$$ATTN_CHROMIUM" "$(CHROMIUM)" "$$(command -v chromium)"; do \
+	if [ -n "$$c" ] && [ -f "$$c" ] && [ -x "$$c" ]; then echo "$$c"; break; fi; done
+APT = DEBIAN_FRONTEND=noninteractive $$(command -v timeout >/dev/null 2>&1 && echo timeout 600) \
+	$(APT_GET) -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold
+
+browser:
+	@found="$$($(FIND_CHROMIUM))"; \
+	if [ -n "$$found" ]; then \
+		echo "browser: Chromium is $$found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v $(APT_GET) >/dev/null 2>&1; then \
+		echo "browser: installing Debian's chromium with $(APT_GET)"; \
+		$(APT) install chromium </dev/null || { $(APT) update </dev/null && $(APT) install chromium </dev/null; } || true; \
+		found="$$($(FIND_CHROMIUM))"; \
+		if [ -n "$$found" ]; then echo "browser: Chromium is $$found"; \
+		else echo "browser: $(APT_GET) could not install chromium; the browser tests will be skipped"; fi; \
+	else \
+		echo "browser: Chromium not found; the browser tests will be skipped until it is there."; \
+		echo "browser: install Debian's chromium package as root (apt-get install chromium, then make browser),"; \
+		echo "browser: or set ATTN_CHROMIUM to the path of a Chromium binary."; \
+	fi
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench

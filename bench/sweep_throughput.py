@@ -18,54 +18,20 @@ import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from tests.support.lessons import fill_finished_lessons
 
 from attn.config import Settings, to_async_database_url
 from attn.db import admin
 from attn.db.migrate import upgrade
-from attn.models import AttendanceRecordRedis, LessonRedis
 from attn.services.context import open_context
-from attn.store import keys
 from attn.store.embedded import EmbeddedRedis
-from attn.store.redis_client import RedisClient
 from attn.tasks.sweep import sweep_attendances
 from bench.proc import database_cpu_seconds
 
 RESULTS = Path(__file__).parent / "results"
-
-
-async def fill_finished_lessons(store: RedisClient, *, lessons: int, records: int) -> list[str]:
-    """Put `lessons` lessons that ended now, with `records` records each, into Redis."""
-    now = datetime.now(UTC)
-    lesson_ids = []
-    for i in range(lessons):
-        lesson = LessonRedis(
-            lesson_id=keys.new_lesson_id(f"Bench {i}", f"Teacher {i % 20}"),
-            lesson_name=f"Bench {i}",
-            teacher_school_number=f"TB{i % 20:03d}",
-            teacher_full_name=f"Teacher {i % 20}",
-            start_time=now,
-            end_time=now,
-        )
-        await store.save_lesson(lesson)
-        pipe = store.redis.pipeline(transaction=False)
-        for n in range(records):
-            record = AttendanceRecordRedis(
-                lesson_id=lesson.lesson_id,
-                student_number=f"SB{(i * 7 + n) % 3000:05d}",
-                student_full_name=f"Student {n}",
-                attendance_time=now,
-            )
-            pipe.hset(
-                keys.lesson_records(lesson.lesson_id),
-                record.student_number,
-                record.model_dump_json(),
-            )
-        await pipe.execute()
-        lesson_ids.append(lesson.lesson_id)
-    return lesson_ids
 
 
 async def fill(settings: Settings, lessons: int, records: int) -> None:

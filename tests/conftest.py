@@ -4,6 +4,8 @@ Redis: `ATTN_TEST_REDIS_URL` when set, otherwise an embedded Valkey started for 
 SQL: `ATTN_TEST_DATABASE_URL` when set (a fresh database is created on that PostgreSQL server
 for the session and dropped after it), otherwise a SQLite file. Every test starts with an
 empty Redis database and empty tables.
+
+The machinery behind these fixtures lives in `tests.support`; tests import from there.
 """
 
 from __future__ import annotations
@@ -11,35 +13,24 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from fastapi import FastAPI
-from sqlalchemy import text
 
 from attn.app import create_app
 from attn.config import Settings, to_async_database_url
 from attn.db import admin
-from attn.db.engine import create_engine
 from attn.db.migrate import upgrade
-from attn.db.tables import Base
 from attn.models import NewAccount
-from attn.services import accounts
 from attn.store.embedded import EmbeddedRedis
-
-PASSWORD = "correct horse battery staple"
-
-
-@dataclass(frozen=True)
-class Database:
-    url: str  # as a user would configure it
-    async_url: str
+from tests.support.api import Api
+from tests.support.clock import Clock
+from tests.support.database import Database, empty_tables
 
 
 @pytest.fixture(scope="session")
@@ -82,25 +73,8 @@ async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 @pytest.fixture
 async def clean_database(database: Database) -> Database:
-    engine = create_engine(database.async_url)
-    async with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            await connection.execute(text(f"DELETE FROM {table.name}"))
-    await engine.dispose()
+    await empty_tables(database)
     return database
-
-
-class Clock:
-    """The real time plus an offset that tests move forward by hand."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, **delta: float) -> None:
-        self.offset += timedelta(**delta)
 
 
 @pytest.fixture
@@ -130,60 +104,11 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
 
 
-class Api:
-    """A running app (lifespan entered) and helpers to create users and log them in."""
-
-    def __init__(self, app: FastAPI, client: httpx.AsyncClient) -> None:
-        self.app = app
-        self.client = client
-
-    @property
-    def context(self) -> Any:
-        return self.app.state.context
-
-    async def add_user(
-        self, role: str, school_number: str | None = None, full_name: str | None = None
-    ) -> NewAccount:
-        prefix = {"teacher": "T", "student": "S", "admin": "A"}[role]
-        entry = NewAccount(
-            school_number=school_number or f"{prefix}{secrets.token_hex(4)}",
-            full_name=full_name or f"{role.title()} {secrets.token_hex(3)}",
-            role=role,  # type: ignore[arg-type]
-            password=PASSWORD,
-        )
-        await accounts.add_users(db=self.context.db, hasher=self.context.hasher, entries=[entry])
-        return entry
-
-    async def login(self, user: NewAccount) -> dict[str, str]:
-        response = await self.client.post(
-            "/auth/login", json={"school_number": user.school_number, "password": user.password}
-        )
-        assert response.status_code == 200, response.text
-        return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-    async def user_headers(self, role: str, **kwargs: Any) -> tuple[NewAccount, dict[str, str]]:
-        user = await self.add_user(role, **kwargs)
-        return user, await self.login(user)
-
-    async def start_lesson(
-        self, headers: dict[str, str], lesson_name: str = "Algorithms", duration_minutes: int = 60
-    ) -> dict[str, Any]:
-        response = await self.client.post(
-            "/teacher/lessons",
-            json={"lesson_name": lesson_name, "duration_minutes": duration_minutes},
-            headers=headers,
-        )
-        assert response.status_code == 201, response.text
-        lesson: dict[str, Any] = response.json()
-        return lesson
-
-
 @pytest.fixture
 def make_api(
     make_settings: Callable[..., Settings], redis: aioredis.Redis, clock: Clock
 ) -> Callable[..., Any]:
     """Build an app with setting overrides; use as `async with make_api(...) as api`."""
-    from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def build(**overrides: Any) -> AsyncIterator[Api]:
@@ -205,6 +130,14 @@ async def api(make_api: Callable[..., Any]) -> AsyncIterator[Api]:
 
 
 @pytest.fixture
+async def fast_api(make_api: Callable[..., Any]) -> AsyncIterator[Api]:
+    """An app whose sweep claims run out 0.3 s after they are made, so a test takes over the
+    work of a sweeper it crashed by advancing the clock past that."""
+    async with make_api(SWEEP_LEASE_SECONDS=0.3) as running:
+        yield running
+
+
+@pytest.fixture
 async def teacher(api: Api) -> tuple[NewAccount, dict[str, str]]:
     return await api.user_headers("teacher")
 
@@ -212,6 +145,3 @@ async def teacher(api: Api) -> tuple[NewAccount, dict[str, str]]:
 @pytest.fixture
 async def student(api: Api) -> tuple[NewAccount, dict[str, str]]:
     return await api.user_headers("student")
-
-
-Factory = Callable[..., Awaitable[Any]]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD, Api
+from tests.support.api import PASSWORD, Api
 
 
 async def test_login_returns_token_role_ttl_and_user(api: Api) -> None:
@@ -77,6 +77,7 @@ async def test_repeated_failures_are_rate_limited(make_api: Any) -> None:
         await api.login(other)
 
 
+@pytest.mark.slow  # waits out real Redis TTLs
 async def test_sessions_expire_by_role_ttl(make_api: Any) -> None:
     async with make_api(STUDENT_SESSION_TTL_SECONDS=1, TEACHER_SESSION_TTL_SECONDS=3) as api:
         _, student_headers = await api.user_headers("student")
@@ -139,13 +140,3 @@ async def test_token_of_another_user_with_a_forged_prefix_is_refused(api: Api) -
     secret = alice_token.rsplit(".", 1)[1]
     forged = {"Authorization": f"Bearer {bob.school_number}.{secret}"}
     assert (await api.client.get("/auth/me", headers=forged)).status_code == 401
-
-
-async def test_password_hash_is_argon2id(api: Api) -> None:
-    from attn.db import users
-
-    user = await api.add_user("student")
-    async with api.context.db() as session:
-        stored = await users.get_user(session=session, school_number=user.school_number)
-    assert stored is not None and stored.password_hash.startswith("$argon2id$")
-    assert PASSWORD not in stored.password_hash

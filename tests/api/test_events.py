@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.conftest import PASSWORD, Api, Database
-from tests.tasks.test_sweep_processes import free_port, stop, wait_for
+from tests.support.api import PASSWORD, Api
+from tests.support.database import Database
+from tests.support.health import wait_until_up
+from tests.support.ports import free_port
+from tests.support.processes import ATTN, child_environment, stop
 
-ATTN = str(Path(sys.executable).parent / "attn")
+# `attn serve --workers 2` runs as a real process.
+pytestmark = pytest.mark.slow
 
 
 async def test_teachers_see_check_ins_within_a_second_across_two_workers(
@@ -25,11 +28,8 @@ async def test_teachers_see_check_ins_within_a_second_across_two_workers(
     other_teacher = await api.add_user("teacher")
     students = [await api.add_user("student") for _ in range(4)]
     port = free_port()
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ATTN_")}
-    env.update(
-        ATTN_DATABASE_URL=clean_database.url,
-        ATTN_REDIS_URL=redis_url,
-        ATTN_DATA_DIR=str(tmp_path / "data"),
+    env = child_environment(
+        DATABASE_URL=clean_database.url, REDIS_URL=redis_url, DATA_DIR=tmp_path / "data"
     )
     server = await asyncio.create_subprocess_exec(
         ATTN,
@@ -46,14 +46,7 @@ async def test_teachers_see_check_ins_within_a_second_across_two_workers(
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-
-            async def up() -> bool:
-                try:
-                    return (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await wait_for(up, 30)
+            await wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=30)
 
             async def headers(user: Any) -> dict[str, str]:
                 response = await client.post(

@@ -19,8 +19,8 @@ import redis.asyncio as aioredis
 
 from attn.db.engine import create_engine, session_factory
 from attn.services.passwords import PasswordHasher
-from tests.conftest import PASSWORD, Api
-from tests.web.sign_in_form import page_browser, sign_in
+from tests.support.api import PASSWORD, Api
+from tests.support.sign_in_form import page_browser, sign_in
 
 OWNER = "127.0.0.1"
 ATTACKER = "127.0.0.2"

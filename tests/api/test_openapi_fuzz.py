@@ -12,10 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +34,16 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import PASSWORD, Database
+from tests.support.api import PASSWORD
+from tests.support.database import Database
+from tests.support.health import wait_until_healthy
+from tests.support.ports import free_port
+from tests.support.processes import ATTN, child_environment, stop_popen
+
+# Fuzzing, against `attn serve` run as a real process.
+pytestmark = pytest.mark.slow
 
 MAX_EXAMPLES = 25
-ATTN = Path(sys.executable).with_name("attn")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
 
@@ -61,13 +64,6 @@ class Server:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def add_user(env: dict[str, str], role: str, number: str, full_name: str) -> None:
@@ -94,35 +90,20 @@ def add_user(env: dict[str, str], role: str, number: str, full_name: str) -> Non
     assert done.returncode == 0, done.stderr
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"attn serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"attn serve did not answer /healthz within 30 s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def server(
     database: Database, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("attn-serve")
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ATTN_")}
-    env.update(
-        ATTN_DATABASE_URL=database.url,
-        ATTN_REDIS_URL=redis_url,
-        ATTN_DATA_DIR=str(data_dir),
-        ATTN_HOST="127.0.0.1",
-        ATTN_PORT=str(port),
-        ATTN_WORKERS="1",
-        ATTN_LOG_LEVEL="warning",
+    env = child_environment(
+        DATABASE_URL=database.url,
+        REDIS_URL=redis_url,
+        DATA_DIR=data_dir,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        WORKERS="1",
+        LOG_LEVEL="warning",
     )
     suffix = os.urandom(4).hex()
     numbers = {"teacher": f"TF{suffix}", "student": f"SF{suffix}"}
@@ -136,7 +117,7 @@ def server(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(url, process, log)
+        wait_until_healthy(url, process, log.read_text)
         running = Server(url, log, numbers, lesson_id="")
         started = httpx.post(
             f"{url}/api/v1/teacher/lessons",
@@ -153,12 +134,7 @@ def server(
         assert joined.status_code == 201, joined.text
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_popen(process)
 
 
 def error_body_shape(ctx: CheckContext, response: Any, case: Case) -> bool | None:

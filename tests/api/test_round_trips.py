@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
 
-from tests.conftest import Api
+from tests.support.api import Api
 
 
 class RoundTrips:

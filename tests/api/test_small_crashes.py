@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import text
 
 from attn.db.engine import create_engine
-from tests.conftest import PASSWORD, Api, Database
+from tests.support.api import PASSWORD, Api
+from tests.support.database import Database
 
 # The documented bounds: an API offset up to 1,000,000,000, a history page up to 20,000,000
 # (of 50 lessons each).

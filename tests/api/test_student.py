@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from attn.tasks.sweep import sweep_attendances
-from tests.conftest import Api, Clock
+from tests.support.api import Api
+from tests.support.clock import Clock
 
 
 async def test_find_matches_names_ignoring_case_and_spacing(api: Api, student: Any) -> None:

@@ -6,8 +6,11 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from attn.tasks.sweep import sweep_attendances
-from tests.conftest import Api, Clock
+from tests.support.api import Api
+from tests.support.clock import Clock
 
 
 async def test_start_returns_an_active_lesson(api: Api, teacher: Any) -> None:
@@ -175,6 +178,7 @@ async def test_roll_is_ordered_by_attendance_time(api: Api, teacher: Any, clock:
     assert got.json()["attendee_count"] == 4
 
 
+@pytest.mark.slow  # 55 students log in
 async def test_the_roll_is_whole_by_default_and_pages_on_request(
     api: Api, teacher: Any, clock: Clock
 ) -> None:

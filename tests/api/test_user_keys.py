@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 
 from attn.models import to_ms
 from attn.store import keys
-from tests.conftest import PASSWORD, Api
+from tests.support.api import PASSWORD, Api
 
 THIRTEEN_HOURS = 13 * 3600
 

@@ -1,122 +1,70 @@
-"""Fixtures of the browser tests: Debian's Chromium, one `attn serve` for the module, and
-browser contexts that are always closed.
+"""Fixtures of the browser tests: Chromium, one `attn serve` and one browser for all of them,
+the people and a live lesson they share, and browser contexts that are always closed.
 
-Chromium is `/usr/bin/chromium`. When it is missing and the tests run as root on Debian,
-`apt-get install -y chromium` is tried (after `apt-get update` when the first try fails), each
-step bounded by a timeout; when it still cannot be had, the tests are skipped with the reason.
-Playwright's own browser download is not used.
+Chromium is found by `tests.support.browser.find_chromium`; when there is none, the tests are
+skipped with the reason. The fixtures never install it: `make browser` does.
 
 The server runs as the real `attn serve --no-sweep` on a free 127.0.0.1 port against the test
 SQL database and Redis (both emptied first), with a check-in code that rotates every 60 s so
-a code read from the projector stays valid for the test. The server is always stopped.
+a code read from the projector stays valid for the test. The server, the browser and the
+people last for the whole `tests/e2e` package (every test has its own sessions, since a new
+sign-in ends the last one); the server is always stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import signal
-import socket
+import csv
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis as sync_redis
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
-from sqlalchemy import text
+from playwright.sync_api import Browser, BrowserContext, Playwright, expect, sync_playwright
 
-from attn.db.engine import create_engine
-from attn.db.tables import Base
-from tests.conftest import Database
+from tests.support.api import PASSWORD
+from tests.support.browser import ARTIFACTS, CHROMIUM_ARGS, Server, chromium_missing, find_chromium
+from tests.support.database import Database, empty_tables
+from tests.support.health import wait_until_healthy
+from tests.support.pages import LAB_TEACHER, OTHERS, PHONE, TEACHER, Lesson, sign_in, start_lesson
+from tests.support.ports import free_port
+from tests.support.processes import ATTN, child_environment, stop_popen
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-APT_UPDATE_TIMEOUT = 180
-APT_INSTALL_TIMEOUT = 600
-
-ATTN = Path(sys.executable).parent / "attn"
 STARTUP_TIMEOUT = 30
-SHUTDOWN_TIMEOUT = 15
-CLI_TIMEOUT = 60
+HERE = Path(__file__).parent
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+expect.set_options(timeout=10_000)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e drives a real browser: mark it `e2e`, so `-m "not e2e"`
+    leaves it out. Tryfirst: the marks must be there before `-m` selects."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.e2e)
 
 
 # --- Chromium ----------------------------------------------------------------------------------
 
 
-def _apt_get(*args: str, timeout: int) -> str | None:
-    """Run apt-get; None when it worked, else a one-line reason."""
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        result = subprocess.run(
-            ["apt-get", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return f"`apt-get {' '.join(args)}` did not finish in {timeout} s"
-    except OSError as exc:
-        return f"`apt-get {' '.join(args)}` could not run: {exc}"
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        return f"`apt-get {' '.join(args)}` exited with {result.returncode}: {last}"
-    return None
-
-
-def _install_chromium() -> str | None:
-    """Install Debian's chromium package; None when it is there afterwards, else why not."""
-    if not Path("/etc/debian_version").exists():
-        return "this is not a Debian system, so `apt-get install chromium` was not tried"
-    if os.geteuid() != 0:
-        return "not running as root, so `apt-get install chromium` was not tried"
-    if shutil.which("apt-get") is None:
-        return "apt-get is not on PATH"
-    reason = _apt_get("install", "-y", "chromium", timeout=APT_INSTALL_TIMEOUT)
-    if reason is not None:  # most often stale or missing package lists
-        reason = _apt_get("update", timeout=APT_UPDATE_TIMEOUT) or _apt_get(
-            "install", "-y", "chromium", timeout=APT_INSTALL_TIMEOUT
-        )
-    if reason is None and not CHROMIUM.exists():
-        reason = f"the chromium package is installed but {CHROMIUM} is missing"
-    return reason
-
-
 @pytest.fixture(scope="session")
 def chromium_executable() -> str:
-    if not CHROMIUM.exists():
-        reason = _install_chromium()
-        if reason is not None:
-            pytest.skip(f"Chromium is not installed and could not be installed: {reason}")
-    return str(CHROMIUM)
+    found = find_chromium()
+    if found is None:
+        pytest.skip(chromium_missing())
+    return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright, chromium_executable: str) -> Iterator[Browser]:
     launched = playwright_driver.chromium.launch(
         executable_path=chromium_executable, args=CHROMIUM_ARGS
@@ -150,99 +98,85 @@ def new_context(browser: Browser, attn_server: Server) -> Iterator[Callable[...,
 # --- the server ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Server:
-    base_url: str
-    env: dict[str, str]
-    database: Database
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
-
-    def attn(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        """Run the `attn` command with the server's settings."""
-        return subprocess.run(
-            [str(ATTN), *args],
-            input=stdin,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=CLI_TIMEOUT,
-            check=False,
-        )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _empty_tables(database: Database) -> None:
-    engine = create_engine(database.async_url)
-    try:
-        async with engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                await connection.execute(text(f"DELETE FROM {table.name}"))
-    finally:
-        await engine.dispose()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(SHUTDOWN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(SHUTDOWN_TIMEOUT)
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def attn_server(
     database: Database, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """`attn serve --no-sweep` on empty tables and an empty Redis database, for the module."""
-    asyncio.run(_empty_tables(database))
+    """`attn serve --no-sweep` on empty tables and an empty Redis database, for the package."""
+    asyncio.run(empty_tables(database))
     with sync_redis.Redis.from_url(redis_url) as client:
         client.flushdb()
     data_dir = tmp_path_factory.mktemp("attn-e2e")
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ATTN_")}
-    env.update(
-        ATTN_DATABASE_URL=database.url,
-        ATTN_REDIS_URL=redis_url,
-        ATTN_DATA_DIR=str(data_dir / "data"),
-        ATTN_CODE_ROTATION_SECONDS="60",
-        ATTN_LOG_LEVEL="warning",
+    env = child_environment(
+        DATABASE_URL=database.url,
+        REDIS_URL=redis_url,
+        DATA_DIR=data_dir / "data",
+        CODE_ROTATION_SECONDS="60",
+        LOG_LEVEL="warning",
     )
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "e2e-server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(ATTN), "serve", "--no-sweep", "--host", "127.0.0.1", "--port", str(port)],
+            [ATTN, "serve", "--no-sweep", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(
-                        f"attn serve exited with {process.returncode}: "
-                        f"{log_path.read_text(errors='replace')[-2000:]}"
-                    )
-                try:
-                    if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"attn serve did not answer /healthz in {STARTUP_TIMEOUT} s")
-                time.sleep(0.1)
+            wait_until_healthy(
+                base_url,
+                process,
+                lambda: log_path.read_text(errors="replace")[-2000:],
+                seconds=STARTUP_TIMEOUT,
+            )
             yield Server(base_url=base_url, env=env, database=database)
         finally:
-            _stop(process)
+            stop_popen(process)
+
+
+# --- the people and the lesson they share ------------------------------------------------
+
+
+@pytest.fixture(scope="package")
+def people(attn_server: Server, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The accounts, made with the CLI: the main teacher with `attn users add`, everyone else
+    with one `attn users import`."""
+    added = attn_server.attn(
+        "users",
+        "add",
+        "--school-number",
+        TEACHER.number,
+        "--full-name",
+        TEACHER.name,
+        "--role",
+        TEACHER.role,
+        "--password-stdin",
+        stdin=f"{PASSWORD}\n",
+    )
+    assert added.returncode == 0, added.stderr
+    listing = tmp_path_factory.mktemp("people") / "people.csv"
+    with listing.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["school_number", "full_name", "role", "password"])
+        writer.writerows([p.number, p.name, p.role, PASSWORD] for p in OTHERS)
+    imported = attn_server.attn("users", "import", str(listing))
+    assert imported.returncode == 0, imported.stderr
+
+
+@pytest.fixture(scope="package")
+def chemistry(browser: Browser, attn_server: Server, people: None) -> Iterator[Lesson]:
+    """A live lesson with a rotating code that the smaller tests check in to."""
+    context = browser.new_context(base_url=attn_server.base_url, viewport=PHONE)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        sign_in(page, LAB_TEACHER)
+        expect(page).to_have_url(attn_server.url("/teacher"))
+        yield Lesson(start_lesson(page, "Chemistry 2"), context)
+    finally:
+        context.close()

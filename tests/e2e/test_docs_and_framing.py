@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, Route, expect
 
-from tests.e2e.conftest import Server
+from tests.support.browser import Server
 
 PASSWORD = "framing-test-password"
 TEACHER = "T7701"

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import ARTIFACTS, Server
+from tests.support.api import PASSWORD
+from tests.support.browser import ARTIFACTS, Server
 
 SHOTS = ARTIFACTS / "screenshots"
 PROJECTOR = {"width": 1280, "height": 720}

@@ -19,8 +19,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from attn.tasks.sweep import sweep_attendances
-from tests.conftest import PASSWORD, Api, Database
-from tests.http.server import Server, serving
+from tests.support.api import PASSWORD, Api
+from tests.support.database import Database
+from tests.support.http_server import Server, serving
 
 KEEPALIVE = 0.3
 MOST_STREAMS = 2

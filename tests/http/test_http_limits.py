@@ -17,8 +17,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from tests.conftest import Database
-from tests.http.server import Server, head_and_body, read_until_closed, serving
+from tests.support.database import Database
+from tests.support.http_server import Server, head_and_body, read_until_closed, serving
 
 HEADER_TIMEOUT = 2
 BODY_TIMEOUT = 2

@@ -17,8 +17,9 @@ import segno
 
 from attn.config import ConfigError, Settings, load_settings
 from attn.services import verification_service
-from tests.conftest import Api, Database
-from tests.http.server import serving
+from tests.support.api import Api
+from tests.support.database import Database
+from tests.support.http_server import serving
 
 SECRET = "a-verifier-secret-of-some-length"
 

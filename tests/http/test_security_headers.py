@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Api
+from tests.support.api import Api
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import redis as sync_redis
 
 from attn.store.embedded import EmbeddedRedis
@@ -30,6 +31,7 @@ def test_data_survives_a_clean_restart(tmp_path: Path) -> None:
         assert client.get("kept") == b"yes"
 
 
+@pytest.mark.slow  # kills the owner process
 async def test_a_server_orphaned_by_a_killed_owner_is_replaced(tmp_path: Path) -> None:
     owner = await asyncio.create_subprocess_exec(
         sys.executable, "-c", OWNER, str(tmp_path), stdout=asyncio.subprocess.PIPE
@@ -61,6 +63,7 @@ async def test_a_server_orphaned_by_a_killed_owner_is_replaced(tmp_path: Path) -
         embedded.stop()
 
 
+@pytest.mark.slow  # kills the server, waits for its restart
 def test_a_server_that_dies_is_started_again_with_its_data(tmp_path: Path) -> None:
     embedded = EmbeddedRedis(tmp_path)
     url = embedded.start()

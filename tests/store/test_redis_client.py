@@ -22,6 +22,7 @@ from attn.store.redis_client import (
     SaveOutcome,
     connect,
 )
+from tests.support.lessons import make_lesson, make_record
 
 
 @pytest.fixture
@@ -29,56 +30,6 @@ async def store(redis: aioredis.Redis, redis_url: str) -> AsyncIterator[RedisCli
     client = RedisClient(connect(redis_url, max_connections=20, pool_timeout=5))
     yield client
     await client.close()
-
-
-def make_lesson(
-    name: str = "Physics", teacher: str = "Ada Lovelace", minutes: int = 60
-) -> LessonRedis:
-    now = datetime.now(UTC)
-    return LessonRedis(
-        lesson_id=keys.new_lesson_id(name, teacher),
-        lesson_name=name,
-        teacher_school_number="T1",
-        teacher_full_name=teacher,
-        start_time=now,
-        end_time=now + timedelta(minutes=minutes),
-    )
-
-
-def make_record(lesson: LessonRedis, number: str = "S1") -> AttendanceRecordRedis:
-    return AttendanceRecordRedis(
-        lesson_id=lesson.lesson_id,
-        student_number=number,
-        student_full_name=f"Student {number}",
-        attendance_time=datetime.now(UTC),
-    )
-
-
-def slot_of_each(*names: str) -> set[int]:
-    return {key_slot(name.encode()) for name in names}
-
-
-def test_every_script_touches_one_slot() -> None:
-    lesson_id = keys.new_lesson_id("Linear Algebra", "Ada Lovelace")
-    assert (
-        len(
-            slot_of_each(
-                keys.lesson(lesson_id),
-                keys.lesson_records(lesson_id),
-                keys.lesson_discovery_index(lesson_id),
-                keys.discovery_index(keys.discovery_tag("linear  ALGEBRA", "ada lovelace")),
-            )
-        )
-        == 1
-    )
-    assert len(slot_of_each(keys.teacher_active_lesson("T1"), keys.teacher_lessons("T1"))) == 1
-    assert (
-        len(slot_of_each(keys.session("S1"), keys.login_failures("S1"), keys.student_lessons("S1")))
-        == 1
-    )
-    # different lessons and users spread over slots
-    other = keys.new_lesson_id("Chemistry", "Ada Lovelace")
-    assert key_slot(keys.lesson(other).encode()) != key_slot(keys.lesson(lesson_id).encode())
 
 
 async def test_keys_written_by_each_script_share_a_slot(

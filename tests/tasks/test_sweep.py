@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from bench.sweep_throughput import fill_finished_lessons
 from sqlalchemy import func, select
 
-from attn.db import history
 from attn.db.tables import LessonRow, RecordRow, UserRow
 from attn.models import AttendanceRecordRedis
-from attn.services.context import ServiceContext
 from attn.store import keys
 from attn.tasks import sweep
 from attn.tasks.sweep import sweep_attendances, sweep_until_done
-from tests.conftest import Api, Clock
+from tests.support.api import Api
+from tests.support.clock import Clock
+from tests.support.lessons import fill_finished_lessons, run_lesson
+from tests.support.sweep import STEPS, live_keys, sql_counts
 
 pytestmark = pytest.mark.usefixtures("redis")
-
-
-@pytest.fixture
-async def fast_api(make_api: Callable[..., Any]) -> AsyncIterator[Api]:
-    async with make_api(SWEEP_LEASE_SECONDS=0.3) as running:
-        yield running
 
 
 @pytest.fixture
@@ -38,53 +32,6 @@ def fault(
         monkeypatch.setattr(sweep, "checkpoint", hook)
 
     return install
-
-
-async def run_lesson(
-    api: Api, *, students: int = 3, finish: bool = True, name: str = "Algorithms"
-) -> tuple[dict[str, Any], dict[str, str], list[dict[str, str]]]:
-    """A teacher starts a lesson, `students` join it, and the teacher finishes it."""
-    _, teacher_headers = await api.user_headers("teacher")
-    lesson = await api.start_lesson(teacher_headers, lesson_name=name)
-    student_headers = []
-    for _ in range(students):
-        _, headers = await api.user_headers("student")
-        response = await api.client.post(
-            f"/student/lessons/{lesson['lesson_id']}/attendance", headers=headers
-        )
-        assert response.status_code == 201
-        student_headers.append(headers)
-    if finish:
-        response = await api.client.post(
-            f"/teacher/lessons/{lesson['lesson_id']}/finish", headers=teacher_headers
-        )
-        assert response.status_code == 200
-    return lesson, teacher_headers, student_headers
-
-
-async def sql_counts(ctx: ServiceContext, lesson_id: str) -> tuple[int, int]:
-    async with ctx.db() as session:
-        lessons = await session.scalar(
-            select(func.count()).select_from(LessonRow).where(LessonRow.lesson_id == lesson_id)
-        )
-        records = await session.scalar(
-            select(func.count()).select_from(RecordRow).where(RecordRow.lesson_id == lesson_id)
-        )
-    return int(lessons or 0), int(records or 0)
-
-
-async def live_keys(redis: aioredis.Redis, lesson_id: str) -> list[str]:
-    """Every Redis key or index entry that still mentions the lesson (tests only: KEYS)."""
-    found = []
-    for name in await redis.keys("attn:*"):
-        kind = await redis.type(name)
-        if (
-            lesson_id[16:] in name
-            or (kind == "zset" and await redis.zscore(name, lesson_id) is not None)
-            or (kind == "set" and await redis.sismember(name, lesson_id))
-        ):
-            found.append(name)
-    return found
 
 
 async def test_a_finished_lesson_is_persisted_and_leaves_redis(
@@ -164,29 +111,7 @@ async def test_an_active_lesson_is_not_swept_until_its_end(
     assert all(name.startswith("attn:student-lessons:") for name in leftovers), leftovers
 
 
-async def test_persisting_twice_writes_once(fast_api: Api) -> None:
-    api = fast_api
-    lesson, _, _ = await run_lesson(api, students=3)
-    lesson_id = lesson["lesson_id"]
-    snapshot = await api.context.redis_client.read_lesson_snapshot(lesson_id)
-    assert snapshot is not None
-    now = datetime.now(UTC)
-    results = []
-    for _ in range(2):
-        async with api.context.db() as session, session.begin():
-            results.append(
-                await history.persist_lesson(
-                    session=session,
-                    lesson=snapshot.lesson,
-                    records=snapshot.records,
-                    version=snapshot.version,
-                    now=now,
-                )
-            )
-    assert results == [True, False]
-    assert await sql_counts(api.context, lesson_id) == (1, 3)
-
-
+@pytest.mark.slow  # 24 users log in
 async def test_two_sweepers_at_once_write_each_lesson_once(
     make_api: Callable[..., Any], fast_api: Api
 ) -> None:
@@ -226,12 +151,9 @@ async def test_the_same_lesson_swept_by_two_sweepers_ignoring_the_lease(
     assert await sql_counts(api.context, lesson_id) == (1, 5)
 
 
-STEPS = ["claimed", "read", "written", "committed", "deleted", "done"]
-
-
 @pytest.mark.parametrize("step", STEPS)
 async def test_a_crash_at_any_step_loses_nothing_and_duplicates_nothing(
-    fast_api: Api, fault: Any, step: str, redis: aioredis.Redis
+    fast_api: Api, fault: Any, step: str, redis: aioredis.Redis, clock: Clock
 ) -> None:
     api = fast_api
     lesson, teacher_headers, student_headers = await run_lesson(api, students=3)
@@ -259,7 +181,7 @@ async def test_a_crash_at_any_step_loses_nothing_and_duplicates_nothing(
     assert summary.retried == 1
     assert list(summary.errors) == [lesson_id]
     fault(sweep._no_fault)
-    await asyncio.sleep(0.35)  # the crashed sweeper's claim runs out
+    clock.advance(seconds=0.35)  # the crashed sweeper's claim runs out
     await sweep_attendances(api.context)
     assert await sql_counts(api.context, lesson_id) == (1, 3)
     # dangling index entries of a crash after the delete are tolerated and cleaned by readers
@@ -280,7 +202,7 @@ def unreachable_database_url(api: Api, tmp_path: Any) -> str:
 
 
 async def test_database_down_during_a_pass_then_back(
-    make_api: Callable[..., Any], fast_api: Api, tmp_path: Any
+    make_api: Callable[..., Any], fast_api: Api, tmp_path: Any, clock: Clock
 ) -> None:
     api = fast_api
     lessons = [(await run_lesson(api, students=2, name=f"L{i}"))[0] for i in range(3)]
@@ -292,7 +214,7 @@ async def test_database_down_during_a_pass_then_back(
         assert set(summary.errors) == {lesson["lesson_id"] for lesson in lessons}
         summary, left = await sweep_until_done(broken.context)
         assert sorted(left) == sorted(lesson["lesson_id"] for lesson in lessons)
-    await asyncio.sleep(0.35)
+    clock.advance(seconds=0.35)  # the broken sweeper's claims run out
     summary, left = await sweep_until_done(api.context)
     assert left == []
     for lesson in lessons:
@@ -421,6 +343,7 @@ async def test_a_failed_batch_is_rolled_back_and_retried_lesson_by_lesson(
         assert await sql_counts(api.context, lesson["lesson_id"]) == (1, 2)
 
 
+@pytest.mark.slow  # a burst of 10,000 records
 async def test_burst_of_lessons_in_one_pass(fast_api: Api) -> None:
     """200 lessons x 50 records, written straight to the store, swept in one pass."""
     api = fast_api

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -15,10 +14,14 @@ import pytest
 import redis.asyncio as aioredis
 
 from attn.store import keys
-from tests.conftest import Api, Database
-from tests.tasks.test_sweep import STEPS, live_keys, run_lesson, sql_counts
+from tests.support.api import Api
+from tests.support.database import Database
+from tests.support.lessons import run_lesson
+from tests.support.processes import ATTN, child_environment
+from tests.support.sweep import STEPS, live_keys, sql_counts
 
-ATTN = str(Path(sys.executable).parent / "attn")
+# Each test kills a sweeper process, then runs `attn sweep --once`: seconds apiece.
+pytestmark = pytest.mark.slow
 
 VICTIM = """
 import asyncio, os, signal, sys
@@ -50,14 +53,12 @@ async def run(*command: str, env: dict[str, str]) -> tuple[int, str, str]:
 
 
 def environment(database_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ATTN_")}
-    env.update(
-        ATTN_DATABASE_URL=database_url,
-        ATTN_REDIS_URL=redis_url,
-        ATTN_DATA_DIR=str(tmp_path / "data"),
-        ATTN_SWEEP_LEASE_SECONDS="0.5",
+    return child_environment(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        DATA_DIR=tmp_path / "data",
+        SWEEP_LEASE_SECONDS="0.5",
     )
-    return env
 
 
 @pytest.mark.parametrize("step", STEPS)

@@ -3,58 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from attn.models import NewAccount
-from tests.conftest import Api, Database
-from tests.tasks.test_sweep import run_lesson, sql_counts
+from tests.support.api import Api
+from tests.support.database import Database
+from tests.support.health import wait_for, wait_until_up
+from tests.support.lessons import run_lesson
+from tests.support.ports import free_port
+from tests.support.processes import ATTN, child_environment, stop
+from tests.support.sweep import sql_counts
 
-ATTN = str(Path(sys.executable).parent / "attn")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# `attn worker` and `attn serve` run as real processes.
+pytestmark = pytest.mark.slow
 
 
 def environment(database: Database, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ATTN_")}
-    env.update(
-        ATTN_DATABASE_URL=database.url,
-        ATTN_REDIS_URL=redis_url,
-        ATTN_DATA_DIR=str(tmp_path / "data"),
-        ATTN_SWEEP_INTERVAL_SECONDS="0.5",
+    return child_environment(
+        DATABASE_URL=database.url,
+        REDIS_URL=redis_url,
+        DATA_DIR=tmp_path / "data",
+        SWEEP_INTERVAL_SECONDS="0.5",
     )
-    return env
-
-
-async def wait_for(predicate: Callable[[], Awaitable[bool]], seconds: float) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
-
-async def stop(process: asyncio.subprocess.Process) -> int:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 15)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode
 
 
 async def test_attn_worker_persists_finished_lessons_and_stops_on_sigterm(
@@ -104,14 +77,7 @@ async def test_attn_serve_sweeps_within_one_interval(
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=10) as client:
-
-            async def up() -> bool:
-                try:
-                    return (await client.get(f"{base}/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await wait_for(up, 30)
+            await wait_until_up(f"{base}/healthz", seconds=30)
 
             async def login(user: NewAccount) -> dict[str, str]:
                 response = await client.post(

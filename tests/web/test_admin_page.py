@@ -4,8 +4,8 @@ says what they can do, in English and Turkish, instead of bouncing between `/` a
 
 from __future__ import annotations
 
-from tests.conftest import Api
-from tests.web.sign_in_form import page_browser, sign_in
+from tests.support.api import Api
+from tests.support.sign_in_form import page_browser, sign_in
 
 
 async def test_admins_loop_an_admin_lands_on_the_admin_page(api: Api) -> None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from attn.models import NewAccount
-from tests.web.sign_in_form import sign_in_token_of
+from tests.support.sign_in_form import sign_in_token_of
 
 LONG_REASON = "x" * 3000
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import PASSWORD, Api
-from tests.web.sign_in_form import csrf_of, page_browser, sign_in, sign_in_token_of
+from tests.support.api import PASSWORD, Api
+from tests.support.sign_in_form import csrf_of, page_browser, sign_in, sign_in_token_of
 
 EVIL = "http://evil.example"
 REFUSED_CROSS_SITE = "This form was sent from another site&#39;s page, so it was refused."

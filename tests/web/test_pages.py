@@ -13,8 +13,8 @@ import openpyxl
 import pytest
 
 from attn.tasks.sweep import sweep_attendances
-from tests.conftest import PASSWORD, Api
-from tests.web.sign_in_form import sign_in_token_of
+from tests.support.api import PASSWORD, Api
+from tests.support.sign_in_form import sign_in_token_of
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import Api
-from tests.web.sign_in_form import page_browser, sign_in
+from tests.support.api import Api
+from tests.support.sign_in_form import page_browser, sign_in
 
 FETCH = {"Accept": "*/*"}
 NAVIGATION = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}

@@ -8,7 +8,7 @@ import re
 import httpx
 from fastapi import FastAPI
 
-from tests.conftest import PASSWORD
+from tests.support.api import PASSWORD
 
 _SIGN_IN_TOKEN = re.compile(r'name="sign_in_token" value="([^"]+)"')
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')

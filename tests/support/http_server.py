@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Database
+from tests.support.database import Database
 
 ATTN = Path(sys.executable).parent / "attn"
 STARTUP_TIMEOUT = 30
