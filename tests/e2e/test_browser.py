@@ -76,7 +76,14 @@ OTHERS = [
 
 REASON = 'Sınıfta değildi, "koridordan" katıldı'
 LESSON_URL = re.compile(r"/teacher/lessons/([0-9a-f]{32})$")
-ROLL_HEADER = ["student_number", "student_full_name", "status", "attendance_time", "reason"]
+ROLL_HEADER = [
+    "student_number",
+    "student_full_name",
+    "status",
+    "attendance_time",
+    "reason",
+    "flags",
+]
 EXPIRED_NOTICE = "Your session has ended. Please sign in again."
 
 # Counts the live roll's stream events, so the test can wait until the stream is subscribed
