@@ -87,10 +87,11 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-async def _add_users(settings: Settings, entries: list[NewAccount]) -> None:
+async def _add_users(settings: Settings, entries: list[NewAccount]) -> list[str]:
+    """Add (or claim) the accounts; the school numbers that were claimed."""
     engine = create_engine(settings.async_database_url)
     try:
-        await accounts.add_users(
+        return await accounts.add_users(
             db=session_factory(engine),
             hasher=PasswordHasher(settings.PASSWORD_HASH_THREADS),
             entries=entries,
@@ -108,7 +109,7 @@ def users_add(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
 ) -> None:
-    """Create one user account."""
+    """Create one user account (or claim a student known only from a roster or a lesson)."""
     if not password_stdin:
         fail("give the password on standard input with --password-stdin", code=2)
     password = sys.stdin.readline()
@@ -122,17 +123,18 @@ def users_add(
         fail(exc.message)
     prepare_database(settings)
     try:
-        run(_add_users(settings, [entry]))
+        claimed = run(_add_users(settings, [entry]))
     except AttnError as exc:
         fail(exc.message)
-    typer.echo(f"added {entry.role.value} {entry.school_number}")
+    done = "claimed" if claimed else "added"
+    typer.echo(f"{done} {entry.role.value} {entry.school_number}")
 
 
 @users_app.command("import")
 def users_import(
     file: Annotated[Path, typer.Argument(help="CSV: school_number,full_name,role,password")],
 ) -> None:
-    """Create every account of a CSV file, or none when any row is bad or taken."""
+    """Create (or claim) every account of a CSV file, or none when any row is bad or taken."""
     settings = settings_or_exit()
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -144,10 +146,10 @@ def users_import(
         fail(exc.message)
     prepare_database(settings)
     try:
-        run(_add_users(settings, entries))
+        claimed = run(_add_users(settings, entries))
     except AttnError as exc:
         fail(exc.message)
-    typer.echo(f"imported {len(entries)} users")
+    typer.echo(f"imported {len(entries)} users" + (f" ({len(claimed)} claimed)" if claimed else ""))
 
 
 @db_app.command("upgrade")

@@ -28,7 +28,10 @@ from attn.services import rosters, teacher_service
 router = APIRouter(prefix="/teacher", tags=["teacher"])
 
 StudentNumber = Annotated[SchoolNumber, Path(description="The student's school number.")]
-Course = Annotated[str, Path(min_length=1, max_length=200, description="The lesson name.")]
+# A course may hold `/`: the rest of the path is the course, sent as is or as %2F.
+Course = Annotated[
+    str, Path(min_length=1, max_length=200, description="The lesson name (may hold `/`).")
+]
 
 
 @router.post("/lessons", status_code=201, responses=error_responses(401, 403, 409, 422))
@@ -193,7 +196,7 @@ async def list_rosters(ctx: Context, teacher: CurrentTeacher) -> list[RosterSumm
 
 
 @router.put(
-    "/rosters/{course}",
+    "/rosters/{course:path}",
     responses=error_responses(401, 403, 422),
     openapi_extra={
         "requestBody": {
@@ -221,13 +224,13 @@ async def put_roster(
     return await rosters.put_roster(ctx, teacher=teacher, course=course, csv_text=text)
 
 
-@router.get("/rosters/{course}", responses=error_responses(401, 403, 404))
+@router.get("/rosters/{course:path}", responses=error_responses(401, 403, 404))
 async def get_roster(ctx: Context, teacher: CurrentTeacher, course: Course) -> Roster:
     """One course's roster."""
     return await rosters.get_roster(ctx, teacher=teacher, course=course)
 
 
-@router.delete("/rosters/{course}", status_code=204, responses=error_responses(401, 403, 404))
+@router.delete("/rosters/{course:path}", status_code=204, responses=error_responses(401, 403, 404))
 async def delete_roster(ctx: Context, teacher: CurrentTeacher, course: Course) -> Response:
     """Remove a course's roster."""
     await rosters.delete_roster(ctx, teacher=teacher, course=course)
