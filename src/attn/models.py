@@ -96,7 +96,9 @@ UtcTime = Annotated[
 ]
 
 
-def _no_control_characters(value: str) -> str:
+def no_control_characters(value: str) -> str:
+    """`value`, unless it holds a control, invisible format, private-use, unassigned or lone
+    surrogate character (NUL among them): no name holds one, and a database may refuse it."""
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in value):
         raise ValueError("must not contain control or invisible format characters")
     return value
@@ -122,7 +124,7 @@ def _has_visible_text(value: str) -> str:
 DisplayName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
-    AfterValidator(_no_control_characters),
+    AfterValidator(no_control_characters),
     AfterValidator(_has_visible_text),
 ]
 SchoolNumber = Annotated[str, StringConstraints(pattern=SCHOOL_NUMBER_PATTERN)]
@@ -130,10 +132,12 @@ SchoolNumber = Annotated[str, StringConstraints(pattern=SCHOOL_NUMBER_PATTERN)]
 Reason = Annotated[
     str,
     StringConstraints(min_length=1, max_length=500),
-    AfterValidator(_no_control_characters),
+    AfterValidator(no_control_characters),
     AfterValidator(_has_visible_text),
 ]
 DeviceIdText = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+# What a person typed that is looked up as it is (a school number at sign-in, a course name).
+TypedText = Annotated[str, AfterValidator(no_control_characters)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 

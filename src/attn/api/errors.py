@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from attn import errors
+from attn.db.refusals import refuses_value
 from attn.http.deps import context_of
 from attn.http.errors import (
     UNAVAILABLE,
@@ -111,6 +112,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    if refuses_value(exc):
+        # a value the edge let through and the database cannot keep: the request's fault
+        log.warning("the database refused a value of a request: %s", str(exc).splitlines()[0])
+        return error_response(
+            422, "validation_error", "The request holds a value the database cannot store."
+        )
     log.warning("a backing store is unavailable: %s", exc)
     return unavailable_response()
 

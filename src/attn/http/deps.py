@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Cookie, Depends, Header, Query, Request
+from fastapi import Cookie, Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from attn.errors import NotAuthenticated, WrongRole
-from attn.models import DEVICE_ID_PATTERN, Role, UserSessionRedis
+from attn.models import DEVICE_ID_PATTERN, Role, SchoolNumber, TypedText, UserSessionRedis
 from attn.services import auth, network
 from attn.services.context import ServiceContext
 from attn.services.network import IPAddress
@@ -69,6 +69,15 @@ OptionalLimit = Annotated[
     int | None,
     Query(ge=1, le=200, description="Page size (at most 200); without it, every item."),
 ]
+
+
+StudentNumber = Annotated[SchoolNumber, Path(description="The student's school number.")]
+# A course is a lesson name: at most 200 characters, none of them control characters. In a
+# path it may hold `/` (the route gives it the rest of the path).
+CoursePath = Annotated[
+    TypedText, Path(min_length=1, max_length=200, description="The lesson name (may hold `/`).")
+]
+CourseQuery = Annotated[TypedText, Query(max_length=200, description="The lesson name.")]
 
 
 def requested_page(limit: int | None, offset: int) -> slice | None:

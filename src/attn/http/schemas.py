@@ -31,6 +31,7 @@ from attn.models import (
     Role,
     SchoolNumber,
     SecurityOption,
+    TypedText,
     UtcTime,
 )
 
@@ -46,7 +47,7 @@ class UserOut(_Model):
 
 
 class LoginIn(_Model):
-    school_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    school_number: Annotated[TypedText, StringConstraints(min_length=1, max_length=64)]
     password: Password
     remember_device: bool = False
     device_id: DeviceIdText | None = None

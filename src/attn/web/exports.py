@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from attn.http.deps import Context
+from attn.http.deps import Context, CourseQuery
 from attn.services import attendance, exports, teacher_service
 from attn.web.render import PageRoute
 from attn.web.session import PageTeacher
@@ -33,7 +33,9 @@ async def export_lesson(ctx: Context, user: PageTeacher, lesson_id: str, kind: K
 
 
 @router.get("/teacher/course/export.{kind}")
-async def export_course(ctx: Context, user: PageTeacher, kind: Kind, name: str = "") -> Response:
+async def export_course(
+    ctx: Context, user: PageTeacher, kind: Kind, name: CourseQuery = ""
+) -> Response:
     table = await attendance.course_table(ctx, teacher=user, course=name)
     header, rows = exports.course_rows(table)
     return await _download(kind, table.course, header, rows, ctx.now(), with_time=False)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from attn.errors import InvalidRoster
@@ -12,26 +10,22 @@ from attn.http.deps import (
     BaseUrl,
     ClientAddress,
     Context,
+    CoursePath,
     CurrentTeacher,
     Limit,
     Offset,
     OptionalLimit,
+    StudentNumber,
     requested_page,
 )
 from attn.http.errors import error_responses
 from attn.http.events import roll_events
 from attn.http.qr import qr_svg
 from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn, RecordOut, TeacherLessonOut
-from attn.models import AuditEntry, CheckInCode, Roster, RosterSummary, SchoolNumber
+from attn.models import AuditEntry, CheckInCode, Roster, RosterSummary
 from attn.services import rosters, teacher_service
 
 router = APIRouter(prefix="/teacher", tags=["teacher"])
-
-StudentNumber = Annotated[SchoolNumber, Path(description="The student's school number.")]
-# A course may hold `/`: the rest of the path is the course, sent as is or as %2F.
-Course = Annotated[
-    str, Path(min_length=1, max_length=200, description="The lesson name (may hold `/`).")
-]
 
 
 @router.post("/lessons", status_code=201, responses=error_responses(401, 403, 409, 422))
@@ -211,7 +205,7 @@ async def list_rosters(ctx: Context, teacher: CurrentTeacher) -> list[RosterSumm
     },
 )
 async def put_roster(
-    ctx: Context, teacher: CurrentTeacher, course: Course, request: Request
+    ctx: Context, teacher: CurrentTeacher, course: CoursePath, request: Request
 ) -> Roster:
     """Replace the expected students of a course (the lessons named `course`) with a CSV of
     `school_number,full_name`. Lessons started afterwards mark roster students without a
@@ -225,13 +219,13 @@ async def put_roster(
 
 
 @router.get("/rosters/{course:path}", responses=error_responses(401, 403, 404))
-async def get_roster(ctx: Context, teacher: CurrentTeacher, course: Course) -> Roster:
+async def get_roster(ctx: Context, teacher: CurrentTeacher, course: CoursePath) -> Roster:
     """One course's roster."""
     return await rosters.get_roster(ctx, teacher=teacher, course=course)
 
 
 @router.delete("/rosters/{course:path}", status_code=204, responses=error_responses(401, 403, 404))
-async def delete_roster(ctx: Context, teacher: CurrentTeacher, course: Course) -> Response:
+async def delete_roster(ctx: Context, teacher: CurrentTeacher, course: CoursePath) -> Response:
     """Remove a course's roster."""
     await rosters.delete_roster(ctx, teacher=teacher, course=course)
     return Response(status_code=204)
