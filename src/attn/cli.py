@@ -22,7 +22,7 @@ from attn.config import ConfigError, Settings, load_settings, secret_key
 from attn.db.engine import create_engine, session_factory
 from attn.db.migrate import upgrade
 from attn.errors import AttnError
-from attn.models import NewAccount, Role
+from attn.models import NewAccount, Role, format_time
 from attn.services import accounts
 from attn.services.context import open_context
 from attn.services.passwords import PasswordHasher
@@ -313,11 +313,23 @@ def worker() -> None:
         fail(f"worker stopped: {_one_line(exc)}")
 
 
-@app.command()
+sweep_app = typer.Typer(
+    help="Persist finished lessons now; list, export and retry the lessons held back."
+)
+app.add_typer(sweep_app, name="sweep")
+
+
+@sweep_app.callback(invoke_without_command=True)
 def sweep(
+    context: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Run one pass and exit.")] = False,
 ) -> None:
-    """Persist every finished lesson now; exit 0 only when all that were due are in SQL."""
+    """Persist every finished lesson now (`--once`); exit 0 when nothing that was due is left
+    in the queue (each such lesson is in SQL, or held and named), 1 when some are left."""
+    if context.invoked_subcommand is not None:
+        if once:
+            fail("--once runs the sweep; give it without a subcommand", code=2)
+        return
     from attn.tasks.sweep import sweep_until_done
 
     if not once:
@@ -327,18 +339,94 @@ def sweep(
     logging.getLogger("attn.sweep").setLevel(logging.WARNING)
     prepare_database(settings, required=False)
 
-    async def main() -> tuple[Any, list[str]]:
+    async def main() -> tuple[Any, list[str], int]:
         async with open_context(settings) as ctx:
-            return await sweep_until_done(ctx)
+            summary, left = await sweep_until_done(ctx)
+            return summary, left, await ctx.redis_client.held_count()
 
     try:
-        summary, left = run(main())
+        summary, left, held_now = run(main())
     except Exception as exc:
         fail(f"sweep failed: {_one_line(exc)}")
     typer.echo(summary.line())
+    if summary.held:
+        typer.echo(
+            f"held: {len(summary.held)} lessons the database refuses are set aside "
+            "(still whole in Redis; see `attn sweep held`)",
+            err=True,
+        )
+        for lesson_id, error in summary.held.items():
+            typer.echo(f"  {lesson_id}: {error}", err=True)
+    elif held_now:
+        typer.echo(f"held: {held_now} lessons wait for an operator (`attn sweep held`)", err=True)
     if left:
         typer.echo(f"not persisted: {len(left)} due lessons are left", err=True)
         for lesson_id in left:
             reason = summary.errors.get(lesson_id, "held by another sweeper")
             typer.echo(f"  {lesson_id}: {reason}", err=True)
         raise typer.Exit(1)
+
+
+def _held_context(command: Any) -> Any:
+    """Run `command(ctx)` in a service context of the settings (no migrations: Redis only)."""
+    settings = settings_or_exit()
+
+    async def main() -> Any:
+        async with open_context(settings) as ctx:
+            return await command(ctx)
+
+    try:
+        return run(main())
+    except Exception as exc:
+        fail(_one_line(exc))
+
+
+@sweep_app.command("held")
+def sweep_held() -> None:
+    """List the lessons the database refused, held back with the error, oldest first."""
+    from attn.tasks import held
+
+    found = _held_context(held.held_lessons)
+    if not found:
+        typer.echo("no lessons are held")
+        return
+    for lesson, fields in found:
+        name = fields.get("lesson_name", "(gone from Redis)")
+        teacher = fields.get("teacher_school_number", "?")
+        typer.echo(
+            f"{lesson.lesson_id}  held since {format_time(lesson.held_at)}  "
+            f"{name} ({teacher}): {lesson.error}"
+        )
+
+
+@sweep_app.command("retry")
+def sweep_retry(
+    lesson_id: Annotated[str, typer.Argument(help="The held lesson's id.")],
+) -> None:
+    """Put a held lesson back into the persistence queue, due now (after repairing it)."""
+    from attn.tasks import held
+
+    async def command(ctx: Any) -> bool:
+        return await held.retry(ctx, lesson_id)
+
+    if not _held_context(command):
+        fail(f"lesson {lesson_id} is not held")
+    typer.echo(f"lesson {lesson_id} is due again: the next sweep writes it")
+
+
+@sweep_app.command("export")
+def sweep_export(
+    lesson_id: Annotated[str, typer.Argument(help="The lesson's id.")],
+) -> None:
+    """Print a lesson's live data as stored (lesson, records, audit trail, roster) as JSON."""
+    import json
+
+    from attn.tasks import held
+
+    async def command(ctx: Any) -> Any:
+        return await held.export(ctx, lesson_id)
+
+    exported = _held_context(command)
+    if exported is None:
+        fail(f"lesson {lesson_id} is not in Redis")
+    typer.echo(json.dumps(exported, ensure_ascii=False, indent=2))

@@ -229,6 +229,15 @@ class AuditEntry(_Model):
     reason: str | None = None
 
 
+class HeldLesson(_Model):
+    """A finished lesson the sweep set aside: the database refused to store it (it failed
+    alone, every time), so it waits, whole in Redis, for an operator."""
+
+    lesson_id: str
+    error: str  # what the database said, one line
+    held_at: UtcTime
+
+
 class RosterStudent(_Model):
     """A student a course's roster expects."""
 

@@ -220,3 +220,8 @@ class ErrorBody(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+class Readiness(Health):
+    # finished lessons the sweep set aside because the database refuses them
+    held_lessons: int = 0

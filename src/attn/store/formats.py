@@ -15,6 +15,7 @@
   state `open` or `answered`.
 - **Teacher's active-lesson claim**: `<lesson id>|<claimed at, ms>`.
 - **Sessions and refresh tokens**: the JSON of their models.
+- **Held lesson**: the JSON of `HeldLesson`, the value of its lesson id in the held index.
 
 Imports only `attn.models`.
 """
@@ -35,6 +36,7 @@ from attn.models import (
     LESSON_ID_RE,
     AttendanceRecordRedis,
     AuditEntry,
+    HeldLesson,
     LessonRedis,
     LessonStatus,
     RefreshTokenRedis,
@@ -251,3 +253,14 @@ def refresh_token_json(refresh: RefreshTokenRedis) -> str:
 
 def parse_refresh_token(raw: str | bytes) -> RefreshTokenRedis:
     return RefreshTokenRedis.model_validate_json(raw)
+
+
+# --- lessons the sweep set aside -----------------------------------------------------------
+
+
+def held_json(held: HeldLesson) -> str:
+    return held.model_dump_json()
+
+
+def parse_held(raw: str | bytes) -> HeldLesson:
+    return HeldLesson.model_validate_json(raw)

@@ -9,8 +9,8 @@ Redis Cluster:
   name) pair. The tag is a digest of that normalised pair and is the first half of the
   lesson id, so a lesson and the index entry that finds it always live in one slot.
 
-- `{sweep}`: the persistence queue (lessons by the time they become due) and the sweepers'
-  claims on them.
+- `{sweep}`: the persistence queue (lessons by the time they become due), the sweepers'
+  claims on them, and the lessons set aside because the database refuses them.
 
 The queue is global by nature; code that writes it next to a tagged key writes the queue
 entry first and tolerates entries whose lesson is gone.
@@ -137,3 +137,9 @@ def sweep_due() -> str:
 def sweep_claims() -> str:
     """Lesson ids a sweeper is working on, scored by when its claim runs out (ms)."""
     return f"{PREFIX}:claims:{{sweep}}"
+
+
+def sweep_held() -> str:
+    """Lessons the sweep set aside because the database refuses them (their live data is
+    kept): lesson id -> why and when, as `formats.held_json` writes it."""
+    return f"{PREFIX}:held:{{sweep}}"

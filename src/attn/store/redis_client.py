@@ -23,6 +23,7 @@ from redis.exceptions import NoScriptError
 from attn.models import (
     AttendanceRecordRedis,
     AuditEntry,
+    HeldLesson,
     LessonRedis,
     RefreshTokenRedis,
     UserSessionRedis,
@@ -121,6 +122,22 @@ class LessonSnapshot:
     verifications: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredLesson:
+    """A lesson's live state as stored, not parsed: what an operator repairs it from."""
+
+    fields: dict[str, str]
+    records: dict[str, str]  # student -> record JSON
+    roster: dict[str, str]
+    audit: list[str]  # audit entries' JSON, oldest first
+    verifications: dict[str, str]
+
+
+class RetryOutcome(StrEnum):
+    QUEUED = "queued"
+    NOT_HELD = "not_held"
+
+
 class FinishOutcome(StrEnum):
     OK = "ok"
     NOT_FOUND = "not_found"
@@ -179,6 +196,7 @@ class RedisClient:
         self._delete_persisted_lesson = redis.register_script(
             _script_source("delete_persisted_lesson")
         )
+        self._retry_held_lesson = redis.register_script(_script_source("retry_held_lesson"))
 
     async def close(self) -> None:
         await self.feed.close()
@@ -530,6 +548,49 @@ class RedisClient:
         pipe.zrem(keys.sweep_due(), *lesson_ids)
         pipe.zrem(keys.sweep_claims(), *lesson_ids)
         await pipe.execute()
+
+    async def hold_lesson(self, held: HeldLesson) -> None:
+        """Set a claimed lesson aside: out of the queue and its claims, into the held index
+        with why, in one step. Its live data stays as it is."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(keys.sweep_held(), held.lesson_id, formats.held_json(held))
+        pipe.zrem(keys.sweep_due(), held.lesson_id)
+        pipe.zrem(keys.sweep_claims(), held.lesson_id)
+        await pipe.execute()
+
+    async def held_lessons(self) -> list[HeldLesson]:
+        """Every lesson set aside, the longest held first."""
+        raw: dict[str, str] = await self.redis.hgetall(keys.sweep_held())  # type: ignore[assignment]
+        return sorted(
+            (formats.parse_held(value) for value in raw.values()),
+            key=lambda held: (held.held_at, held.lesson_id),
+        )
+
+    async def held_count(self) -> int:
+        return int(await self.redis.hlen(keys.sweep_held()))
+
+    async def retry_held_lesson(
+        self, lesson_id: str, *, now: datetime
+    ) -> Reply[RetryOutcome, None]:
+        """Put a held lesson back into the queue, due now."""
+        result = await self._retry_held_lesson(
+            keys=[keys.sweep_held(), keys.sweep_due(), keys.sweep_claims()],
+            args=[lesson_id, to_ms(now)],
+        )
+        return Reply(RetryOutcome(result), None)
+
+    async def read_stored_lesson(self, lesson_id: str) -> StoredLesson | None:
+        """The lesson's live state as stored (one MULTI in its slot); None when it is gone."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hgetall(keys.lesson(lesson_id))
+        pipe.hgetall(keys.lesson_records(lesson_id))
+        pipe.hgetall(keys.lesson_roster(lesson_id))
+        pipe.lrange(keys.lesson_audit(lesson_id), 0, -1)
+        pipe.hgetall(keys.lesson_verifications(lesson_id))
+        fields, records, roster, audit, verifications = await pipe.execute()
+        if not fields:
+            return None
+        return StoredLesson(fields, records, roster, _strings(audit), verifications)
 
     async def teacher_lesson_scores(
         self, teacher_school_number: str, lesson_ids: Sequence[str]

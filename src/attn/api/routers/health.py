@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from attn.http.deps import Context
 from attn.http.errors import error_response, error_responses
-from attn.http.schemas import Health
+from attn.http.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -23,12 +23,15 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, responses=error_responses(503))
+@router.get("/readyz", response_model=Readiness, responses=error_responses(503))
 async def readyz(ctx: Context) -> JSONResponse:
-    """200 when Redis and the database answer, 503 otherwise."""
+    """200 when Redis and the database answer, 503 otherwise. The 200 also counts the
+    finished lessons the sweep holds back because the database refuses them."""
     problems = []
+    held = 0
     try:
         await asyncio.wait_for(ctx.redis_client.ping(), _PROBE_TIMEOUT_SECONDS)
+        held = await asyncio.wait_for(ctx.redis_client.held_count(), _PROBE_TIMEOUT_SECONDS)
     except Exception as exc:
         problems.append(f"redis: {type(exc).__name__}")
     try:
@@ -38,4 +41,4 @@ async def readyz(ctx: Context) -> JSONResponse:
         problems.append(f"database: {type(exc).__name__}")
     if problems:
         return error_response(503, "not_ready", "Not ready: " + ", ".join(problems))
-    return JSONResponse({"status": "ok"})
+    return JSONResponse(Readiness(status="ok", held_lessons=held).model_dump())
