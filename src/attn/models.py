@@ -26,8 +26,9 @@ from pydantic import (
 )
 
 SCHOOL_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
-# A student's device id, as the app or the device cookie sends it.
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
+# A device id as a request may carry it: one this server issued (`<device>.<seal>`, see
+# `attn.services.devices`), or one an app made itself before ids were issued.
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{16,128}$"
 LESSON_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 

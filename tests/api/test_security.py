@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from attn.services import codes
+from tests.api.issued_devices import issued_device_id, on_phone
 from tests.conftest import Api, Clock
 
 Headers = dict[str, str]
@@ -86,7 +87,7 @@ async def join(
 ) -> httpx.Response:
     sent: list[tuple[str, str]] = list(headers.items()) + (extra or [])
     if device is not None:
-        sent.append(("X-ATTN-Device", device))
+        sent.append(("X-ATTN-Device", issued_device_id(api, headers, device)))
     body = None if code is NO_BODY else {"code": code}
     return await (client or api.client).post(
         f"/student/lessons/{lesson_id}/attendance", json=body, headers=sent
@@ -832,12 +833,12 @@ async def test_device_shared_by_two_students_is_refused(
     lesson_id = (await started(api, teacher[1], security=["device"]))["lesson_id"]
     owner, other = await students(api, 2)
     path = f"/student/lessons/{lesson_id}/attendance"
-    created = await api.client.post(path, headers={**owner, **first})
+    created = await api.client.post(path, headers={**owner, **on_phone(api, owner, first)})
     assert created.status_code == 201, created.text
-    refused = await api.client.post(path, headers={**other, **second})
+    refused = await api.client.post(path, headers={**other, **on_phone(api, other, second)})
     assert_error(refused, 409, "device_already_used")
     await assert_nothing_written(api, teacher[1], lesson_id, other, 1)
-    again = await api.client.post(path, headers={**owner, **second})
+    again = await api.client.post(path, headers={**owner, **on_phone(api, owner, second)})
     assert again.status_code == 200
     assert again.json() == created.json()
 

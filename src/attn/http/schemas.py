@@ -65,6 +65,8 @@ class LoginOut(_Model):
     user: UserOut
     refresh_token: str | None = None
     refresh_expires_in: int | None = None
+    # the device id to send with check-ins from now on (students; and remembered devices)
+    device_id: str | None = None
 
 
 class MeOut(_Model):

@@ -54,3 +54,9 @@ def default_subnet(address: IPAddress) -> str:
     """The teacher's own network when none is listed: the /24 (IPv4) or /64 (IPv6)."""
     prefix = 24 if address.version == 4 else 64
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def names_one_client(address: IPAddress | None) -> bool:
+    """Whether an address can tell one phone from another: a loopback address is a proxy on
+    this host that does not pass the client's on (every student would share it)."""
+    return address is not None and not address.is_loopback and not address.is_unspecified

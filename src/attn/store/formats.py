@@ -6,7 +6,10 @@
   first four fields (`record_head`) and adds the fields it decides, in the same order and
   form (`status`, `reason`, `flags`, `changed_by`, `changed_at`: the model declares its fields in
   that order for this reason); `update_record.lua` reads one
-  fact from it, whether it holds `"status":"absent"` (`ABSENT_MARK`).
+  fact from it, whether it holds `"status":"absent"` (`ABSENT_MARK`). Flags are plain names
+  (`not_on_roster`, `shared_device`, `shared_address`); the join script also adds one to an
+  earlier student's record, inserting it into the array after `"flags":[` (a sequence no JSON
+  string holds unescaped), so that record stays in the same form.
 - **Audit entry**: the JSON of `AuditEntry`, one list element per change.
 - **Lesson**: a hash of strings (`lesson_to_hash`); besides the model's fields it keeps what the
   join script reads: `sec_*` flags, networks as bit strings, times in milliseconds.

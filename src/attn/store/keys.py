@@ -79,8 +79,13 @@ def _lesson_part(kind: str, lesson_id: str) -> str:
 
 
 def lesson_devices(lesson_id: str) -> str:
-    """Device id -> the student it checked in."""
+    """Device (the device part of a student's device id) -> the first student it checked in."""
     return _lesson_part("devices", lesson_id)
+
+
+def lesson_addresses(lesson_id: str) -> str:
+    """Client address (as bits) -> the first student who checked in from it."""
+    return _lesson_part("addresses", lesson_id)
 
 
 def lesson_code_failures(lesson_id: str) -> str:
@@ -109,6 +114,7 @@ def lesson_keys(lesson_id: str) -> list[str]:
         lesson(lesson_id),
         lesson_records(lesson_id),
         lesson_devices(lesson_id),
+        lesson_addresses(lesson_id),
         lesson_code_failures(lesson_id),
         lesson_roster(lesson_id),
         lesson_verifications(lesson_id),

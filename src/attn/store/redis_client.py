@@ -59,11 +59,16 @@ class JoinOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class JoinRequest:
-    """What the join script needs besides the record: the facts the app checked."""
+    """What the join script needs besides the record: the facts the app checked.
+
+    `device` is the device part of a device id this server issued to the student ('' for
+    none), `address` the client address compared with the other students' ('' for none).
+    """
 
     code_ok: bool = False
     client_bits: str = ""
-    device_id: str = ""
+    device: str = ""
+    address: str = ""
     verification_id: str = ""
     code_max_failures: int = 5
     code_failure_window_ms: int = 60_000
@@ -628,8 +633,9 @@ class RedisClient:
 
         The script checks the lesson's security options against what the app established
         (`request`), decides the status (present, late or pending) and the flags, and writes
-        the record. The student's list of live lessons is written first in the same round trip
-        (a different slot); an entry whose join was refused is removed again.
+        the record (flagging an earlier record that shares its device or address too). The
+        student's list of live lessons is written first in the same round trip (a different
+        slot); an entry whose join was refused is removed again.
         """
         request = request or JoinRequest()
         lesson_id = record.lesson_id
@@ -646,6 +652,7 @@ class RedisClient:
                 keys.lesson_code_failures(lesson_id),
                 keys.lesson_roster(lesson_id),
                 keys.lesson_verifications(lesson_id),
+                keys.lesson_addresses(lesson_id),
             ],
             [
                 record.student_number,
@@ -653,11 +660,12 @@ class RedisClient:
                 to_ms(now),
                 "1" if request.code_ok else "0",
                 request.client_bits,
-                request.device_id,
+                request.device,
                 request.verification_id,
                 request.code_max_failures,
                 request.code_failure_window_ms,
                 keys.lesson_events(lesson_id),
+                request.address,
             ],
         )
         reply = results[-1]

@@ -100,6 +100,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "active": {"en": "active", "tr": "aktif"},
     "finished": {"en": "finished", "tr": "bitti"},
     "not_on_roster": {"en": "not on roster", "tr": "listede yok"},
+    "shared_device": {"en": "same device as another student", "tr": "başka öğrenciyle aynı cihaz"},
+    "shared_address": {
+        "en": "same address as another student",
+        "tr": "başka öğrenciyle aynı adres",
+    },
     "skip": {"en": "Skip to content", "tr": "İçeriğe geç"},
     "menu": {"en": "Main", "tr": "Ana menü"},
 }

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from attn.errors import AttnError, MissingCredentials, NotAuthenticated
-from attn.http.deps import context_of
+from attn.http.deps import DEVICE_COOKIE, context_of
 from attn.http.schemas import LoginIn
 from attn.models import Role, UserSessionRedis
 from attn.services import auth
@@ -29,6 +29,7 @@ from attn.web.render import (
     csrf_token,
     error_text,
     form_error,
+    keep_device,
     render,
 )
 
@@ -126,7 +127,10 @@ async def login_submit(request: Request) -> Response:
             raise MissingCredentials
         body = LoginIn.model_validate({"school_number": number, "password": password})
         result = await auth.login(
-            context_of(request), school_number=body.school_number, password=body.password
+            context_of(request),
+            school_number=body.school_number,
+            password=body.password,
+            device_id=request.cookies.get(DEVICE_COOKIE),
         )
     except (AttnError, ValidationError) as exc:
         message = (
@@ -150,6 +154,7 @@ async def login_submit(request: Request) -> Response:
         samesite="lax",
     )
     response.set_cookie(SIGNED_IN_COOKIE, "1", max_age=YEAR, httponly=True, samesite="lax")
+    keep_device(request, response, result.device_id)  # a student's phone: its device id
     return response
 
 

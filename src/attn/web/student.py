@@ -8,13 +8,13 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from attn.errors import AttnError, InvalidRequest
-from attn.http.deps import BaseUrl, ClientAddress, Context, DeviceId
+from attn.http.deps import DEVICE_COOKIE, BaseUrl, ClientAddress, Context, valid_device_id
 from attn.http.errors import status_of
 from attn.http.schemas import JoinIn
-from attn.services import attendance, student_service, verification_service
+from attn.services import attendance, devices, student_service, verification_service
 from attn.services.student_service import CheckIn
 from attn.services.validation import first_error
-from attn.web.render import PageRoute, error_text, render
+from attn.web.render import PageRoute, error_text, keep_device, render
 from attn.web.session import CsrfForm, PageStudent
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -73,10 +73,15 @@ async def join_submit(
     form: CsrfForm,
     lesson_id: str,
     address: ClientAddress,
-    device: DeviceId,
     base_url: BaseUrl,
     background: BackgroundTasks,
 ) -> HTMLResponse:
+    # The phone's device id: the cookie's when it was issued to this student; else (signed
+    # in before ids were issued) one issued now, for this phone, which the answer keeps.
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    device = valid_device_id(ctx.secret_key, user.school_number, [cookie]) or devices.bind(
+        ctx.secret_key, cookie, user.school_number
+    )
     try:
         try:
             body = JoinIn.model_validate({"code": form.get("code") or None})
@@ -90,7 +95,7 @@ async def join_submit(
         )
     except AttnError as exc:
         lesson = await student_service.get_joinable_lesson(ctx, lesson_id=lesson_id)
-        return render(
+        refused = render(
             request,
             "join.html",
             status_code=status_of(exc),
@@ -100,8 +105,14 @@ async def join_submit(
             code=form.get("code", ""),
             error=error_text(request, exc),
         )
+        keep_device(request, refused, device)
+        return refused
     verification_service.request_after_join(background.add_task, ctx, result, base_url)
-    return render(request, "joined.html", user=user, record=result.record(), created=result.created)
+    joined = render(
+        request, "joined.html", user=user, record=result.record(), created=result.created
+    )
+    keep_device(request, joined, device)
+    return joined
 
 
 @router.get("/student/history", response_class=HTMLResponse)
