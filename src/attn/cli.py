@@ -6,6 +6,7 @@ Imports the app factory and services; nothing imports this module.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -18,7 +19,15 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from attn.config import ConfigError, Settings, load_settings, secret_key
+from attn.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    private_directory,
+    private_file,
+    secret_key,
+    write_private_file,
+)
 from attn.db.engine import create_engine, session_factory
 from attn.db.migrate import upgrade
 from attn.errors import AttnError
@@ -66,9 +75,19 @@ def _one_line(exc: BaseException) -> str:
 
 
 def prepare_database(settings: Settings, *, required: bool = True) -> bool:
-    """Create the data directory of an embedded database and apply migrations."""
+    """Create the data directory of an embedded database and apply migrations.
+
+    A SQLite file (it holds the password hashes) is created for its owner alone, and SQLite
+    gives its -wal and -shm files the database file's mode.
+    """
     if settings.DATABASE_URL is None:
-        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        private_directory(settings.DATA_DIR)
+    database = settings.sqlite_path
+    if database is not None and database.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        for path in (database, *(Path(f"{database}{end}") for end in ("-wal", "-shm"))):
+            private_file(path)
     try:
         upgrade(settings.async_database_url)
     except Exception as exc:
@@ -191,10 +210,11 @@ def _demo_accounts(settings: Settings) -> list[tuple[str, str, str]]:
 
     created = run(create())
     if created:
-        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-        remembered.write_text("".join(f"demo {r} {n} {p}\n" for r, n, p in created))
-        remembered.chmod(0o600)
+        private_directory(settings.DATA_DIR)
+        lines = "".join(f"demo {r} {n} {p}\n" for r, n, p in created)
+        write_private_file(remembered, lines, replace=True)
         return created
+    private_file(remembered)
     if remembered.exists():
         return [tuple(line.split()[1:4]) for line in remembered.read_text().splitlines()]  # type: ignore[misc]
     return []
