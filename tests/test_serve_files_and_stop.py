@@ -1,9 +1,12 @@
 """`attn serve` with the embedded defaults, run as the real executable: its data directory and
-files are its owner's alone (password hashes, the server key, live lessons)."""
+files are its owner's alone (password hashes, the server key, live lessons), and Ctrl-C or
+SIGTERM stops it cleanly: the request in flight is answered, the embedded Valkey is stopped,
+and it exits 0 with one line, no traceback."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -198,3 +201,69 @@ def test_the_secret_key_is_created_private_at_once(tmp_path: Path) -> None:
     assert directory_mode == "0o700"
     assert names == "['secret-key']"  # no candidate file left behind
     assert seen == "[]", seen
+
+
+def send_half_a_login(port: int, body: bytes) -> socket.socket:
+    """A login whose headers and first half of body are sent: a request in flight."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    head = (
+        f"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    sock.sendall(head + body[: len(body) // 2])
+    return sock
+
+
+def read_response(sock: socket.socket) -> bytes:
+    received = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            break
+        if not chunk:
+            break
+        received += chunk
+        head, _, rest = received.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            None,
+        )
+        if length is not None and len(rest) >= length:
+            break
+    return received
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_stops_cleanly_on_a_signal_answering_the_request_in_flight(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, signum: signal.Signals
+) -> None:
+    data_dir = tmp_path_factory.mktemp("attn-data")
+    with serving(data_dir, tmp_path / "run") as server:
+        assert len(valkey_pids(data_dir)) == 1
+        body = json.dumps(demo_login(server)).encode()
+        sock = send_half_a_login(server.port, body)
+        time.sleep(0.3)  # the server has the headers: the request is in flight
+        server.process.send_signal(signum)
+        time.sleep(0.5)
+        sock.sendall(body[len(body) // 2 :])
+        answer = read_response(sock)
+        sock.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+        assert b'"access_token"' in answer
+        try:
+            code = server.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"attn serve did not stop after {signum.name}\n{server.stderr()}")
+        stderr = server.stderr()
+        assert code == 0, stderr
+        assert "Traceback" not in stderr, stderr
+        assert stderr.rstrip().splitlines()[-1] == "attn: stopped", stderr
+        deadline = time.monotonic() + 5
+        while valkey_pids(data_dir) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert valkey_pids(data_dir) == [], stderr

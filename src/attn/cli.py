@@ -98,6 +98,28 @@ def prepare_database(settings: Settings, *, required: bool = True) -> bool:
     return True
 
 
+# How long a stop waits for requests in flight (a live roll's stream is cut after it).
+GRACEFUL_STOP_SECONDS = 5
+
+
+class Stopped(Exception):
+    """SIGINT (Ctrl-C) or SIGTERM asked `attn serve` to stop."""
+
+
+def _stop_on_signals() -> None:
+    """Make SIGINT and SIGTERM unwind `attn serve` as `Stopped`, whatever it is doing, so the
+    way out (the sweeper, the embedded server) runs and the process exits 0. A second signal
+    while it stops is ignored rather than cutting the stop short."""
+
+    def stop(signum: int, _frame: object) -> None:
+        for each in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(each, signal.SIG_IGN)
+        raise Stopped(signal.Signals(signum).name)
+
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, stop)
+
+
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.LOG_LEVEL.upper(),
@@ -233,7 +255,7 @@ def serve(
         ),
     ] = True,
 ) -> None:
-    """Run the web service (applies database migrations first)."""
+    """Run the web service (applies database migrations first); Ctrl-C or SIGTERM stops it."""
     import uvicorn
 
     from attn.store import embedded
@@ -245,44 +267,51 @@ def serve(
     workers = workers or settings.WORKERS
     if not 1 <= workers <= 64:
         fail("--workers must be between 1 and 64", code=2)
-    prepare_database(settings)
-    secret_key(settings)  # created once here, before workers fork and read it
-    if demo:
-        for role, number, password in _demo_accounts(settings):
-            typer.echo(f"demo {role} {number} {password}")
-        sys.stdout.flush()
+    _stop_on_signals()
+    try:
+        prepare_database(settings)
+        secret_key(settings)  # created once here, before workers fork and read it
+        if demo:
+            for role, number, password in _demo_accounts(settings):
+                typer.echo(f"demo {role} {number} {password}")
+            sys.stdout.flush()
 
-    configure_logging(settings)
-    with ExitStack() as stack:
-        try:
-            redis_url = stack.enter_context(embedded.redis_url(settings))
-        except Exception as exc:
-            fail(f"cannot start the embedded Redis server: {_one_line(exc)}")
-        # Every web worker, and the sweeper, use this one server.
-        os.environ["ATTN_REDIS_URL"] = redis_url
-        settings = settings.model_copy(update={"REDIS_URL": redis_url})
-        if sweep:
-            sweeper = SweeperThread(settings)
-            sweeper.start()
-            stack.callback(sweeper.stop)
-        # uvicorn re-raises the signal that stopped it; make SIGTERM unwind like Ctrl-C does,
-        # so the sweeper and the embedded server are stopped on the way out.
-        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-        uvicorn.run(
-            "attn.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            http="httptools",
-            proxy_headers=False,
-            log_level=settings.LOG_LEVEL,
-            access_log=False,
-            # A worker busy with a lecture-start burst on a small machine can take more than
-            # uvicorn's 5 s to answer its supervisor's ping; it must not be killed for that.
-            timeout_worker_healthcheck=30,
-        )
+        configure_logging(settings)
+        with ExitStack() as stack:
+            try:
+                redis_url = stack.enter_context(embedded.redis_url(settings))
+            except Exception as exc:
+                fail(f"cannot start the embedded Redis server: {_one_line(exc)}")
+            # Every web worker, and the sweeper, use this one server.
+            os.environ["ATTN_REDIS_URL"] = redis_url
+            settings = settings.model_copy(update={"REDIS_URL": redis_url})
+            if sweep:
+                sweeper = SweeperThread(settings)
+                sweeper.start()
+                stack.callback(sweeper.stop)
+            # uvicorn finishes the requests in flight when a signal stops it (then gives the
+            # signal back, which `_stop_on_signals` turns into `Stopped`); on the way out the
+            # sweeper finishes its pass and the embedded server is stopped.
+            uvicorn.run(
+                "attn.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                loop="uvloop",
+                http="httptools",
+                proxy_headers=False,
+                log_level=settings.LOG_LEVEL,
+                access_log=False,
+                # A worker busy with a lecture-start burst on a small machine can take more
+                # than uvicorn's 5 s to answer its supervisor's ping; it must not be killed.
+                timeout_worker_healthcheck=30,
+                # A live roll's event stream never ends by itself: a stop cuts it after this.
+                timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+            )
+    except Stopped:
+        pass
+    typer.echo("attn: stopped", err=True)
 
 
 @app.command("fake-verifier")
