@@ -136,10 +136,8 @@ def test_data_files_are_private_after_serve_demo_starts(
             data_dir / "valkey": 0o700,
             data_dir / "valkey" / "appendonlydir": 0o700,
         }
-        # SQLite's side files, while the service has the database open
-        private.update(
-            {side: 0o600 for end in ("-wal", "-shm") if (side := Path(f"{database}{end}")).exists()}
-        )
+        # SQLite's side files, there while the service has the database open
+        private.update({Path(f"{database}{end}"): 0o600 for end in ("-wal", "-shm")})
         # every file Valkey keeps (append-only files, its log, its config)
         for root, directories, files in os.walk(data_dir / "valkey"):
             private.update({Path(root) / name: 0o700 for name in directories})
