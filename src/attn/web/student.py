@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from attn.errors import AttnError, InvalidRequest
-from attn.http.deps import DEVICE_COOKIE, BaseUrl, ClientAddress, Context, valid_device_id
+from attn.http.deps import DEVICE_COOKIE, BaseUrl, ClientAddress, Context
 from attn.http.errors import status_of
 from attn.http.schemas import JoinIn
 from attn.services import attendance, devices, student_service, verification_service
@@ -76,12 +76,10 @@ async def join_submit(
     base_url: BaseUrl,
     background: BackgroundTasks,
 ) -> HTMLResponse:
-    # The phone's device id: the cookie's when it was issued to this student; else (signed
-    # in before ids were issued) one issued now, for this phone, which the answer keeps.
-    cookie = request.cookies.get(DEVICE_COOKIE)
-    device = valid_device_id(ctx.secret_key, user.school_number, [cookie]) or devices.bind(
-        ctx.secret_key, cookie, user.school_number
-    )
+    # The phone's device id: the cookie's when it was issued to this student (the rule of
+    # `valid_device_id`); else, for a session signed in before ids were issued, one issued
+    # now for this phone, which the answer keeps.
+    device = devices.bind(ctx.secret_key, request.cookies.get(DEVICE_COOKIE), user.school_number)
     try:
         try:
             body = JoinIn.model_validate({"code": form.get("code") or None})
