@@ -6,6 +6,7 @@ Imports the app factory and services; nothing imports this module.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -18,11 +19,19 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from attn.config import ConfigError, Settings, load_settings, secret_key
+from attn.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    private_directory,
+    private_file,
+    secret_key,
+    write_private_file,
+)
 from attn.db.engine import create_engine, session_factory
 from attn.db.migrate import upgrade
 from attn.errors import AttnError
-from attn.models import NewAccount, Role
+from attn.models import NewAccount, Role, format_time
 from attn.services import accounts
 from attn.services.context import open_context
 from attn.services.passwords import PasswordHasher
@@ -66,9 +75,19 @@ def _one_line(exc: BaseException) -> str:
 
 
 def prepare_database(settings: Settings, *, required: bool = True) -> bool:
-    """Create the data directory of an embedded database and apply migrations."""
+    """Create the data directory of an embedded database and apply migrations.
+
+    A SQLite file (it holds the password hashes) is created for its owner alone, and SQLite
+    gives its -wal and -shm files the database file's mode.
+    """
     if settings.DATABASE_URL is None:
-        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        private_directory(settings.DATA_DIR)
+    database = settings.sqlite_path
+    if database is not None and database.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        for path in (database, *(Path(f"{database}{end}") for end in ("-wal", "-shm"))):
+            private_file(path)
     try:
         upgrade(settings.async_database_url)
     except Exception as exc:
@@ -79,6 +98,28 @@ def prepare_database(settings: Settings, *, required: bool = True) -> bool:
     return True
 
 
+# How long a stop waits for requests in flight (a live roll's stream is cut after it).
+GRACEFUL_STOP_SECONDS = 5
+
+
+class Stopped(Exception):
+    """SIGINT (Ctrl-C) or SIGTERM asked `attn serve` to stop."""
+
+
+def _stop_on_signals() -> None:
+    """Make SIGINT and SIGTERM unwind `attn serve` as `Stopped`, whatever it is doing, so the
+    way out (the sweeper, the embedded server) runs and the process exits 0. A second signal
+    while it stops is ignored rather than cutting the stop short."""
+
+    def stop(signum: int, _frame: object) -> None:
+        for each in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(each, signal.SIG_IGN)
+        raise Stopped(signal.Signals(signum).name)
+
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, stop)
+
+
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.LOG_LEVEL.upper(),
@@ -87,10 +128,11 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-async def _add_users(settings: Settings, entries: list[NewAccount]) -> None:
+async def _add_users(settings: Settings, entries: list[NewAccount]) -> list[str]:
+    """Add (or claim) the accounts; the school numbers that were claimed."""
     engine = create_engine(settings.async_database_url)
     try:
-        await accounts.add_users(
+        return await accounts.add_users(
             db=session_factory(engine),
             hasher=PasswordHasher(settings.PASSWORD_HASH_THREADS),
             entries=entries,
@@ -108,7 +150,7 @@ def users_add(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
 ) -> None:
-    """Create one user account."""
+    """Create one user account (or claim a student known only from a roster or a lesson)."""
     if not password_stdin:
         fail("give the password on standard input with --password-stdin", code=2)
     password = sys.stdin.readline()
@@ -122,17 +164,18 @@ def users_add(
         fail(exc.message)
     prepare_database(settings)
     try:
-        run(_add_users(settings, [entry]))
+        claimed = run(_add_users(settings, [entry]))
     except AttnError as exc:
         fail(exc.message)
-    typer.echo(f"added {entry.role.value} {entry.school_number}")
+    done = "claimed" if claimed else "added"
+    typer.echo(f"{done} {entry.role.value} {entry.school_number}")
 
 
 @users_app.command("import")
 def users_import(
     file: Annotated[Path, typer.Argument(help="CSV: school_number,full_name,role,password")],
 ) -> None:
-    """Create every account of a CSV file, or none when any row is bad or taken."""
+    """Create (or claim) every account of a CSV file, or none when any row is bad or taken."""
     settings = settings_or_exit()
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -144,10 +187,10 @@ def users_import(
         fail(exc.message)
     prepare_database(settings)
     try:
-        run(_add_users(settings, entries))
+        claimed = run(_add_users(settings, entries))
     except AttnError as exc:
         fail(exc.message)
-    typer.echo(f"imported {len(entries)} users")
+    typer.echo(f"imported {len(entries)} users" + (f" ({len(claimed)} claimed)" if claimed else ""))
 
 
 @db_app.command("upgrade")
@@ -189,10 +232,11 @@ def _demo_accounts(settings: Settings) -> list[tuple[str, str, str]]:
 
     created = run(create())
     if created:
-        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-        remembered.write_text("".join(f"demo {r} {n} {p}\n" for r, n, p in created))
-        remembered.chmod(0o600)
+        private_directory(settings.DATA_DIR)
+        lines = "".join(f"demo {r} {n} {p}\n" for r, n, p in created)
+        write_private_file(remembered, lines, replace=True)
         return created
+    private_file(remembered)
     if remembered.exists():
         return [tuple(line.split()[1:4]) for line in remembered.read_text().splitlines()]  # type: ignore[misc]
     return []
@@ -211,7 +255,7 @@ def serve(
         ),
     ] = True,
 ) -> None:
-    """Run the web service (applies database migrations first)."""
+    """Run the web service (applies database migrations first); Ctrl-C or SIGTERM stops it."""
     import uvicorn
 
     from attn.http.connections import protocol_factory
@@ -228,55 +272,62 @@ def serve(
     workers = workers or settings.WORKERS
     if not 1 <= workers <= 64:
         fail("--workers must be between 1 and 64", code=2)
-    prepare_database(settings)
-    secret_key(settings)  # created once here, before workers fork and read it
-    if demo:
-        for role, number, password in _demo_accounts(settings):
-            typer.echo(f"demo {role} {number} {password}")
-        sys.stdout.flush()
+    _stop_on_signals()
+    try:
+        prepare_database(settings)
+        secret_key(settings)  # created once here, before workers fork and read it
+        if demo:
+            for role, number, password in _demo_accounts(settings):
+                typer.echo(f"demo {role} {number} {password}")
+            sys.stdout.flush()
 
-    configure_logging(settings)
-    if not settings.PUBLIC_URL and host in ("0.0.0.0", "::", ""):  # noqa: S104
-        logging.getLogger("attn").warning(
-            "listening on every address, but links and the allowed Host names are %s: "
-            "set ATTN_PUBLIC_URL to the address users reach",
-            settings.public_url,
-        )
-    with ExitStack() as stack:
-        try:
-            redis_url = stack.enter_context(embedded.redis_url(settings))
-        except Exception as exc:
-            fail(f"cannot start the embedded Redis server: {_one_line(exc)}")
-        # Every web worker, and the sweeper, use this one server.
-        os.environ["ATTN_REDIS_URL"] = redis_url
-        settings = settings.model_copy(update={"REDIS_URL": redis_url})
-        if sweep:
-            sweeper = SweeperThread(settings)
-            sweeper.start()
-            stack.callback(sweeper.stop)
-        # uvicorn re-raises the signal that stopped it; make SIGTERM unwind like Ctrl-C does,
-        # so the sweeper and the embedded server are stopped on the way out.
-        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-        uvicorn.run(
-            "attn.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            # httptools, with the head size and read timeouts it lacks (attn.http.connections)
-            http=protocol_factory(settings),
-            ws="none",
-            # X-Forwarded-* are read by the app, and only from ATTN_TRUSTED_PROXIES
-            proxy_headers=False,
-            limit_concurrency=settings.MAX_CONNECTIONS,
-            timeout_keep_alive=settings.KEEPALIVE_TIMEOUT_SECONDS,
-            log_level=settings.LOG_LEVEL,
-            access_log=False,
-            # A worker busy with a lecture-start burst on a small machine can take more than
-            # uvicorn's 5 s to answer its supervisor's ping; it must not be killed for that.
-            timeout_worker_healthcheck=30,
-        )
+        configure_logging(settings)
+        if not settings.PUBLIC_URL and host in ("0.0.0.0", "::", ""):  # noqa: S104
+            logging.getLogger("attn").warning(
+                "listening on every address, but links and the allowed Host names are %s: "
+                "set ATTN_PUBLIC_URL to the address users reach",
+                settings.public_url,
+            )
+        with ExitStack() as stack:
+            try:
+                redis_url = stack.enter_context(embedded.redis_url(settings))
+            except Exception as exc:
+                fail(f"cannot start the embedded Redis server: {_one_line(exc)}")
+            # Every web worker, and the sweeper, use this one server.
+            os.environ["ATTN_REDIS_URL"] = redis_url
+            settings = settings.model_copy(update={"REDIS_URL": redis_url})
+            if sweep:
+                sweeper = SweeperThread(settings)
+                sweeper.start()
+                stack.callback(sweeper.stop)
+            # uvicorn finishes the requests in flight when a signal stops it (then gives the
+            # signal back, which `_stop_on_signals` turns into `Stopped`); on the way out the
+            # sweeper finishes its pass and the embedded server is stopped.
+            uvicorn.run(
+                "attn.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                loop="uvloop",
+                # httptools, with the head size and read timeouts it lacks (attn.http.connections)
+                http=protocol_factory(settings),
+                ws="none",
+                # X-Forwarded-* are read by the app, and only from ATTN_TRUSTED_PROXIES
+                proxy_headers=False,
+                limit_concurrency=settings.MAX_CONNECTIONS,
+                timeout_keep_alive=settings.KEEPALIVE_TIMEOUT_SECONDS,
+                log_level=settings.LOG_LEVEL,
+                access_log=False,
+                # A worker busy with a lecture-start burst on a small machine can take more
+                # than uvicorn's 5 s to answer its supervisor's ping; it must not be killed.
+                timeout_worker_healthcheck=30,
+                # A live roll's event stream never ends by itself: a stop cuts it after this.
+                timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+            )
+    except Stopped:
+        pass
+    typer.echo("attn: stopped", err=True)
 
 
 @app.command("fake-verifier")
@@ -327,11 +378,23 @@ def worker() -> None:
         fail(f"worker stopped: {_one_line(exc)}")
 
 
-@app.command()
+sweep_app = typer.Typer(
+    help="Persist finished lessons now; list, export and retry the lessons held back."
+)
+app.add_typer(sweep_app, name="sweep")
+
+
+@sweep_app.callback(invoke_without_command=True)
 def sweep(
+    context: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Run one pass and exit.")] = False,
 ) -> None:
-    """Persist every finished lesson now; exit 0 only when all that were due are in SQL."""
+    """Persist every finished lesson now (`--once`); exit 0 when nothing that was due is left
+    in the queue (each such lesson is in SQL, or held and named), 1 when some are left."""
+    if context.invoked_subcommand is not None:
+        if once:
+            fail("--once runs the sweep; give it without a subcommand", code=2)
+        return
     from attn.tasks.sweep import sweep_until_done
 
     if not once:
@@ -341,18 +404,94 @@ def sweep(
     logging.getLogger("attn.sweep").setLevel(logging.WARNING)
     prepare_database(settings, required=False)
 
-    async def main() -> tuple[Any, list[str]]:
+    async def main() -> tuple[Any, list[str], int]:
         async with open_context(settings) as ctx:
-            return await sweep_until_done(ctx)
+            summary, left = await sweep_until_done(ctx)
+            return summary, left, await ctx.redis_client.held_count()
 
     try:
-        summary, left = run(main())
+        summary, left, held_now = run(main())
     except Exception as exc:
         fail(f"sweep failed: {_one_line(exc)}")
     typer.echo(summary.line())
+    if summary.held:
+        typer.echo(
+            f"held: {len(summary.held)} lessons the database refuses are set aside "
+            "(still whole in Redis; see `attn sweep held`)",
+            err=True,
+        )
+        for lesson_id, error in summary.held.items():
+            typer.echo(f"  {lesson_id}: {error}", err=True)
+    elif held_now:
+        typer.echo(f"held: {held_now} lessons wait for an operator (`attn sweep held`)", err=True)
     if left:
         typer.echo(f"not persisted: {len(left)} due lessons are left", err=True)
         for lesson_id in left:
             reason = summary.errors.get(lesson_id, "held by another sweeper")
             typer.echo(f"  {lesson_id}: {reason}", err=True)
         raise typer.Exit(1)
+
+
+def _held_context(command: Any) -> Any:
+    """Run `command(ctx)` in a service context of the settings (no migrations: Redis only)."""
+    settings = settings_or_exit()
+
+    async def main() -> Any:
+        async with open_context(settings) as ctx:
+            return await command(ctx)
+
+    try:
+        return run(main())
+    except Exception as exc:
+        fail(_one_line(exc))
+
+
+@sweep_app.command("held")
+def sweep_held() -> None:
+    """List the lessons the database refused, held back with the error, oldest first."""
+    from attn.tasks import held
+
+    found = _held_context(held.held_lessons)
+    if not found:
+        typer.echo("no lessons are held")
+        return
+    for lesson, fields in found:
+        name = fields.get("lesson_name", "(gone from Redis)")
+        teacher = fields.get("teacher_school_number", "?")
+        typer.echo(
+            f"{lesson.lesson_id}  held since {format_time(lesson.held_at)}  "
+            f"{name} ({teacher}): {lesson.error}"
+        )
+
+
+@sweep_app.command("retry")
+def sweep_retry(
+    lesson_id: Annotated[str, typer.Argument(help="The held lesson's id.")],
+) -> None:
+    """Put a held lesson back into the persistence queue, due now (after repairing it)."""
+    from attn.tasks import held
+
+    async def command(ctx: Any) -> bool:
+        return await held.retry(ctx, lesson_id)
+
+    if not _held_context(command):
+        fail(f"lesson {lesson_id} is not held")
+    typer.echo(f"lesson {lesson_id} is due again: the next sweep writes it")
+
+
+@sweep_app.command("export")
+def sweep_export(
+    lesson_id: Annotated[str, typer.Argument(help="The lesson's id.")],
+) -> None:
+    """Print a lesson's live data as stored (lesson, records, audit trail, roster) as JSON."""
+    import json
+
+    from attn.tasks import held
+
+    async def command(ctx: Any) -> Any:
+        return await held.export(ctx, lesson_id)
+
+    exported = _held_context(command)
+    if exported is None:
+        fail(f"lesson {lesson_id} is not in Redis")
+    typer.echo(json.dumps(exported, ensure_ascii=False, indent=2))

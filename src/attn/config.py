@@ -1,12 +1,15 @@
 """Settings of the service, read once from `ATTN_*` environment variables.
 
 Every value is validated when the settings are built, so a bad value stops the process at
-start-up with a one-line reason instead of failing on the first request. Imports nothing
-from the rest of the package.
+start-up with a one-line reason instead of failing on the first request. The files the
+embedded defaults keep under `ATTN_DATA_DIR` (the secret key, the SQLite database with its
+password hashes, the embedded Valkey's data) are its owner's alone: `private_directory` and
+`write_private_file` make them so. Imports nothing from the rest of the package.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -186,6 +189,15 @@ class Settings(BaseSettings):
         )
 
     @cached_property
+    def sqlite_path(self) -> Path | None:
+        """The file of a SQLite database; None for PostgreSQL (or SQLite in memory)."""
+        url = self.async_database_url
+        if not url.startswith("sqlite"):
+            return None
+        path = url.partition(":///")[2]
+        return Path(path) if path and path != ":memory:" else None
+
+    @cached_property
     def async_database_url(self) -> str:
         """The database URL with the async driver this service uses for it."""
         if self.DATABASE_URL is None:
@@ -220,6 +232,48 @@ class ConfigError(Exception):
     """A setting has a value the service cannot run with."""
 
 
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_directory(path: Path) -> Path:
+    """Make `path` (and any missing parents) a directory only its owner may enter."""
+    path.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+    path.chmod(PRIVATE_DIRECTORY)
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Take group's and others' access away from an existing file (one from an older version)."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.stat().st_mode & 0o077:
+            path.chmod(PRIVATE_FILE)
+
+
+def write_private_file(path: Path, text: str, *, replace: bool) -> bool:
+    """Write `text` to `path` as a file only its owner may read, created so from the start:
+    a new file (mode 0600) is written whole, then put in place. With `replace` it replaces
+    what is there; without, the first writer wins (False when `path` existed already)."""
+    candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    descriptor = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        if replace:
+            os.replace(candidate, path)
+            return True
+        try:
+            os.link(candidate, path)  # atomic, and refused when another writer was first
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            candidate.unlink()
+
+
 def secret_key(settings: Settings) -> bytes:
     """The server's secret: `ATTN_SECRET_KEY`, or one kept in `ATTN_DATA_DIR/secret-key`.
 
@@ -230,16 +284,9 @@ def secret_key(settings: Settings) -> bytes:
         return settings.SECRET_KEY.encode()
     path = settings.DATA_DIR / "secret-key"
     if not path.exists():
-        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-        candidate = path.with_suffix(f".{secrets.token_hex(4)}")
-        candidate.write_text(secrets.token_hex(32))
-        candidate.chmod(0o600)
-        try:
-            os.link(candidate, path)  # the first writer wins, atomically
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink()
+        private_directory(settings.DATA_DIR)
+        write_private_file(path, secrets.token_hex(32), replace=False)
+    private_file(path)
     return path.read_text().strip().encode()
 
 

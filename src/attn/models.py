@@ -26,8 +26,9 @@ from pydantic import (
 )
 
 SCHOOL_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
-# A student's device id, as the app or the device cookie sends it.
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
+# A device id as a request may carry it: one this server issued (`<device>.<seal>`, see
+# `attn.services.devices`), or one an app made itself before ids were issued.
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{16,128}$"
 LESSON_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -96,7 +97,9 @@ UtcTime = Annotated[
 ]
 
 
-def _no_control_characters(value: str) -> str:
+def no_control_characters(value: str) -> str:
+    """`value`, unless it holds a control, invisible format, private-use, unassigned or lone
+    surrogate character (NUL among them): no name holds one, and a database may refuse it."""
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in value):
         raise ValueError("must not contain control or invisible format characters")
     return value
@@ -122,7 +125,7 @@ def _has_visible_text(value: str) -> str:
 DisplayName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
-    AfterValidator(_no_control_characters),
+    AfterValidator(no_control_characters),
     AfterValidator(_has_visible_text),
 ]
 SchoolNumber = Annotated[str, StringConstraints(pattern=SCHOOL_NUMBER_PATTERN)]
@@ -130,10 +133,12 @@ SchoolNumber = Annotated[str, StringConstraints(pattern=SCHOOL_NUMBER_PATTERN)]
 Reason = Annotated[
     str,
     StringConstraints(min_length=1, max_length=500),
-    AfterValidator(_no_control_characters),
+    AfterValidator(no_control_characters),
     AfterValidator(_has_visible_text),
 ]
 DeviceIdText = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+# What a person typed that is looked up as it is (a school number at sign-in, a course name).
+TypedText = Annotated[str, AfterValidator(no_control_characters)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
@@ -223,6 +228,15 @@ class AuditEntry(_Model):
     old_status: RecordStatus | None  # None when the change created the record
     new_status: RecordStatus
     reason: str | None = None
+
+
+class HeldLesson(_Model):
+    """A finished lesson the sweep set aside: the database refused to store it (it failed
+    alone, every time), so it waits, whole in Redis, for an operator."""
+
+    lesson_id: str
+    error: str  # what the database said, one line
+    held_at: UtcTime
 
 
 class RosterStudent(_Model):

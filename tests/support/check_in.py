@@ -17,6 +17,7 @@ import httpx
 from attn.services import codes
 from tests.support.api import Api, Headers
 from tests.support.clock import Clock
+from tests.support.issued_devices import issued_device_id
 
 DEVICE_A = "device-A-0123456789"
 
@@ -61,7 +62,7 @@ async def join(
 ) -> httpx.Response:
     sent: list[tuple[str, str]] = list(headers.items()) + (extra or [])
     if device is not None:
-        sent.append(("X-ATTN-Device", device))
+        sent.append(("X-ATTN-Device", issued_device_id(api, headers, device)))
     body = None if code is NO_BODY else {"code": code}
     return await (client or api.client).post(
         f"/student/lessons/{lesson_id}/attendance", json=body, headers=sent

@@ -98,7 +98,14 @@ OTHERS = [
 LESSON_URL = re.compile(r"/teacher/lessons/([0-9a-f]{32})$")
 
 
-ROLL_HEADER = ["student_number", "student_full_name", "status", "attendance_time", "reason"]
+ROLL_HEADER = [
+    "student_number",
+    "student_full_name",
+    "status",
+    "attendance_time",
+    "reason",
+    "flags",
+]
 
 
 EXPIRED_NOTICE = "Your session has ended. Please sign in again."

@@ -18,6 +18,7 @@ from redis.exceptions import ResponseError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from attn import errors
+from attn.db.refusals import refuses_value
 from attn.http.deps import context_of
 from attn.http.errors import (
     UNAVAILABLE,
@@ -113,6 +114,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    if refuses_value(exc):
+        # a value the edge let through and the database cannot keep: the request's fault
+        log.warning("the database refused a value of a request: %s", str(exc).splitlines()[0])
+        return error_response(
+            422, "validation_error", "The request holds a value the database cannot store."
+        )
     log.warning("a backing store is unavailable: %s", exc)
     return unavailable_response()
 

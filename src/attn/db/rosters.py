@@ -1,14 +1,20 @@
-"""Course rosters in SQL: the students a teacher expects in the lessons of one course."""
+"""Course rosters in SQL: the students a teacher expects in the lessons of one course.
+
+A roster is read as its lessons take it: a listed number with a student account goes by the
+account's name (the roster's name is kept for a number with no account yet), and a number
+whose account is a teacher's or an admin's is left out.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attn.db.tables import RosterRow, RosterStudentRow
+from attn.db.tables import RosterRow, RosterStudentRow, UserRow
 from attn.models import Roster, RosterStudent, RosterSummary
 
 
@@ -55,25 +61,33 @@ async def replace_roster(
     await session.flush()
 
 
+def _listed_students(teacher_school_number: str, course_key: str) -> Any:
+    """(number, name) of the roster's students, names as the roster is read (see above)."""
+    return (
+        select(
+            RosterStudentRow.student_number,
+            func.coalesce(UserRow.full_name, RosterStudentRow.full_name),
+        )
+        .outerjoin(UserRow, UserRow.school_number == RosterStudentRow.student_number)
+        .where(
+            RosterStudentRow.teacher_school_number == teacher_school_number,
+            RosterStudentRow.course_key == course_key,
+            (UserRow.role.is_(None)) | (UserRow.role == "student"),
+        )
+        .order_by(RosterStudentRow.student_number)
+    )
+
+
 async def get_roster(
     *, session: AsyncSession, teacher_school_number: str, course_key: str
 ) -> Roster | None:
     roster = await session.get(RosterRow, (teacher_school_number, course_key))
     if roster is None:
         return None
-    rows = await session.scalars(
-        select(RosterStudentRow)
-        .where(
-            RosterStudentRow.teacher_school_number == teacher_school_number,
-            RosterStudentRow.course_key == course_key,
-        )
-        .order_by(RosterStudentRow.student_number)
-    )
+    rows = await session.execute(_listed_students(teacher_school_number, course_key))
     return Roster(
         course=roster.course_name,
-        students=[
-            RosterStudent(school_number=row.student_number, full_name=row.full_name) for row in rows
-        ],
+        students=[RosterStudent(school_number=number, full_name=name) for number, name in rows],
         updated_at=roster.updated_at,
     )
 
@@ -121,10 +135,5 @@ async def roster_names(
     *, session: AsyncSession, teacher_school_number: str, course_key: str
 ) -> dict[str, str]:
     """Student number -> full name of the course's roster; empty when there is none."""
-    rows = await session.execute(
-        select(RosterStudentRow.student_number, RosterStudentRow.full_name).where(
-            RosterStudentRow.teacher_school_number == teacher_school_number,
-            RosterStudentRow.course_key == course_key,
-        )
-    )
+    rows = await session.execute(_listed_students(teacher_school_number, course_key))
     return {str(number): str(name) for number, name in rows}

@@ -1,4 +1,8 @@
-"""User accounts in SQL. Keyword-only functions over an `AsyncSession`; callers commit."""
+"""User accounts in SQL. Keyword-only functions over an `AsyncSession`; callers commit.
+
+An account without a password hash is unclaimed: a student first seen on a roster or in an
+attendance record, who cannot sign in until `attn users add` (or `import`) claims it.
+"""
 
 from __future__ import annotations
 
@@ -36,13 +40,26 @@ async def count_users(*, session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(UserRow)) or 0)
 
 
-async def existing_school_numbers(
-    *, session: AsyncSession, school_numbers: Sequence[str]
-) -> set[str]:
+async def get_users(*, session: AsyncSession, school_numbers: Sequence[str]) -> dict[str, UserRow]:
+    """The accounts of these school numbers that exist, by school number."""
+    if not school_numbers:
+        return {}
     rows = await session.scalars(
-        select(UserRow.school_number).where(UserRow.school_number.in_(list(school_numbers)))
+        select(UserRow).where(UserRow.school_number.in_(list(school_numbers)))
     )
-    return set(rows)
+    return {row.school_number: row for row in rows}
+
+
+async def claim_user(*, session: AsyncSession, user: NewUser) -> bool:
+    """Give an unclaimed account its password, name and role; False when it has been
+    claimed (or is gone) meanwhile."""
+    result = await session.execute(
+        update(UserRow)
+        .where(UserRow.school_number == user.school_number, UserRow.password_hash == "")
+        .values(full_name=user.full_name, role=user.role, password_hash=user.password_hash)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def add_users(*, session: AsyncSession, users: Sequence[NewUser]) -> None:

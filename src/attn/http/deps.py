@@ -6,14 +6,15 @@ Dependencies are `async def` so FastAPI runs them on the event loop, not in a th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated
 
-from fastapi import Cookie, Depends, Header, Query, Request
+from fastapi import Cookie, Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from attn.errors import NotAuthenticated, WrongRole
-from attn.models import DEVICE_ID_PATTERN, Role, UserSessionRedis
-from attn.services import auth, network
+from attn.models import DEVICE_ID_PATTERN, Role, SchoolNumber, TypedText, UserSessionRedis
+from attn.services import auth, devices, network
 from attn.services.context import ServiceContext
 from attn.services.network import IPAddress
 
@@ -72,6 +73,15 @@ OptionalLimit = Annotated[
 ]
 
 
+StudentNumber = Annotated[SchoolNumber, Path(description="The student's school number.")]
+# A course is a lesson name: at most 200 characters, none of them control characters. In a
+# path it may hold `/` (the route gives it the rest of the path).
+CoursePath = Annotated[
+    TypedText, Path(min_length=1, max_length=200, description="The lesson name (may hold `/`).")
+]
+CourseQuery = Annotated[TypedText, Query(max_length=200, description="The lesson name.")]
+
+
 def requested_page(limit: int | None, offset: int) -> slice | None:
     """The part of a whole list that `?limit=&offset=` ask for; None when it is all of it."""
     if limit is None and offset == 0:
@@ -101,23 +111,40 @@ DEVICE_COOKIE = "attn_device"
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 
 
-def valid_device_id(candidate: str | None) -> str:
-    """`candidate` when it is a valid device id, else ''."""
-    return candidate if candidate and _DEVICE_ID.fullmatch(candidate) else ""
-
-
-async def device_id(
+async def sent_device_ids(
     header: Annotated[
         str | None,
         Header(
             alias=DEVICE_HEADER,
-            description="The student's device id (16-128 of A-Z a-z 0-9 _ -), kept by the app.",
+            description="The device id this server issued to the student (at login), kept "
+            "by the app.",
         ),
     ] = None,
     cookie: Annotated[str | None, Cookie(alias=DEVICE_COOKIE, include_in_schema=False)] = None,
-) -> str:
-    """The device id from the header, else the cookie; '' when neither is a valid id."""
-    return valid_device_id(header) or valid_device_id(cookie)
+) -> tuple[str, ...]:
+    """The well-formed device ids the request carries: the header's, then the cookie's."""
+    return tuple(sent for sent in (header, cookie) if sent and _DEVICE_ID.fullmatch(sent))
 
 
-DeviceId = Annotated[str, Depends(device_id)]
+SentDeviceIds = Annotated[tuple[str, ...], Depends(sent_device_ids)]
+
+
+def valid_device_id(secret_key: bytes, school_number: str, sent: Iterable[str | None]) -> str:
+    """The first of `sent` that this server issued to this student, else ''. The one rule by
+    which every check-in, the API's and the pages', takes a device id."""
+    return next(
+        (
+            device_id
+            for device_id in sent
+            if device_id and devices.is_issued(secret_key, device_id, school_number)
+        ),
+        "",
+    )
+
+
+async def student_device_id(ctx: Context, student: CurrentStudent, sent: SentDeviceIds) -> str:
+    return valid_device_id(ctx.secret_key, student.school_number, sent)
+
+
+# The calling student's own device id, or '' when the request carries none of theirs.
+DeviceId = Annotated[str, Depends(student_device_id)]

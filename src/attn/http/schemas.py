@@ -31,6 +31,7 @@ from attn.models import (
     Role,
     SchoolNumber,
     SecurityOption,
+    TypedText,
     UtcTime,
 )
 
@@ -46,7 +47,7 @@ class UserOut(_Model):
 
 
 class LoginIn(_Model):
-    school_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    school_number: Annotated[TypedText, StringConstraints(min_length=1, max_length=64)]
     password: Password
     remember_device: bool = False
     device_id: DeviceIdText | None = None
@@ -64,6 +65,8 @@ class LoginOut(_Model):
     user: UserOut
     refresh_token: str | None = None
     refresh_expires_in: int | None = None
+    # the device id to send with check-ins from now on (students; and remembered devices)
+    device_id: str | None = None
 
 
 class MeOut(_Model):
@@ -219,3 +222,8 @@ class ErrorBody(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+class Readiness(Health):
+    # finished lessons the sweep set aside because the database refuses them
+    held_lessons: int = 0

@@ -1,4 +1,9 @@
-"""Creating accounts: one user, or a whole CSV import that lands completely or not at all."""
+"""Creating accounts: one user, or a whole CSV import that lands completely or not at all.
+
+A school number that is taken by an unclaimed student (one first seen on a roster or in an
+attendance record, with no password) is claimed instead: as a student, with the password and
+name given. A number with a password, or an unclaimed one added with another role, is refused.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attn.db import users
+from attn.db.tables import UserRow
 from attn.errors import InvalidUser, UserExists
-from attn.models import NewAccount
+from attn.models import NewAccount, Role
 from attn.services.csv_tables import CsvTableError, read_table
 from attn.services.passwords import PasswordHasher
 from attn.services.validation import first_error
@@ -49,14 +55,15 @@ def parse_import(text: str) -> list[NewAccount]:
 
 async def add_users(
     *, db: async_sessionmaker[AsyncSession], hasher: PasswordHasher, entries: Sequence[NewAccount]
-) -> None:
-    """Create every account in one transaction, or none when any already exists."""
+) -> list[str]:
+    """Create (or claim) every account in one transaction, or none when any is taken.
+
+    Returns the school numbers that were claimed rather than created.
+    """
+    numbers = [entry.school_number for entry in entries]
     async with db() as session:
-        taken = await users.existing_school_numbers(
-            session=session, school_numbers=[entry.school_number for entry in entries]
-        )
-    if taken:
-        raise UserExists(f"user {sorted(taken)[0]} already exists")
+        existing = await users.get_users(session=session, school_numbers=numbers)
+    claimed = [_claimable(entry, existing.get(entry.school_number)) for entry in entries]
     hashes = await asyncio.gather(*(hasher.hash(entry.password) for entry in entries))
     new_users = [
         users.NewUser(entry.school_number, entry.full_name, entry.role.value, password_hash)
@@ -64,6 +71,26 @@ async def add_users(
     ]
     try:
         async with db() as session, session.begin():
-            await users.add_users(session=session, users=new_users)
+            fresh = [user for user, claim in zip(new_users, claimed, strict=True) if not claim]
+            await users.add_users(session=session, users=fresh)
+            for user, claim in zip(new_users, claimed, strict=True):
+                if claim and not await users.claim_user(session=session, user=user):
+                    raise UserExists(f"user {user.school_number} already exists")
     except IntegrityError:
         raise UserExists("a user in the list already exists") from None
+    return [user.school_number for user, claim in zip(new_users, claimed, strict=True) if claim]
+
+
+def _claimable(entry: NewAccount, account: UserRow | None) -> bool:
+    """Whether the entry claims an unclaimed student; False for a free number; UserExists
+    when the number is taken."""
+    if account is None:
+        return False
+    if account.password_hash:
+        raise UserExists(f"user {entry.school_number} already exists")
+    if account.role != "student" or entry.role is not Role.STUDENT:
+        raise UserExists(
+            f"user {entry.school_number} already exists as a student without a password; "
+            "add it with the role student to claim it"
+        )
+    return True

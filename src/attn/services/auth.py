@@ -4,12 +4,16 @@ An access token is `<school number>.<secret>`: 256 random bits of secret, of whi
 only the SHA-256 digest in the user's single session. A new login overwrites that session,
 so the previous token dies; logout deletes it.
 
+A student's login (and refresh) also hands out the device id the phone is to send with its
+check-ins (`attn.services.devices`): the one it sent, when that was issued to this student,
+else the same phone's device sealed for them, else a new one.
+
 "Remember this device": a login may also return a refresh token (256 random bits, kept only as
-a SHA-256 digest, bound to the device id, valid `ATTN_REFRESH_TTL_DAYS`) that `refresh` trades
-for a new session without the password, so a lecture hall's students need no argon2 work at
-the start of each lesson. Logout revokes the device's refresh token; a password login on
-another device does not. A user keeps at most `ATTN_REFRESH_TOKENS_PER_USER` remembered
-devices; remembering one more revokes the oldest.
+a SHA-256 digest, bound to the device id handed out with it, valid `ATTN_REFRESH_TTL_DAYS`) that
+`refresh` trades for a new session without the password, so a lecture hall's students need no
+argon2 work at the start of each lesson. Logout revokes the device's refresh token; a password
+login on another device does not. A user keeps at most `ATTN_REFRESH_TOKENS_PER_USER`
+remembered devices; remembering one more revokes the oldest.
 
 Wrong passwords are counted per account and client address and per account (see
 `_checked_user`), both faces' logins alike; a remembered device's refresh is not a password
@@ -31,7 +35,7 @@ from attn.db import users
 from attn.db.tables import UserRow
 from attn.errors import InvalidCredentials, InvalidRefreshToken, NotAuthenticated, TooManyAttempts
 from attn.models import SCHOOL_NUMBER_PATTERN, RefreshTokenRedis, Role, UserSessionRedis
-from attn.services import network
+from attn.services import devices, network
 from attn.services.context import ServiceContext
 from attn.services.network import IPAddress
 from attn.store.redis_client import LoginOutcome
@@ -46,6 +50,7 @@ class LoginResult:
     expires_in: int
     refresh_token: str | None = None
     refresh_expires_in: int | None = None
+    device_id: str | None = None  # the device id to send from now on
 
 
 def device_key(device_id: str) -> str:
@@ -62,11 +67,13 @@ async def login(
     school_number: str,
     password: str,
     client: IPAddress | None,
-    remember_device: str | None = None,
+    device_id: str | None = None,
+    remember_device: bool = False,
 ) -> LoginResult:
     """Check the password and open the user's one live session, with the role's TTL.
 
-    With `remember_device` (a device id) a refresh token for that device comes too. The
+    A student gets the device id to check in with (bound from `device_id`, what the phone
+    sent); with `remember_device` any user gets one, and a refresh token bound to it. The
     attempt is counted before the password is checked (see `_checked_user`).
     """
     settings = ctx.settings
@@ -83,9 +90,13 @@ async def login(
 
     role = Role(user.role)
     now = ctx.now()
-    if remember_device is None:
-        return await _open_session(ctx, user.school_number, user.full_name, role, None)
-    key = device_key(remember_device)
+    device = None
+    if role is Role.STUDENT or remember_device:
+        device = devices.bind(ctx.secret_key, device_id, user.school_number)
+    if not remember_device or device is None:
+        opened = await _open_session(ctx, user.school_number, user.full_name, role, None)
+        return dataclasses.replace(opened, device_id=device)
+    key = device_key(device)
     refresh_ttl = settings.REFRESH_TTL_DAYS * 24 * 3600
     refresh_secret = secrets.token_urlsafe(32)
     await ctx.redis_client.save_refresh_token(
@@ -106,6 +117,7 @@ async def login(
         opened,
         refresh_token=f"{user.school_number}.{refresh_secret}",
         refresh_expires_in=refresh_ttl,
+        device_id=device,
     )
 
 
@@ -171,15 +183,19 @@ async def _open_session(
 
 
 async def refresh(ctx: ServiceContext, *, refresh_token: str, device_id: str) -> LoginResult:
-    """Trade a remembered device's refresh token for a new session, without the password."""
+    """Trade a remembered device's refresh token for a new session, without the password.
+
+    `device_id` (what the phone sent) must name the device the token was issued with."""
     school_number, _, secret = refresh_token.rpartition(".")
     if not secret or _SCHOOL_NUMBER_RE.fullmatch(school_number) is None:
         raise InvalidRefreshToken
-    key = device_key(device_id)
+    device = devices.bind(ctx.secret_key, device_id, school_number)
+    key = device_key(device)
     stored = await ctx.redis_client.get_refresh_token(school_number, key)
     if stored is None or not hmac.compare_digest(stored.token_digest, _digest(secret)):
         raise InvalidRefreshToken
-    return await _open_session(ctx, school_number, stored.full_name, stored.role, key)
+    opened = await _open_session(ctx, school_number, stored.full_name, stored.role, key)
+    return dataclasses.replace(opened, device_id=device)
 
 
 async def authenticate(ctx: ServiceContext, token: str) -> UserSessionRedis:

@@ -65,3 +65,9 @@ def login_source(address: IPAddress | None) -> str:
     if address.version == 4:
         return str(address)
     return default_subnet(address)
+
+
+def names_one_client(address: IPAddress | None) -> bool:
+    """Whether an address can tell one phone from another: a loopback address is a proxy on
+    this host that does not pass the client's on (every student would share it)."""
+    return address is not None and not address.is_loopback and not address.is_unspecified

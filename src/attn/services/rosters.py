@@ -2,14 +2,16 @@
 
 A lesson takes its course's roster as it is when the lesson starts: joins from outside it are
 flagged `not_on_roster`, and roster students without a record are marked absent when the
-lesson is persisted.
+lesson is persisted. A roster lists students only (a teacher's or an admin's school number is
+refused), and never renames anyone: a listed number with an account goes by the account's
+name; the roster's name is used only for a number with no account yet.
 """
 
 from __future__ import annotations
 
 from pydantic import TypeAdapter, ValidationError
 
-from attn.db import rosters
+from attn.db import rosters, users
 from attn.errors import InvalidRoster, RosterNotFound
 from attn.models import (
     DisplayName,
@@ -34,9 +36,10 @@ def course_key(course: str) -> str:
     return normalize_name(course)
 
 
-def parse_roster(text: str) -> list[RosterStudent]:
-    """A roster CSV (`school_number,full_name`); every row valid, or InvalidRoster."""
-    students: dict[str, RosterStudent] = {}
+def parse_roster(text: str) -> list[tuple[int, RosterStudent]]:
+    """A roster CSV (`school_number,full_name`), each student with its line; every row
+    valid, or InvalidRoster."""
+    students: dict[str, tuple[int, RosterStudent]] = {}
     try:
         for line_number, row in read_table(text, ROSTER_HEADER):
             try:
@@ -47,7 +50,7 @@ def parse_roster(text: str) -> list[RosterStudent]:
                 raise InvalidRoster(f"Line {line_number}: {first_error(exc)}") from None
             if student.school_number in students:
                 raise InvalidRoster(f"Line {line_number}: {student.school_number} appears twice.")
-            students[student.school_number] = student
+            students[student.school_number] = (line_number, student)
             if len(students) > MAX_ROSTER:
                 raise InvalidRoster(f"A roster holds at most {MAX_ROSTER} students.")
     except CsvTableError as exc:
@@ -65,20 +68,36 @@ def _course_name(course: str) -> str:
 async def put_roster(
     ctx: ServiceContext, *, teacher: UserSessionRedis, course: str, csv_text: str
 ) -> Roster:
-    """Replace the course's roster; lessons started from now on use it."""
+    """Replace the course's roster; lessons started from now on use it. The roster as it now
+    reads (accounts' names for the numbers that have one) is returned."""
     course_name = _course_name(course)
-    students = parse_roster(csv_text)
+    lines = parse_roster(csv_text)
     now = ctx.now()
     async with ctx.db() as session, session.begin():
+        accounts = await users.get_users(
+            session=session, school_numbers=[student.school_number for _, student in lines]
+        )
+        for line_number, student in lines:
+            account = accounts.get(student.school_number)
+            if account is not None and account.role != "student":
+                raise InvalidRoster(
+                    f"Line {line_number}: {student.school_number} is an account of a "
+                    f"{account.role}; a roster lists students only."
+                )
+        key = course_key(course_name)
         await rosters.replace_roster(
             session=session,
             teacher_school_number=teacher.school_number,
-            course_key=course_key(course_name),
+            course_key=key,
             course_name=course_name,
-            students=students,
+            students=[student for _, student in lines],
             now=now,
         )
-    return Roster(course=course_name, students=students, updated_at=now)
+        roster = await rosters.get_roster(
+            session=session, teacher_school_number=teacher.school_number, course_key=key
+        )
+    assert roster is not None  # written just now, in this transaction
+    return roster
 
 
 async def get_roster(ctx: ServiceContext, *, teacher: UserSessionRedis, course: str) -> Roster:

@@ -20,7 +20,7 @@ from attn.errors import (
     TooManyAttempts,
 )
 from attn.models import AttendanceRecordRedis, LessonRedis, RecordStatus, UserSessionRedis, to_ms
-from attn.services import codes
+from attn.services import codes, devices, network
 from attn.services.context import ServiceContext
 from attn.services.network import IPAddress
 from attn.store import formats, keys
@@ -40,7 +40,8 @@ class JoinResult:
 
 @dataclass(frozen=True, slots=True)
 class CheckIn:
-    """What the student's request brings besides who they are."""
+    """What the student's request brings besides who they are. `device_id` is a device id
+    this server issued to the student ('' for none: see `attn.http.deps.valid_device_id`)."""
 
     code: str | None = None
     client: IPAddress | None = None
@@ -83,7 +84,8 @@ async def join_attendance(
 ) -> JoinResult:
     """Check the student in: one atomic check of the lesson's security options and write.
 
-    A repeated join returns the first join's record, whatever was sent with it.
+    A repeated join returns the first join's record, whatever was sent with it. A device or
+    an address another student of the lesson checked in from flags both records.
     """
     if not keys.is_lesson_id(lesson_id):
         raise LessonNotFound
@@ -97,14 +99,16 @@ async def join_attendance(
         attendance_time=now,
     )
     verification_id = formats.new_verification_id(lesson_id)
+    client_bits = "" if check_in.client is None else formats.address_bits(check_in.client)
     reply = await ctx.redis_client.add_attendance_record(
         record,
         JoinRequest(
             code_ok=codes.code_matches(
                 ctx.secret_key, lesson_id, check_in.code, now, settings.CODE_ROTATION_SECONDS
             ),
-            client_bits="" if check_in.client is None else formats.address_bits(check_in.client),
-            device_id=check_in.device_id,
+            client_bits=client_bits,
+            device=devices.device_of(check_in.device_id) if check_in.device_id else "",
+            address=client_bits if network.names_one_client(check_in.client) else "",
             verification_id=verification_id,
             code_max_failures=settings.CODE_MAX_FAILURES,
             code_failure_window_ms=settings.CODE_FAILURE_WINDOW_SECONDS * 1000,

@@ -6,7 +6,10 @@
   first four fields (`record_head`) and adds the fields it decides, in the same order and
   form (`status`, `reason`, `flags`, `changed_by`, `changed_at`: the model declares its fields in
   that order for this reason); `update_record.lua` reads one
-  fact from it, whether it holds `"status":"absent"` (`ABSENT_MARK`).
+  fact from it, whether it holds `"status":"absent"` (`ABSENT_MARK`). Flags are plain names
+  (`not_on_roster`, `shared_device`, `shared_address`); the join script also adds one to an
+  earlier student's record, inserting it into the array after `"flags":[` (a sequence no JSON
+  string holds unescaped), so that record stays in the same form.
 - **Audit entry**: the JSON of `AuditEntry`, one list element per change.
 - **Lesson**: a hash of strings (`lesson_to_hash`); besides the model's fields it keeps what the
   join script reads: `sec_*` flags, networks as bit strings, times in milliseconds.
@@ -15,6 +18,7 @@
   state `open` or `answered`.
 - **Teacher's active-lesson claim**: `<lesson id>|<claimed at, ms>`.
 - **Sessions and refresh tokens**: the JSON of their models.
+- **Held lesson**: the JSON of `HeldLesson`, the value of its lesson id in the held index.
 
 Imports only `attn.models`.
 """
@@ -35,6 +39,7 @@ from attn.models import (
     LESSON_ID_RE,
     AttendanceRecordRedis,
     AuditEntry,
+    HeldLesson,
     LessonRedis,
     LessonStatus,
     RefreshTokenRedis,
@@ -251,3 +256,14 @@ def refresh_token_json(refresh: RefreshTokenRedis) -> str:
 
 def parse_refresh_token(raw: str | bytes) -> RefreshTokenRedis:
     return RefreshTokenRedis.model_validate_json(raw)
+
+
+# --- lessons the sweep set aside -----------------------------------------------------------
+
+
+def held_json(held: HeldLesson) -> str:
+    return held.model_dump_json()
+
+
+def parse_held(raw: str | bytes) -> HeldLesson:
+    return HeldLesson.model_validate_json(raw)

@@ -10,8 +10,8 @@ Redis Cluster:
   name) pair. The tag is a digest of that normalised pair and is the first half of the
   lesson id, so a lesson and the index entry that finds it always live in one slot.
 
-- `{sweep}`: the persistence queue (lessons by the time they become due) and the sweepers'
-  claims on them.
+- `{sweep}`: the persistence queue (lessons by the time they become due), the sweepers'
+  claims on them, and the lessons set aside because the database refuses them.
 
 The queue is global by nature; code that writes it next to a tagged key writes the queue
 entry first and tolerates entries whose lesson is gone.
@@ -101,8 +101,13 @@ def _lesson_part(kind: str, lesson_id: str) -> str:
 
 
 def lesson_devices(lesson_id: str) -> str:
-    """Device id -> the student it checked in."""
+    """Device (the device part of a student's device id) -> the first student it checked in."""
     return _lesson_part("devices", lesson_id)
+
+
+def lesson_addresses(lesson_id: str) -> str:
+    """Client address (as bits) -> the first student who checked in from it."""
+    return _lesson_part("addresses", lesson_id)
 
 
 def lesson_code_failures(lesson_id: str) -> str:
@@ -131,6 +136,7 @@ def lesson_keys(lesson_id: str) -> list[str]:
         lesson(lesson_id),
         lesson_records(lesson_id),
         lesson_devices(lesson_id),
+        lesson_addresses(lesson_id),
         lesson_code_failures(lesson_id),
         lesson_roster(lesson_id),
         lesson_verifications(lesson_id),
@@ -159,3 +165,9 @@ def sweep_due() -> str:
 def sweep_claims() -> str:
     """Lesson ids a sweeper is working on, scored by when its claim runs out (ms)."""
     return f"{PREFIX}:claims:{{sweep}}"
+
+
+def sweep_held() -> str:
+    """Lessons the sweep set aside because the database refuses them (their live data is
+    kept): lesson id -> why and when, as `formats.held_json` writes it."""
+    return f"{PREFIX}:held:{{sweep}}"

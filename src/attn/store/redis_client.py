@@ -24,6 +24,7 @@ from redis.exceptions import NoScriptError
 from attn.models import (
     AttendanceRecordRedis,
     AuditEntry,
+    HeldLesson,
     LessonRedis,
     RefreshTokenRedis,
     UserSessionRedis,
@@ -59,11 +60,16 @@ class JoinOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class JoinRequest:
-    """What the join script needs besides the record: the facts the app checked."""
+    """What the join script needs besides the record: the facts the app checked.
+
+    `device` is the device part of a device id this server issued to the student ('' for
+    none), `address` the client address compared with the other students' ('' for none).
+    """
 
     code_ok: bool = False
     client_bits: str = ""
-    device_id: str = ""
+    device: str = ""
+    address: str = ""
     verification_id: str = ""
     code_max_failures: int = 5
     code_failure_window_ms: int = 60_000
@@ -145,6 +151,22 @@ class StreamCheck:
     lesson_live: bool
 
 
+@dataclass(frozen=True, slots=True)
+class StoredLesson:
+    """A lesson's live state as stored, not parsed: what an operator repairs it from."""
+
+    fields: dict[str, str]
+    records: dict[str, str]  # student -> record JSON
+    roster: dict[str, str]
+    audit: list[str]  # audit entries' JSON, oldest first
+    verifications: dict[str, str]
+
+
+class RetryOutcome(StrEnum):
+    QUEUED = "queued"
+    NOT_HELD = "not_held"
+
+
 class FinishOutcome(StrEnum):
     OK = "ok"
     NOT_FOUND = "not_found"
@@ -224,6 +246,7 @@ class RedisClient:
         self._release_login_attempt = redis.register_script(_script_source("release_login_attempt"))
         self._save_refresh_token = redis.register_script(_script_source("save_refresh_token"))
         self._open_event_stream = redis.register_script(_script_source("open_event_stream"))
+        self._retry_held_lesson = redis.register_script(_script_source("retry_held_lesson"))
 
     async def close(self) -> None:
         await self.feed.close()
@@ -651,6 +674,49 @@ class RedisClient:
         pipe.zrem(keys.sweep_claims(), *lesson_ids)
         await pipe.execute()
 
+    async def hold_lesson(self, held: HeldLesson) -> None:
+        """Set a claimed lesson aside: out of the queue and its claims, into the held index
+        with why, in one step. Its live data stays as it is."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(keys.sweep_held(), held.lesson_id, formats.held_json(held))
+        pipe.zrem(keys.sweep_due(), held.lesson_id)
+        pipe.zrem(keys.sweep_claims(), held.lesson_id)
+        await pipe.execute()
+
+    async def held_lessons(self) -> list[HeldLesson]:
+        """Every lesson set aside, the longest held first."""
+        raw: dict[str, str] = await self.redis.hgetall(keys.sweep_held())  # type: ignore[assignment]
+        return sorted(
+            (formats.parse_held(value) for value in raw.values()),
+            key=lambda held: (held.held_at, held.lesson_id),
+        )
+
+    async def held_count(self) -> int:
+        return int(await self.redis.hlen(keys.sweep_held()))
+
+    async def retry_held_lesson(
+        self, lesson_id: str, *, now: datetime
+    ) -> Reply[RetryOutcome, None]:
+        """Put a held lesson back into the queue, due now."""
+        result = await self._retry_held_lesson(
+            keys=[keys.sweep_held(), keys.sweep_due(), keys.sweep_claims()],
+            args=[lesson_id, to_ms(now)],
+        )
+        return Reply(RetryOutcome(result), None)
+
+    async def read_stored_lesson(self, lesson_id: str) -> StoredLesson | None:
+        """The lesson's live state as stored (one MULTI in its slot); None when it is gone."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hgetall(keys.lesson(lesson_id))
+        pipe.hgetall(keys.lesson_records(lesson_id))
+        pipe.hgetall(keys.lesson_roster(lesson_id))
+        pipe.lrange(keys.lesson_audit(lesson_id), 0, -1)
+        pipe.hgetall(keys.lesson_verifications(lesson_id))
+        fields, records, roster, audit, verifications = await pipe.execute()
+        if not fields:
+            return None
+        return StoredLesson(fields, records, roster, _strings(audit), verifications)
+
     async def teacher_lesson_scores(
         self, teacher_school_number: str, lesson_ids: Sequence[str]
     ) -> list[int | None]:
@@ -688,8 +754,9 @@ class RedisClient:
 
         The script checks the lesson's security options against what the app established
         (`request`), decides the status (present, late or pending) and the flags, and writes
-        the record. The student's list of live lessons is written first in the same round trip
-        (a different slot); an entry whose join was refused is removed again.
+        the record (flagging an earlier record that shares its device or address too). The
+        student's list of live lessons is written first in the same round trip (a different
+        slot); an entry whose join was refused is removed again.
         """
         request = request or JoinRequest()
         lesson_id = record.lesson_id
@@ -705,6 +772,7 @@ class RedisClient:
                 keys.lesson_code_failures(lesson_id),
                 keys.lesson_roster(lesson_id),
                 keys.lesson_verifications(lesson_id),
+                keys.lesson_addresses(lesson_id),
             ],
             [
                 record.student_number,
@@ -712,11 +780,12 @@ class RedisClient:
                 to_ms(now),
                 "1" if request.code_ok else "0",
                 request.client_bits,
-                request.device_id,
+                request.device,
                 request.verification_id,
                 request.code_max_failures,
                 request.code_failure_window_ms,
                 keys.lesson_events(lesson_id),
+                request.address,
             ],
         )
         reply = results[-1]

@@ -13,6 +13,12 @@ over) and handles each on its own:
 
 A process killed between any two steps leaves the lesson due, and the next pass repeats the
 idempotent write. Correctness never depends on the lease: it only saves duplicate work.
+
+A lesson the database refuses (a value it cannot store, a broken constraint: a failure of that
+lesson's own data, written alone twice, not an outage) or whose live data cannot be read is
+set aside rather than retried for ever: it leaves the queue for the held index with the error
+(`RedisClient.hold_lesson`), its live data untouched, and the other lessons go on. An operator
+lists, exports and puts it back with `attn sweep held|export|retry` (`attn.tasks.held`).
 """
 
 from __future__ import annotations
@@ -26,8 +32,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from redis.exceptions import RedisError
+
 from attn.db import history
-from attn.models import AttendanceRecordRedis, AuditEntry, RecordStatus
+from attn.db.refusals import refuses_write
+from attn.models import AttendanceRecordRedis, AuditEntry, HeldLesson, RecordStatus
 from attn.services.context import ServiceContext
 from attn.store.redis_client import DropOutcome, LessonSnapshot
 
@@ -55,6 +64,10 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
+class UnreadableLesson(Exception):
+    """A lesson's live data is stored in a form that cannot be read (not a Redis outage)."""
+
+
 @dataclass
 class SweepSummary:
     persisted: int = 0
@@ -62,12 +75,32 @@ class SweepSummary:
     retried: int = 0
     duration: float = 0.0
     errors: dict[str, str] = field(default_factory=dict)
+    held: dict[str, str] = field(default_factory=dict)  # lessons set aside here, with why
 
     def line(self) -> str:
         return (
             f"sweep: {self.persisted} lessons persisted, {self.records} records written, "
-            f"{self.retried} lessons to retry, {self.duration:.3f}s"
+            f"{self.retried} lessons to retry, {len(self.held)} lessons held, "
+            f"{self.duration:.3f}s"
         )
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:1000]
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether a lesson failed on its own data, which would fail again the same way."""
+    return isinstance(exc, UnreadableLesson) or refuses_write(exc)
+
+
+async def _snapshot(ctx: ServiceContext, lesson_id: str) -> LessonSnapshot | None:
+    try:
+        return await ctx.redis_client.read_lesson_snapshot(lesson_id)
+    except (RedisError, OSError):
+        raise
+    except Exception as exc:  # a stored value its reader refuses: the lesson's own data
+        raise UnreadableLesson(f"its live data cannot be read: {_one_line(exc)}") from exc
 
 
 def final_records(
@@ -131,7 +164,7 @@ async def persist_batch(
     redis_client = ctx.redis_client
     outcomes: dict[str, tuple[Outcome, int]] = {}
     await checkpoint("claimed")
-    snapshots = await asyncio.gather(*map(redis_client.read_lesson_snapshot, lesson_ids))
+    snapshots = await asyncio.gather(*(_snapshot(ctx, lesson_id) for lesson_id in lesson_ids))
     now = ctx.now()
     due: list[history.LessonWrite] = []
     for lesson_id, snapshot in zip(lesson_ids, snapshots, strict=True):
@@ -206,31 +239,55 @@ async def sweep_attendances(ctx: ServiceContext, *, concurrency: int | None = No
         elif outcome is Outcome.CHANGED:
             summary.retried += 1
 
-    async def handle_one(lesson_id: str) -> None:
-        try:
-            outcome, written = await persist_one(ctx, lesson_id)
-        except Exception as exc:
-            # Keep the claim: the lesson is retried when the lease runs out.
-            log.warning("sweep: lesson %s failed: %s: %s", lesson_id, type(exc).__name__, exc)
-            summary.errors[lesson_id] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            summary.retried += 1
+    async def handle_one(lesson_id: str, *, failed_before: bool) -> None:
+        # A lesson is set aside only when it was refused written alone after it had been
+        # refused once already (in its batch, or alone the first time): then the failure is
+        # its own data's, not a passing one. Any other failure keeps the claim, for a retry.
+        for attempt in range(1 if failed_before else 2):
+            try:
+                outcome, written = await persist_one(ctx, lesson_id)
+            except Exception as exc:
+                if refused(exc) and attempt == 0 and not failed_before:
+                    continue
+                if refused(exc) and await hold(lesson_id, exc):
+                    return
+                # Keep the claim: the lesson is retried when the lease runs out.
+                log.warning("sweep: lesson %s failed: %s", lesson_id, _one_line(exc))
+                summary.errors[lesson_id] = _one_line(exc)
+                summary.retried += 1
+                return
+            count(lesson_id, outcome, written)
             return
-        count(lesson_id, outcome, written)
+
+    async def hold(lesson_id: str, exc: BaseException) -> bool:
+        error = _one_line(exc)
+        try:
+            await ctx.redis_client.hold_lesson(
+                HeldLesson(lesson_id=lesson_id, error=error, held_at=ctx.now())
+            )
+        except Exception as hold_failed:
+            log.warning("sweep: lesson %s could not be held: %s", lesson_id, hold_failed)
+            return False
+        log.error("sweep: lesson %s is held, the database refuses it: %s", lesson_id, error)
+        summary.held[lesson_id] = error
+        return True
 
     async def handle(lesson_ids: list[str]) -> None:
         async with limit:
             if len(lesson_ids) == 1:
-                await handle_one(lesson_ids[0])
+                await handle_one(lesson_ids[0], failed_before=False)
                 return
             try:
                 results = await persist_batch(ctx, lesson_ids)
             except Exception as exc:
                 # Nothing of a failed batch is counted as done; find the culprit alone.
                 log.info(
-                    "sweep: a batch of %d failed (%s), retrying one by one", len(lesson_ids), exc
+                    "sweep: a batch of %d failed (%s), retrying one by one",
+                    len(lesson_ids),
+                    _one_line(exc),
                 )
                 for lesson_id in lesson_ids:
-                    await handle_one(lesson_id)
+                    await handle_one(lesson_id, failed_before=True)
                 return
             for lesson_id, (outcome, written) in zip(lesson_ids, results, strict=True):
                 count(lesson_id, outcome, written)
@@ -244,7 +301,9 @@ async def sweep_attendances(ctx: ServiceContext, *, concurrency: int | None = No
         fresh = [
             lesson_id
             for lesson_id in claimed
-            if attempts.get(lesson_id, 0) < 2 and lesson_id not in summary.errors
+            if attempts.get(lesson_id, 0) < 2
+            and lesson_id not in summary.errors
+            and lesson_id not in summary.held
         ]
         for lesson_id in claimed:
             attempts[lesson_id] = attempts.get(lesson_id, 0) + 1
@@ -263,7 +322,8 @@ async def sweep_until_done(
     ctx: ServiceContext, *, poll_seconds: float = 0.25
 ) -> tuple[SweepSummary, list[str]]:
     """`attn sweep --once`: persist every lesson due now, waiting for (or taking over) work
-    that other sweepers hold. Returns the summary and the lessons still left."""
+    that other sweepers hold. Returns the summary and the lessons still left in the queue
+    (a lesson set aside as held is not left: the summary names it)."""
     started = time.perf_counter()
     due_now = await ctx.redis_client.due_lesson_ids(now=ctx.now())
     total = SweepSummary()
@@ -273,6 +333,7 @@ async def sweep_until_done(
         total.persisted += summary.persisted
         total.records += summary.records
         total.errors.update(summary.errors)
+        total.held.update(summary.held)
         left = await ctx.redis_client.still_queued(due_now)
         total.retried = len(left)
         if not left:

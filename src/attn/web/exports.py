@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from attn.http.deps import Context
+from attn.http.deps import Context, CourseQuery
 from attn.services import attendance, exports, teacher_service
 from attn.web.render import PageRoute
 from attn.web.session import PageTeacher
@@ -26,26 +27,32 @@ async def export_lesson(ctx: Context, user: PageTeacher, lesson_id: str, kind: K
     lesson = await teacher_service.get_lesson(ctx, teacher=user, lesson_id=lesson_id)
     records = await teacher_service.get_roll(ctx, teacher=user, lesson_id=lesson_id)
     rows = exports.roll_rows(records)
-    name = f"attendance-{lesson.start_time:%Y%m%d-%H%M}"
-    return await _download(kind, lesson.lesson_name, exports.ROLL_HEADER, rows, name)
+    return await _download(
+        kind, lesson.lesson_name, exports.ROLL_HEADER, rows, lesson.start_time, with_time=True
+    )
 
 
 @router.get("/teacher/course/export.{kind}")
-async def export_course(ctx: Context, user: PageTeacher, kind: Kind, name: str = "") -> Response:
+async def export_course(
+    ctx: Context, user: PageTeacher, kind: Kind, name: CourseQuery = ""
+) -> Response:
     table = await attendance.course_table(ctx, teacher=user, course=name)
     header, rows = exports.course_rows(table)
-    return await _download(kind, table.course, header, rows, "course-attendance")
+    return await _download(kind, table.course, header, rows, ctx.now(), with_time=False)
 
 
 async def _download(
-    kind: Kind, title: str, header: list[str], rows: list[list[str]], name: str
+    kind: Kind,
+    title: str,
+    header: list[str],
+    rows: list[list[str]],
+    moment: datetime,
+    *,
+    with_time: bool,
 ) -> Response:
     if kind == "csv":
         body = exports.to_csv(header, rows)
     else:
         body = await exports.to_xlsx(title, header, rows)
-    return Response(
-        body,
-        media_type=_MEDIA[kind],
-        headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'},
-    )
+    disposition = exports.content_disposition(title, moment, kind, with_time=with_time)
+    return Response(body, media_type=_MEDIA[kind], headers={"Content-Disposition": disposition})

@@ -132,6 +132,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Roles: teacher, student, admin.",
         "tr": "Roller: teacher (öğretmen), student (öğrenci), admin (yönetici).",
     },
+    "shared_device": {"en": "same device as another student", "tr": "başka öğrenciyle aynı cihaz"},
+    "shared_address": {
+        "en": "same address as another student",
+        "tr": "başka öğrenciyle aynı adres",
+    },
     "skip": {"en": "Skip to content", "tr": "İçeriğe geç"},
     "menu": {"en": "Main", "tr": "Ana menü"},
 }

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import secrets
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -148,15 +147,6 @@ def render(
     secure = secure_cookies(request)
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie(LANG_COOKIE, page_language, max_age=YEAR, samesite="lax", secure=secure)
-    if DEVICE_COOKIE not in request.cookies:
-        response.set_cookie(
-            DEVICE_COOKIE,
-            secrets.token_urlsafe(24),
-            max_age=YEAR,
-            httponly=True,
-            samesite="lax",
-            secure=secure,
-        )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -181,6 +171,19 @@ def form_error(request: Request, exc: ValidationError) -> str:
     if page_language == "en":
         return f"{field}: {first['msg']}"
     return f"{translator(page_language)('err_validation_error')} ({field})"
+
+
+def keep_device(request: Request, response: Response, device_id: str | None) -> None:
+    """Keep the device id the server issued in the phone's cookie (when it changed)."""
+    if device_id and request.cookies.get(DEVICE_COOKIE) != device_id:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            device_id,
+            max_age=YEAR,
+            httponly=True,
+            samesite="lax",
+            secure=secure_cookies(request),
+        )
 
 
 def when(value: Any) -> str:

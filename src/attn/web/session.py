@@ -27,7 +27,7 @@ from attn.errors import (
     SignInFormExpired,
     WrongRole,
 )
-from attn.http.deps import address_of, context_of
+from attn.http.deps import DEVICE_COOKIE, address_of, context_of
 from attn.http.errors import error_headers, status_of
 from attn.http.schemas import LoginIn
 from attn.models import Role, UserSessionRedis
@@ -41,6 +41,7 @@ from attn.web.render import (
     csrf_token,
     error_text,
     form_error,
+    keep_device,
     render,
     secure_cookies,
     sign_in_form_token,
@@ -226,6 +227,7 @@ async def login_submit(request: Request) -> Response:
             school_number=body.school_number,
             password=body.password,
             client=address_of(request),
+            device_id=request.cookies.get(DEVICE_COOKIE),
         )
     except (AttnError, ValidationError) as exc:
         refused = _sign_in_page(
@@ -258,6 +260,7 @@ async def login_submit(request: Request) -> Response:
         secure=secure_cookies(request),
     )
     response.delete_cookie(SIGN_IN_FORM_COOKIE, path="/login", secure=secure_cookies(request))
+    keep_device(request, response, result.device_id)  # a student's phone: its device id
     return response
 
 

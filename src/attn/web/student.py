@@ -8,13 +8,13 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from attn.errors import AttnError, InvalidRequest
-from attn.http.deps import ClientAddress, Context, DeviceId
+from attn.http.deps import DEVICE_COOKIE, ClientAddress, Context
 from attn.http.errors import status_of
 from attn.http.schemas import JoinIn
-from attn.services import attendance, student_service, verification_service
+from attn.services import attendance, devices, student_service, verification_service
 from attn.services.student_service import CheckIn
 from attn.services.validation import first_error
-from attn.web.render import PageRoute, error_text, render
+from attn.web.render import PageRoute, error_text, keep_device, render
 from attn.web.session import CsrfForm, PageStudent
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -74,9 +74,12 @@ async def join_submit(
     form: CsrfForm,
     lesson_id: str,
     address: ClientAddress,
-    device: DeviceId,
     background: BackgroundTasks,
 ) -> HTMLResponse:
+    # The phone's device id: the cookie's when it was issued to this student (the rule of
+    # `valid_device_id`); else, for a session signed in before ids were issued, one issued
+    # now for this phone, which the answer keeps.
+    device = devices.bind(ctx.secret_key, request.cookies.get(DEVICE_COOKIE), user.school_number)
     try:
         try:
             body = JoinIn.model_validate({"code": form.get("code") or None})
@@ -90,7 +93,7 @@ async def join_submit(
         )
     except AttnError as exc:
         lesson = await student_service.get_joinable_lesson(ctx, lesson_id=lesson_id)
-        return render(
+        refused = render(
             request,
             "join.html",
             status_code=status_of(exc),
@@ -101,8 +104,10 @@ async def join_submit(
             error=error_text(request, exc),
             here=f"/join/{lesson_id}",
         )
+        keep_device(request, refused, device)
+        return refused
     verification_service.request_after_join(background.add_task, ctx, result)
-    return render(
+    joined = render(
         request,
         "joined.html",
         user=user,
@@ -110,6 +115,8 @@ async def join_submit(
         created=result.created,
         here=f"/join/{lesson_id}",
     )
+    keep_device(request, joined, device)
+    return joined
 
 
 @router.get("/student/history", response_class=HTMLResponse)

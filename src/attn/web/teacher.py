@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from pydantic import ValidationError
 
 from attn.errors import AttnError
-from attn.http.deps import MAX_OFFSET, ClientAddress, Context
+from attn.http.deps import MAX_OFFSET, ClientAddress, Context, CourseQuery, StudentNumber
 from attn.http.events import roll_events
 from attn.http.qr import qr_svg
 from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn
@@ -158,7 +158,7 @@ async def decide(
     user: PageTeacher,
     form: CsrfForm,
     lesson_id: str,
-    student_number: str,
+    student_number: StudentNumber,
 ) -> Response:
     try:
         body = CorrectionIn.model_validate(
@@ -275,7 +275,7 @@ async def history_page(
 
 @router.get("/teacher/course", response_class=HTMLResponse)
 async def course_page(
-    request: Request, ctx: Context, user: PageTeacher, name: str = ""
+    request: Request, ctx: Context, user: PageTeacher, name: CourseQuery = ""
 ) -> HTMLResponse:
     """A course (every lesson of one name) as a table of students by lessons."""
     table = await attendance.course_table(ctx, teacher=user, course=name)

@@ -46,9 +46,9 @@ LOGIN_REFUSALS: dict[str, tuple[bytes, int, str]] = {
     # Well-formed requests naming nobody: the same 401 as for a wrong password, and no
     # failure counter is kept for a school number that cannot exist.
     "blank-number": (login_body(school_number="   "), 401, "invalid_credentials"),
-    "nul-number": (login_body(school_number="S9000001\x00"), 401, "invalid_credentials"),
-    "esc-number": (login_body(school_number="\x1b[2J"), 401, "invalid_credentials"),
-    "rtl-override-number": (login_body(school_number="\u202e1000009S"), 401, "invalid_credentials"),
+    "nul-number": (login_body(school_number="S9000001\x00"), 422, "validation_error"),
+    "esc-number": (login_body(school_number="\x1b[2J"), 422, "validation_error"),
+    "rtl-override-number": (login_body(school_number="\u202e1000009S"), 422, "validation_error"),
     "braces-number": (login_body(school_number="{u:S9000001}"), 401, "invalid_credentials"),
     # A lone surrogate is not text: it can be neither hashed nor stored.
     "lone-surrogate-password": (

@@ -19,6 +19,7 @@ from tests.support.check_in import (
     started,
     students,
 )
+from tests.support.issued_devices import on_phone
 
 
 async def test_device_missing_or_malformed_is_required(
@@ -72,12 +73,12 @@ async def test_device_shared_by_two_students_is_refused(
     lesson_id = (await started(api, teacher[1], security=["device"]))["lesson_id"]
     owner, other = await students(api, 2)
     path = f"/student/lessons/{lesson_id}/attendance"
-    created = await api.client.post(path, headers={**owner, **first})
+    created = await api.client.post(path, headers={**owner, **on_phone(api, owner, first)})
     assert created.status_code == 201, created.text
-    refused = await api.client.post(path, headers={**other, **second})
+    refused = await api.client.post(path, headers={**other, **on_phone(api, other, second)})
     assert_error(refused, 409, "device_already_used")
     await assert_nothing_written(api, teacher[1], lesson_id, other, 1)
-    again = await api.client.post(path, headers={**owner, **second})
+    again = await api.client.post(path, headers={**owner, **on_phone(api, owner, second)})
     assert again.status_code == 200
     assert again.json() == created.json()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from attn.errors import InvalidRequest
-from attn.http.deps import ClientAddress, Context, CurrentSession, DeviceId
+from attn.http.deps import ClientAddress, Context, CurrentSession, SentDeviceIds
 from attn.http.errors import error_responses
 from attn.http.schemas import LoginIn, LoginOut, MeOut, RefreshIn, UserOut
 from attn.services import auth
@@ -25,44 +25,56 @@ def _login_out(result: auth.LoginResult) -> LoginOut:
         ),
         refresh_token=result.refresh_token,
         refresh_expires_in=result.refresh_expires_in,
+        device_id=result.device_id,
     )
 
 
-def _device(body_device: str | None, header_device: str) -> str:
-    device = body_device or header_device
+def _sent_device(body_device: str | None, sent: tuple[str, ...]) -> str | None:
+    """The device id the phone sent: the body's, else the header's (or cookie's)."""
+    return body_device or next(iter(sent), None)
+
+
+def _required(device: str | None) -> str:
     if not device:
         raise InvalidRequest("device_id: remembering a device needs its id (16-128 characters)")
     return device
 
 
 @router.post("/login", responses=error_responses(401, 422, 429))
-async def login(ctx: Context, body: LoginIn, device: DeviceId, client: ClientAddress) -> LoginOut:
+async def login(
+    ctx: Context, body: LoginIn, sent: SentDeviceIds, client: ClientAddress
+) -> LoginOut:
     """Log in with school number and password; the token lives for the role's session TTL.
 
-    With `remember_device: true` and a device id (`device_id`, or the `X-ATTN-Device`
-    header) a refresh token for that device comes too (see `/auth/refresh`).
+    A student also gets `device_id`, the device id to send with check-ins from now on: the
+    one sent (`device_id`, or the `X-ATTN-Device` header) when it was issued to them, else a
+    new one. With `remember_device: true` and a device id a refresh token bound to it comes
+    too (see `/auth/refresh`).
     """
-    remember = _device(body.device_id, device) if body.remember_device else None
+    device = _sent_device(body.device_id, sent)
+    if body.remember_device:
+        _required(device)
     result = await auth.login(
         ctx,
         school_number=body.school_number,
         password=body.password,
         client=client,
-        remember_device=remember,
+        device_id=device,
+        remember_device=body.remember_device,
     )
     return _login_out(result)
 
 
 @router.post("/refresh", responses=error_responses(401, 422))
-async def refresh(ctx: Context, body: RefreshIn, device: DeviceId) -> LoginOut:
+async def refresh(ctx: Context, body: RefreshIn, sent: SentDeviceIds) -> LoginOut:
     """Trade a remembered device's refresh token for a new session, without the password.
 
-    The device id must be the one the token was issued to. The refresh token stays valid
-    until it expires or the device logs out.
+    The device id must name the device the token was issued with (the `device_id` of that
+    login, or the id sent to it). The refresh token stays valid until it expires or the
+    device logs out.
     """
-    result = await auth.refresh(
-        ctx, refresh_token=body.refresh_token, device_id=_device(body.device_id, device)
-    )
+    device = _required(_sent_device(body.device_id, sent))
+    result = await auth.refresh(ctx, refresh_token=body.refresh_token, device_id=device)
     return _login_out(result)
 
 

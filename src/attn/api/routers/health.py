@@ -11,7 +11,7 @@ from redis.exceptions import ResponseError
 from attn.db import users
 from attn.http.deps import Context
 from attn.http.errors import error_response, error_responses, refused_write
-from attn.http.schemas import Health
+from attn.http.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -25,13 +25,16 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, responses=error_responses(503))
+@router.get("/readyz", response_model=Readiness, responses=error_responses(503))
 async def readyz(ctx: Context) -> JSONResponse:
     """200 when Redis takes a write and the database reads an account within the budget,
-    503 otherwise."""
+    503 otherwise. The 200 also counts the finished lessons the sweep holds back because the
+    database refuses them."""
     problems = []
+    held = 0
     try:
         await asyncio.wait_for(ctx.redis_client.probe_write(), _PROBE_BUDGET_SECONDS)
+        held = await asyncio.wait_for(ctx.redis_client.held_count(), _PROBE_BUDGET_SECONDS)
     except Exception as exc:
         problems.append(f"redis: {_reason(exc)}")
     try:
@@ -42,7 +45,7 @@ async def readyz(ctx: Context) -> JSONResponse:
         problems.append(f"database: {_reason(exc)}")
     if problems:
         return error_response(503, "not_ready", "Not ready: " + ", ".join(problems))
-    return JSONResponse({"status": "ok"})
+    return JSONResponse(Readiness(status="ok", held_lessons=held).model_dump())
 
 
 def _reason(exc: Exception) -> str:

@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from attn.errors import InvalidRoster
 from attn.http.deps import (
     ClientAddress,
     Context,
+    CoursePath,
     CurrentTeacher,
     Limit,
     Offset,
     OptionalLimit,
+    StudentNumber,
     requested_page,
 )
 from attn.http.errors import error_responses
 from attn.http.events import roll_events
 from attn.http.qr import qr_svg
 from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn, RecordOut, TeacherLessonOut
-from attn.models import AuditEntry, CheckInCode, Roster, RosterSummary, SchoolNumber
+from attn.models import AuditEntry, CheckInCode, Roster, RosterSummary
 from attn.services import rosters, teacher_service
 
 router = APIRouter(prefix="/teacher", tags=["teacher"])
-
-StudentNumber = Annotated[SchoolNumber, Path(description="The student's school number.")]
-Course = Annotated[str, Path(min_length=1, max_length=200, description="The lesson name.")]
 
 
 @router.post("/lessons", status_code=201, responses=error_responses(401, 403, 409, 422))
@@ -186,7 +183,7 @@ async def list_rosters(ctx: Context, teacher: CurrentTeacher) -> list[RosterSumm
 
 
 @router.put(
-    "/rosters/{course}",
+    "/rosters/{course:path}",
     responses=error_responses(401, 403, 422),
     openapi_extra={
         "requestBody": {
@@ -201,7 +198,7 @@ async def list_rosters(ctx: Context, teacher: CurrentTeacher) -> list[RosterSumm
     },
 )
 async def put_roster(
-    ctx: Context, teacher: CurrentTeacher, course: Course, request: Request
+    ctx: Context, teacher: CurrentTeacher, course: CoursePath, request: Request
 ) -> Roster:
     """Replace the expected students of a course (the lessons named `course`) with a CSV of
     `school_number,full_name`. Lessons started afterwards mark roster students without a
@@ -214,14 +211,14 @@ async def put_roster(
     return await rosters.put_roster(ctx, teacher=teacher, course=course, csv_text=text)
 
 
-@router.get("/rosters/{course}", responses=error_responses(401, 403, 404))
-async def get_roster(ctx: Context, teacher: CurrentTeacher, course: Course) -> Roster:
+@router.get("/rosters/{course:path}", responses=error_responses(401, 403, 404))
+async def get_roster(ctx: Context, teacher: CurrentTeacher, course: CoursePath) -> Roster:
     """One course's roster."""
     return await rosters.get_roster(ctx, teacher=teacher, course=course)
 
 
-@router.delete("/rosters/{course}", status_code=204, responses=error_responses(401, 403, 404))
-async def delete_roster(ctx: Context, teacher: CurrentTeacher, course: Course) -> Response:
+@router.delete("/rosters/{course:path}", status_code=204, responses=error_responses(401, 403, 404))
+async def delete_roster(ctx: Context, teacher: CurrentTeacher, course: CoursePath) -> Response:
     """Remove a course's roster."""
     await rosters.delete_roster(ctx, teacher=teacher, course=course)
     return Response(status_code=204)
