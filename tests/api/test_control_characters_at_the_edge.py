@@ -21,6 +21,7 @@ from attn.db.tables import UserRow
 from attn.tasks.sweep import sweep_attendances
 from tests.support.api import PASSWORD, Api
 from tests.support.database import Database
+from tests.support.sign_in_form import sign_in_token_of
 
 # NUL, an escape, a right-to-left override: none is in any name, and PostgreSQL refuses NUL.
 BAD = ["\x00", "\x1b", "\u202e"]
@@ -95,7 +96,7 @@ async def test_nul_and_control_characters_in_request_strings_are_422(scene: Scen
                 "school_number": f"S1{bad}",
                 "password": PASSWORD,
                 "next": "/",
-                "csrf": csrf_of(login_form),
+                "sign_in_token": sign_in_token_of(login_form),
             },
             headers={"Accept": "text/html"},
         )
