@@ -22,6 +22,7 @@ from attn.services import devices
 from attn.store import keys
 from attn.tasks.sweep import sweep_attendances
 from tests.support.api import PASSWORD, Api
+from tests.support.sign_in_form import sign_in_token_of
 
 Headers = dict[str, str]
 ISSUED = re.compile(r"^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$")
@@ -281,10 +282,12 @@ def page_browser(api: Api, host: str = "127.0.0.1") -> httpx.AsyncClient:
 
 async def page_sign_in(browser: httpx.AsyncClient, number: str) -> httpx.Response:
     form = await browser.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    data = {"school_number": number, "password": PASSWORD, "next": "/"}
-    if csrf:
-        data["csrf"] = csrf.group(1)
+    data = {
+        "school_number": number,
+        "password": PASSWORD,
+        "next": "/",
+        "sign_in_token": sign_in_token_of(form),
+    }
     signed = await browser.post("/login", data=data)
     assert signed.status_code == 303, signed.text
     return signed
@@ -341,10 +344,11 @@ async def test_page_check_in_takes_only_an_issued_device_and_issues_one_if_neede
         assert "This device has already checked in another student" in refused.text
     async with page_browser(api) as laptop:
         await page_sign_in(laptop, third.school_number)
-        # a cookie of the student's own making (or a huge one) is not a device id: the check-in
-        # gets an id issued for this phone instead, and only its device part is stored
+        # a cookie of the student's own making (or a huge one, up to the header limit) is not a
+        # device id: the check-in gets an id issued for this phone instead, and only its device
+        # part is stored
         [given] = [cookie for cookie in laptop.cookies.jar if cookie.name == "attn_device"]
-        laptop.cookies.set("attn_device", "x" * 100_000, domain=given.domain)
+        laptop.cookies.set("attn_device", "x" * 20_000, domain=given.domain)
         joined = await page_join(laptop, lesson_id)
         assert joined.status_code == 200, joined.text[:300]
         issued = laptop.cookies["attn_device"]

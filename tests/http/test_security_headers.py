@@ -136,7 +136,7 @@ async def test_an_https_public_url_alone_sends_hsts_and_secure_cookies(
     make_api: Callable[..., Any],
 ) -> None:
     async with make_api(PUBLIC_URL="https://attn.example.edu") as api:
-        teacher = await api.add_user("teacher")
+        teacher = await api.add_user("student")  # a student's phone gets the device cookie
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=api.app), base_url="https://attn.example.edu"
         ) as browser:
@@ -163,7 +163,7 @@ async def test_an_https_public_url_alone_sends_hsts_and_secure_cookies(
                 assert "httponly" in cookies[name].lower()
     # over plain http neither: a browser would drop a Secure cookie there
     async with make_api(PUBLIC_URL="http://testserver") as api:
-        teacher = await api.add_user("teacher")
+        teacher = await api.add_user("student")  # a student's phone gets the device cookie
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=api.app), base_url="http://testserver"
         ) as browser:
