@@ -197,3 +197,22 @@ async def test_a_value_the_database_refuses_is_told_from_an_outage(
         sync_engine.dispose()
         outage = refused_open.value
     assert not refuses_value(outage) and not refuses_write(outage)
+
+
+async def test_a_line_break_in_a_roster_course_path_is_422_after_authentication(
+    scene: Scene,
+) -> None:
+    """The path converter stops at a line break, so no route matches: still the course rule's
+    422 (found by fuzzing), and 401 before it without a token."""
+    api = scene.api
+    for method in ("PUT", "GET", "DELETE"):
+        refused = await api.client.request(
+            method,
+            "/teacher/rosters/Optics%0A101",
+            headers=scene.teacher_headers,
+            content="school_number,full_name\n",
+        )
+        assert refused.status_code == 422, (method, refused.text)
+        assert refused.json()["error"]["code"] == "validation_error"
+        anonymous = await api.client.request(method, "/teacher/rosters/Optics%0A101")
+        assert anonymous.status_code == 401, (method, anonymous.text)

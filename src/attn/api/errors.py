@@ -96,10 +96,20 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 _LESSON_PATH = re.compile(r"^/api/v1/(teacher|student)/lessons/.")
 
 
+# A roster path that matches no route holds a course name with a line break (the path
+# converter stops there): a course name no rule admits.
+_ROSTER_PATH = re.compile(r"^/api/v1/teacher/rosters/.")
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404 and _LESSON_PATH.match(request.url.path):
         return attn_error_response(errors.LessonNotFound())
+    if exc.status_code == 404 and _ROSTER_PATH.match(request.url.path):
+        refusal = await _auth_refusal(request)
+        return attn_error_response(
+            refusal or errors.InvalidRoster("course: must not contain control characters")
+        )
     if exc.status_code == 400:
         refusal = await _auth_refusal(request)
         if refusal is not None:
