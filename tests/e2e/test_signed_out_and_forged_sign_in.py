@@ -109,7 +109,7 @@ def test_projector_and_live_roll_after_the_session_ends_say_signed_out(
     found = LESSON_URL.search(roll.url)
     assert found is not None
     lesson_id = found.group(1)
-    roll.wait_for_function("window.__attnReady >= 1")
+    roll.wait_for_function("() => window.__attnReady >= 1")
 
     projector = context.new_page()
     projector.set_viewport_size(PROJECTOR)
