@@ -121,6 +121,20 @@ async def _lesson_page(
     )
 
 
+async def _refused_form(
+    request: Request,
+    ctx: Any,
+    user: UserSessionRedis,
+    lesson_id: str,
+    exc: AttnError | ValidationError,
+    form: dict[str, str],
+) -> HTMLResponse:
+    """The lesson page again, saying why a roll form was refused and keeping what was typed."""
+    return await _lesson_page(
+        request, ctx, user, lesson_id, error=_problem(request, exc), form=form, status_code=422
+    )
+
+
 @router.get("/teacher/lessons/{lesson_id}", response_class=HTMLResponse)
 async def lesson_page(
     request: Request, ctx: Context, user: PageTeacher, lesson_id: str
@@ -173,15 +187,7 @@ async def decide(
             reason=body.reason,
         )
     except (AttnError, ValidationError) as exc:
-        return await _lesson_page(
-            request,
-            ctx,
-            user,
-            lesson_id,
-            error=_problem(request, exc),
-            form=form,
-            status_code=422,
-        )
+        return await _refused_form(request, ctx, user, lesson_id, exc, form)
     return back(f"/teacher/lessons/{lesson_id}#roll")
 
 
@@ -202,15 +208,7 @@ async def add(
             reason=body.reason,
         )
     except (AttnError, ValidationError) as exc:
-        return await _lesson_page(
-            request,
-            ctx,
-            user,
-            lesson_id,
-            error=_problem(request, exc),
-            form=form,
-            status_code=422,
-        )
+        return await _refused_form(request, ctx, user, lesson_id, exc, form)
     return back(f"/teacher/lessons/{lesson_id}#roll")
 
 
