@@ -43,8 +43,12 @@
       return r.json().then(function (body) {
         var reason = body && body.error ? body.error.code : "";
         stop();
-        if (reason === "projector_link_expired") closed();
-        else show(reason === "projector_link_revoked" ? "link-revoked" : "link-invalid");
+        if (reason === "projector_link_expired") {
+          closed();
+          return null;
+        }
+        root.classList.add("is-refused");  // the count would stand still: not shown
+        show(reason === "projector_link_revoked" ? "link-revoked" : "link-invalid");
         return null;
       }, function () { return null; });
     }
@@ -56,6 +60,7 @@
       if (r.redirected || r.status === 401 || r.status === 403 ||
           (r.ok && type.indexOf("application/json") !== 0)) {
         stop();
+        root.classList.add("is-refused");
         show("signed-out");
         return null;
       }
