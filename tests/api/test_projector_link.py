@@ -270,3 +270,21 @@ async def test_the_lesson_page_copies_revokes_and_renews_the_link(
             assert forged.status_code == 303
             assert forged.headers["location"].startswith("/login")
             assert (await pc.get(path_of(new))).status_code == 200
+
+
+async def test_a_lesson_without_a_code_shows_its_count_and_no_qr(
+    api: Api, teacher: tuple[Any, Headers]
+) -> None:
+    _, headers = teacher
+    lesson_id = (await api.start_lesson(headers, lesson_name="Tarih 1"))["lesson_id"]
+    link = path_of((await new_link(api, headers, lesson_id))["url"])
+    async with anonymous(api) as pc:
+        page = await pc.get(link)
+        assert page.status_code == 200
+        assert (
+            "Tarih 1" in page.text and 'id="qr"' not in page.text and 'id="code"' not in page.text
+        )
+        state = (await pc.get(link + "/projector.json", headers=JSON)).json()
+        assert state == {"count": 0, "active": True}
+        qr = await pc.get(link + "/qr.svg", headers=JSON)
+        assert qr.status_code == 409 and qr.json()["error"]["code"] == "code_not_enabled"

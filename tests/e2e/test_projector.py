@@ -138,6 +138,21 @@ def test_the_projector_link_fits_keeps_updating_and_closes(
     pc.goto(f"{link}?lang=en")
     pc.set_viewport_size(PROJECTORS[0])  # type: ignore[arg-type]
 
+    # The keyboard reaches the full-screen button, and its focus is visible.
+    pc.keyboard.press("Tab")
+    expect(pc.locator("#fullscreen")).to_be_focused()
+    ring = pc.locator("#fullscreen").evaluate(
+        "(button) => { const style = getComputedStyle(button);"
+        " return [style.outlineStyle, parseFloat(style.outlineWidth)]; }"
+    )
+    assert ring[0] != "none" and ring[1] >= 3, ring
+    box = pc.locator("#fullscreen").bounding_box()
+    assert box is not None
+    pc.screenshot(
+        path=SHOTS / "projector-focus.png",
+        clip={"x": box["x"] - 16, "y": box["y"] - 16, "width": 420, "height": box["height"] + 32},
+    )
+
     # Full screen: the F key and the button toggle it.
     pc.locator("body").press("f")
     pc.wait_for_function("() => document.fullscreenElement !== null")
