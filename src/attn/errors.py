@@ -181,3 +181,18 @@ class SignInFormExpired(AttnError):
 class InvalidRefreshToken(AttnError):
     code = "invalid_refresh_token"
     message = "The refresh token is unknown, expired, revoked or not for this device."
+
+
+class ProjectorLinkNotFound(AttnError):
+    code = "projector_link_not_found"
+    message = "This projector link is not valid."
+
+
+class ProjectorLinkRevoked(AttnError):
+    code = "projector_link_revoked"
+    message = "This projector link was revoked."
+
+
+class ProjectorLinkExpired(AttnError):
+    code = "projector_link_expired"
+    message = "This projector link has expired: its lesson has ended."

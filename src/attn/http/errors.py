@@ -53,6 +53,9 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.InvalidRefreshToken: 401,
     errors.CrossSiteRequest: 403,
     errors.SignInFormExpired: 403,
+    errors.ProjectorLinkNotFound: 404,
+    errors.ProjectorLinkRevoked: 410,
+    errors.ProjectorLinkExpired: 410,
 }
 
 # A backing store that did not answer, or refused to write: 503, whichever face asked.

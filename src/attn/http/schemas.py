@@ -227,3 +227,10 @@ class Health(BaseModel):
 class Readiness(Health):
     # finished lessons the sweep set aside because the database refuses them
     held_lessons: int = 0
+
+
+class ProjectorLinkOut(_Model):
+    """A lesson's projector link: the projector view of this one lesson, without a session."""
+
+    url: str
+    expires_at: UtcTime

@@ -249,9 +249,14 @@ async def get_code(
 ) -> CheckInCode:
     """The lesson's current check-in code, how long it lasts, and the link its QR carries
     (on the configured public URL: a request's Host header never makes a link)."""
-    lesson = await _own_lesson(ctx, teacher, lesson_id)
+    return lesson_code(ctx, await _own_lesson(ctx, teacher, lesson_id))
+
+
+def lesson_code(ctx: ServiceContext, lesson: LessonRedis) -> CheckInCode:
+    """The current check-in code of a lesson already authorised (see `get_code`)."""
     if SecurityOption.CODE not in lesson.security:
         raise CodeNotEnabled
+    lesson_id = lesson.lesson_id
     now = ctx.now()
     if not lesson.is_active(now):
         raise LessonNotActive

@@ -19,6 +19,8 @@
 - **Teacher's active-lesson claim**: `<lesson id>|<claimed at, ms>`.
 - **Sessions and refresh tokens**: the JSON of their models.
 - **Held lesson**: the JSON of `HeldLesson`, the value of its lesson id in the held index.
+- **Projector link**: a hash, `generation` (the number of the lesson's current link, 0 when
+  none was ever made) and `revoked` (`1` when the current link was revoked, else `0`).
 
 Imports only `attn.models`.
 """
@@ -267,3 +269,18 @@ def held_json(held: HeldLesson) -> str:
 
 def parse_held(raw: str | bytes) -> HeldLesson:
     return HeldLesson.model_validate_json(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectorLinkState:
+    """Which of a lesson's projector links is the current one, and whether it was revoked."""
+
+    generation: int
+    revoked: bool
+
+
+def parse_projector_link(fields: dict[str, str]) -> ProjectorLinkState:
+    """The stored projector link hash; no hash (no link was ever made or revoked) is link 0."""
+    return ProjectorLinkState(
+        generation=int(fields.get("generation", "0")), revoked=fields.get("revoked") == "1"
+    )

@@ -130,6 +130,12 @@ def lesson_audit(lesson_id: str) -> str:
     return _lesson_part("audit", lesson_id)
 
 
+def lesson_projector(lesson_id: str) -> str:
+    """The lesson's projector link: `generation` (the number of the current link) and
+    `revoked` (1 when the current link was revoked). No key: link 0, not revoked."""
+    return _lesson_part("projector", lesson_id)
+
+
 def lesson_keys(lesson_id: str) -> list[str]:
     """Every key of one lesson's live state (all in the lesson's slot), index excluded."""
     return [
@@ -141,6 +147,7 @@ def lesson_keys(lesson_id: str) -> list[str]:
         lesson_roster(lesson_id),
         lesson_verifications(lesson_id),
         lesson_audit(lesson_id),
+        lesson_projector(lesson_id),
     ]
 
 

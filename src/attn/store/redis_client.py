@@ -173,6 +173,12 @@ class FinishOutcome(StrEnum):
     NOT_ACTIVE = "not_active"
 
 
+class ProjectorLinkOutcome(StrEnum):
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    NOT_ACTIVE = "not_active"
+
+
 def _script_source(name: str) -> str:
     return resources.files("attn.store").joinpath("scripts", f"{name}.lua").read_text("utf-8")
 
@@ -247,6 +253,7 @@ class RedisClient:
         self._save_refresh_token = redis.register_script(_script_source("save_refresh_token"))
         self._open_event_stream = redis.register_script(_script_source("open_event_stream"))
         self._retry_held_lesson = redis.register_script(_script_source("retry_held_lesson"))
+        self._set_projector_link = redis.register_script(_script_source("set_projector_link"))
 
     async def close(self) -> None:
         await self.feed.close()
@@ -521,6 +528,29 @@ class RedisClient:
         return _strings(
             await self.redis.zrevrange(keys.teacher_lessons(teacher_school_number), 0, -1)
         )
+
+    async def set_projector_link(
+        self, lesson_id: str, *, teacher_school_number: str, revoke: bool, now: datetime
+    ) -> Reply[ProjectorLinkOutcome, int]:
+        """Make the lesson's next projector link current (the lesson must be active), or
+        revoke the current one; OK carries the current link's generation."""
+        result = await self._set_projector_link(
+            keys=[keys.lesson(lesson_id), keys.lesson_projector(lesson_id)],
+            args=[teacher_school_number, "revoke" if revoke else "new", to_ms(now)],
+        )
+        outcome = ProjectorLinkOutcome(result[0])
+        return Reply(outcome, int(result[1]) if outcome is ProjectorLinkOutcome.OK else 0)
+
+    async def read_projector(
+        self, lesson_id: str
+    ) -> tuple[LessonRedis | None, formats.ProjectorLinkState]:
+        """The lesson (None when it is not in live state) and its projector link, in one MULTI."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hgetall(keys.lesson(lesson_id))
+        pipe.hgetall(keys.lesson_projector(lesson_id))
+        fields, link = await pipe.execute()
+        lesson = formats.lesson_from_hash(fields) if fields else None
+        return lesson, formats.parse_projector_link(link)
 
     async def read_lesson_snapshot(self, lesson_id: str) -> LessonSnapshot | None:
         """The lesson's whole live state, read together in one MULTI (one slot)."""

@@ -139,6 +139,41 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "skip": {"en": "Skip to content", "tr": "İçeriğe geç"},
     "menu": {"en": "Main", "tr": "Ana menü"},
+    # the projector view and its link
+    "check_in_closed": {"en": "Check-in closed", "tr": "Yoklama kapandı"},
+    "full_screen": {"en": "Full screen", "tr": "Tam ekran"},
+    "exit_full_screen": {"en": "Exit full screen", "tr": "Tam ekrandan çık"},
+    "full_screen_key": {
+        "en": "Press F for full screen",
+        "tr": "Tam ekran için F tuşuna basın",
+    },
+    "projector_link": {"en": "Projector link", "tr": "Projeksiyon bağlantısı"},
+    "projector_link_hint": {
+        "en": "Open it on the classroom PC: it shows this lesson's projector view without "
+        "signing in there, until the lesson ends. Revoke it if it gets out.",
+        "tr": "Sınıftaki bilgisayarda açın: orada giriş yapmadan bu dersin projeksiyon "
+        "görünümünü ders bitene kadar gösterir. Başkasının eline geçerse iptal edin.",
+    },
+    "copy": {"en": "Copy", "tr": "Kopyala"},
+    "copied": {"en": "Copied.", "tr": "Kopyalandı."},
+    "revoke": {"en": "Revoke", "tr": "İptal et"},
+    "projector_link_revoked": {
+        "en": "The projector link was revoked; a screen that shows it now says so.",
+        "tr": "Projeksiyon bağlantısı iptal edildi; onu gösteren ekran artık bunu söylüyor.",
+    },
+    "new_projector_link": {"en": "New projector link", "tr": "Yeni projeksiyon bağlantısı"},
+    "err_projector_link_not_found": {
+        "en": "This projector link is not valid.",
+        "tr": "Bu projeksiyon bağlantısı geçerli değil.",
+    },
+    "err_projector_link_revoked": {
+        "en": "This projector link was revoked.",
+        "tr": "Bu projeksiyon bağlantısı iptal edildi.",
+    },
+    "err_projector_link_expired": {
+        "en": "This projector link has expired: its lesson has ended.",
+        "tr": "Bu projeksiyon bağlantısının süresi doldu: dersi sona erdi.",
+    },
 }
 
 # Error messages by the error's code; codes without a Turkish text show the API's message.

@@ -15,8 +15,8 @@ from attn.http.deps import MAX_OFFSET, ClientAddress, Context, CourseQuery, Stud
 from attn.http.events import roll_events
 from attn.http.qr import qr_svg
 from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn
-from attn.models import LessonStatus, SecurityOption, UserSessionRedis
-from attn.services import attendance, teacher_service
+from attn.models import LessonRedis, LessonStatus, SecurityOption, UserSessionRedis
+from attn.services import attendance, projector, teacher_service
 from attn.web.render import PageRoute, back, error_text, form_error, render
 from attn.web.session import CsrfForm, PageTeacher, ScriptTeacher, sign_in_url
 
@@ -115,6 +115,7 @@ async def _lesson_page(
         records=records,
         audit=audit,
         counts=attendance.status_counts(records),
+        projector_link=await _projector_link(ctx, user, lesson),
         error=error,
         form=form or {},
         status_code=status_code,
@@ -226,19 +227,15 @@ async def finish(
 
 
 @router.get("/teacher/lessons/{lesson_id}/projector", response_class=HTMLResponse)
-async def projector(
+async def projector_page(
     request: Request, ctx: Context, user: PageTeacher, lesson_id: str
 ) -> HTMLResponse:
+    """The projector view, for the signed-in teacher (the projector link shows the same)."""
     lesson = await teacher_service.get_lesson(ctx, teacher=user, lesson_id=lesson_id)
-    code = None
-    if SecurityOption.CODE in lesson.security and lesson.is_active(ctx.now()):
-        code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id)
-    return render(
+    return _projector(
         request,
-        "projector.html",
-        user=user,
-        lesson=lesson,
-        code=code,
+        projector.state(ctx, lesson),
+        base=f"/teacher/lessons/{lesson_id}",
         sign_in_again=sign_in_url(request.url.path),
     )
 
@@ -247,17 +244,34 @@ async def projector(
 async def projector_state(ctx: Context, user: ScriptTeacher, lesson_id: str) -> Response:
     """What the projector page polls: the current code, its seconds left, the count."""
     lesson = await teacher_service.get_lesson(ctx, teacher=user, lesson_id=lesson_id)
-    state: dict[str, Any] = {"count": lesson.attendee_count, "active": lesson.is_active(ctx.now())}
-    if SecurityOption.CODE in lesson.security and state["active"]:
-        code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id)
-        state |= {"code": code.code, "seconds_left": code.valid_for_seconds}
-    return JSONResponse(state, headers={"Cache-Control": "no-store"})
+    return _projector_json(projector.state(ctx, lesson))
 
 
 @router.get("/teacher/lessons/{lesson_id}/qr.svg")
 async def qr(ctx: Context, user: ScriptTeacher, lesson_id: str) -> Response:
     code = await teacher_service.get_code(ctx, teacher=user, lesson_id=lesson_id)
     return qr_svg(code)
+
+
+def _projector(
+    request: Request, state: projector.ProjectorState, *, base: str, sign_in_again: str | None
+) -> HTMLResponse:
+    """The projector view; its script polls `<base>/projector.json` and loads `<base>/qr.svg`."""
+    return render(
+        request,
+        "projector.html",
+        lesson=state.lesson,
+        state=state,
+        base=base,
+        sign_in_again=sign_in_again,
+    )
+
+
+def _projector_json(state: projector.ProjectorState) -> Response:
+    body: dict[str, Any] = {"count": state.count, "active": state.active}
+    if state.code is not None:
+        body |= {"code": state.code.code, "seconds_left": state.code.valid_for_seconds}
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/teacher/history", response_class=HTMLResponse)
@@ -278,3 +292,51 @@ async def course_page(
     """A course (every lesson of one name) as a table of students by lessons."""
     table = await attendance.course_table(ctx, teacher=user, course=name)
     return render(request, "course.html", user=user, table=table, course=name, quote=quote)
+
+
+# --- the projector link: the projector view without a teacher's session ----------------------
+
+
+async def _projector_link(
+    ctx: Any, user: UserSessionRedis, lesson: LessonRedis
+) -> projector.ProjectorLink | None:
+    """The live lesson's projector link for its page's box; None when it was revoked."""
+    if not lesson.is_active(ctx.now()):
+        return None
+    return await projector.current_link(ctx, teacher=user, lesson_id=lesson.lesson_id)
+
+
+@router.post("/teacher/lessons/{lesson_id}/projector-link")
+async def new_projector_link(
+    ctx: Context, user: PageTeacher, _form: CsrfForm, lesson_id: str
+) -> Response:
+    """A new projector link for the lesson page's box (the previous one stops working)."""
+    await projector.new_link(ctx, teacher=user, lesson_id=lesson_id)
+    return back(f"/teacher/lessons/{lesson_id}#projector-link")
+
+
+@router.post("/teacher/lessons/{lesson_id}/projector-link/revoke")
+async def revoke_projector_link(
+    ctx: Context, user: PageTeacher, _form: CsrfForm, lesson_id: str
+) -> Response:
+    await projector.revoke_link(ctx, teacher=user, lesson_id=lesson_id)
+    return back(f"/teacher/lessons/{lesson_id}#projector-link")
+
+
+@router.get("/projector/{token}", response_class=HTMLResponse)
+async def linked_projector(request: Request, ctx: Context, token: str) -> HTMLResponse:
+    """The projector view on its own link: no session, this one lesson's view only."""
+    lesson = await projector.open_link(ctx, token)
+    return _projector(
+        request, projector.state(ctx, lesson), base=f"/projector/{token}", sign_in_again=None
+    )
+
+
+@router.get("/projector/{token}/projector.json")
+async def linked_projector_state(ctx: Context, token: str) -> Response:
+    return _projector_json(projector.state(ctx, await projector.open_link(ctx, token)))
+
+
+@router.get("/projector/{token}/qr.svg")
+async def linked_qr(ctx: Context, token: str) -> Response:
+    return qr_svg(await projector.link_code(ctx, token))

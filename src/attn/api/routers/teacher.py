@@ -20,9 +20,16 @@ from attn.http.deps import (
 from attn.http.errors import error_responses
 from attn.http.events import roll_events
 from attn.http.qr import qr_svg
-from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn, RecordOut, TeacherLessonOut
+from attn.http.schemas import (
+    AddRecordIn,
+    CorrectionIn,
+    LessonIn,
+    ProjectorLinkOut,
+    RecordOut,
+    TeacherLessonOut,
+)
 from attn.models import AuditEntry, CheckInCode, Roster, RosterSummary
-from attn.services import rosters, teacher_service
+from attn.services import projector, rosters, teacher_service
 
 router = APIRouter(prefix="/teacher", tags=["teacher"])
 
@@ -221,4 +228,25 @@ async def get_roster(ctx: Context, teacher: CurrentTeacher, course: CoursePath) 
 async def delete_roster(ctx: Context, teacher: CurrentTeacher, course: CoursePath) -> Response:
     """Remove a course's roster."""
     await rosters.delete_roster(ctx, teacher=teacher, course=course)
+    return Response(status_code=204)
+
+
+@router.post("/lessons/{lesson_id}/projector-link", responses=error_responses(401, 403, 404, 409))
+async def new_projector_link(
+    ctx: Context, teacher: CurrentTeacher, lesson_id: str
+) -> ProjectorLinkOut:
+    """A new projector link for the active lesson, revoking the previous one: its projector
+    view (page, state and QR image) without a session, until `expires_at`."""
+    link = await projector.new_link(ctx, teacher=teacher, lesson_id=lesson_id)
+    return ProjectorLinkOut(url=link.url, expires_at=link.expires_at)
+
+
+@router.delete(
+    "/lessons/{lesson_id}/projector-link",
+    status_code=204,
+    responses=error_responses(401, 403, 404),
+)
+async def revoke_projector_link(ctx: Context, teacher: CurrentTeacher, lesson_id: str) -> Response:
+    """Revoke the lesson's projector link; a screen showing it says it was revoked."""
+    await projector.revoke_link(ctx, teacher=teacher, lesson_id=lesson_id)
     return Response(status_code=204)
