@@ -511,13 +511,13 @@ class RollChange:
 @dataclass(frozen=True, slots=True)
 class RollView:
     """What the roll page shows of a lesson: its records, the roster students who have not
-    checked in yet (while the lesson is live), the roster to pick a student to add from,
+    checked in yet (while the lesson is in Redis), the roster to pick a student to add from,
     and the change list, newest first."""
 
     lesson: LessonRedis
     records: list[AttendanceRecordRedis]
     roster: dict[str, str]
-    not_yet: list[RosterStudent]
+    not_yet: list[RosterStudent] | None  # None once persisted: they were marked absent
     changes: list[RollChange]
 
     @property
@@ -612,7 +612,7 @@ async def read_roll(ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id
                 teacher_school_number=teacher.school_number,
                 course_key=normalize_name(lesson.lesson_name),
             )
-        not_yet = []  # a persisted lesson has marked them absent
+        not_yet = None  # a persisted lesson has marked them absent
     names = {**roster, **{record.student_number: record.student_full_name for record in records}}
     return RollView(
         lesson=lesson,
