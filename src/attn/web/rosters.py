@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.datastructures import UploadFile
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
 from attn.errors import AttnError, InvalidRoster, RosterChanged, RosterNotFound, RosterProblem
 from attn.http.deps import Context, CoursePath
@@ -114,15 +114,20 @@ async def roster_page(
 
 async def _uploaded_text(request: Request, form: dict[str, str]) -> str:
     """The CSV of an upload form: the chosen file, else the pasted text."""
-    upload = (await request.form()).get("csv_file")
-    if isinstance(upload, UploadFile) and upload.filename:
+    sent = await request.form()
+    upload = sent.get("csv_file")
+    raw = b""
+    if isinstance(upload, UploadFile):
         raw = await upload.read()
-        if raw:
-            try:
-                return raw.decode("utf-8")
-            except UnicodeDecodeError:
-                problem = RosterProblem(0, "encoding", "", "The roster must be UTF-8 text.")
-                raise InvalidRoster(problem.message, [problem]) from None
+    for value in sent.values():  # the form's files are read now: let go of them
+        if isinstance(value, UploadFile):
+            await value.close()
+    if raw:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            problem = RosterProblem(0, "encoding", "", "The roster must be UTF-8 text.")
+            raise InvalidRoster(problem.message, [problem]) from None
     return form.get("csv_text", "").replace("\r\n", "\n")
 
 
