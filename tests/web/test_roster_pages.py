@@ -108,9 +108,9 @@ async def test_every_bad_line_is_shown_in_words_in_english_and_turkish(
     rows = re.findall(r"<tr><td>(\d+)</td><td>(.*?)</td></tr>", preview.text)
     assert [line for line, _ in rows] == ["3", "4", "5", "6"]
     assert "is not a school number" in rows[0][1]
-    assert "the full name is empty" in rows[1][1]
+    assert rows[1][1] == "The full name is empty."  # the line is in its own column
     assert "appears twice (first on line 2)" in rows[2][1]
-    assert "expected 2 columns" in rows[3][1]
+    assert "Expected 2 columns" in rows[3][1]
     assert 'name="digest"' not in preview.text  # nothing to confirm
     assert "R5,Eda,extra" in preview.text  # the pasted text is kept to fix
 
@@ -118,7 +118,7 @@ async def test_every_bad_line_is_shown_in_words_in_english_and_turkish(
     turkish = await upload(browser, "Fizik 101", bad)
     assert "4 sorun var" in turkish.text
     rows = re.findall(r"<tr><td>(\d+)</td><td>(.*?)</td></tr>", turkish.text)
-    assert rows[0][1].startswith("Satır 3: ") and "geçerli bir okul numarası değil" in rows[0][1]
+    assert rows[0] == ("3", rows[0][1]) and "geçerli bir okul numarası değil" in rows[0][1]
     assert "iki kez geçiyor" in rows[2][1]
     latin1 = "school_number,full_name\nR1,Gül\n".encode("latin-1")
     not_utf8 = await upload(browser, "Fizik 101", latin1)

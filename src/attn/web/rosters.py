@@ -35,15 +35,20 @@ def roster_url(course: str, **query: str) -> str:
     return f"/teacher/rosters/{quote(course, safe='')}" + (f"?{suffix}" if suffix else "")
 
 
-def problem_text(request: Request, problem: RosterProblem) -> str:
+def problem_text(request: Request, problem: RosterProblem, *, with_line: bool = True) -> str:
     """A roster problem in the page's language: the service's words in English; in Turkish
-    the catalogue's text of its rule, with the line."""
+    the catalogue's text of its rule. Without `with_line` (a table that has a line column)
+    the line is left out."""
     page_language = language(request)
     if page_language == "en":
-        return problem.message
-    t = translator(page_language)
-    words = t(f"rosterr_{problem.kind}").format(value=problem.value)
-    return f"{t('line')} {problem.line}: {words}." if problem.line else f"{words}."
+        words = problem.message.removeprefix(f"Line {problem.line}: ")
+    else:
+        t = translator(page_language)
+        words = t(f"rosterr_{problem.kind}").format(value=problem.value) + "."
+    words = words[:1].upper() + words[1:]
+    if not with_line or not problem.line:
+        return words
+    return f"{translator(page_language)('line')} {problem.line}: {words}"
 
 
 @router.get("/teacher/rosters", response_class=HTMLResponse)
@@ -148,7 +153,10 @@ async def _preview_page(
         status_code=status_code if not preview.problems else 422,
         user=user,
         preview=preview,
-        problems=[(problem.line, problem_text(request, problem)) for problem in preview.problems],
+        problems=[
+            (problem.line, problem_text(request, problem, with_line=False))
+            for problem in preview.problems
+        ],
         csv_b64=base64.b64encode(csv_text.encode()).decode(),
         csv_text=csv_text,
         error=error,
