@@ -8,7 +8,6 @@ test-artifacts/screenshots/roll-*.png."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -89,14 +88,12 @@ def fits_the_phone(page: Page) -> None:
 
 
 @pytest.fixture
-def teacher_page(
-    attn_server: Server, new_context: NewContext, roll_people: None
-) -> Iterator[Page]:
+def teacher_page(attn_server: Server, new_context: NewContext, roll_people: None) -> Page:
     page = new_context(viewport=TEACHER_SIZE).new_page()
     page.goto("/login?next=/teacher&lang=en")
     sign_in(page, ROLL_TEACHER)
     expect(page).to_have_url(attn_server.url("/teacher"))
-    yield page
+    return page
 
 
 def test_a_roster_is_previewed_saved_and_used_by_the_live_roll(
