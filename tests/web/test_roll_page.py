@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from attn.models import AttendanceRecordRedis, LessonStatus, NewAccount, RecordStatus
+from attn.web import teacher as teacher_pages
 from tests.support.api import Api, Headers
 from tests.support.clock import Clock
 from tests.support.corrections import join, start
@@ -161,3 +162,19 @@ async def test_the_fragments_list_who_is_missing_and_every_change_translated(
     roll = await scene.browser.get(f"{scene.url}/roll?lang=tr")
     assert "Henüz katılmayan: 2" in roll.text
     assert f"{elif_}" in roll.text
+
+
+async def test_a_long_change_list_shows_its_latest_and_all_on_request(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(teacher_pages, "CHANGES_SHOWN", 1)
+    changes = await scene.browser.get(f"{scene.url}/changes")
+    assert len(re.findall(r"<li>", changes.text)) == 1
+    assert "Can Öztürk" in changes.text  # the newest
+    assert "The latest 1 of 2 changes." in changes.text
+    assert f'href="{scene.url}?changes=all#audit-h"' in changes.text
+    page = await scene.browser.get(f"{scene.url}?changes=all")
+    listed = re.search(r'<div id="changes-body" data-all="yes">(.*?)</div>', page.text, re.S)
+    assert listed and len(re.findall(r"<li>", listed.group(1))) == 2
+    every = await scene.browser.get(f"{scene.url}/changes?changes=all")
+    assert len(re.findall(r"<li>", every.text)) == 2 and "The latest" not in every.text

@@ -269,6 +269,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "the roster must be UTF-8 text",
         "tr": "liste UTF-8 metin olmalı",
     },
+    "changes_more": {
+        "en": "The latest {shown} of {total} changes.",
+        "tr": "{total} değişikliğin son {shown} tanesi.",
+    },
+    "changes_all": {"en": "Show them all", "tr": "Hepsini göster"},
     "err_roster_changed": {
         "en": "The roster changed since this preview; look at the new preview and confirm again.",
         "tr": "Liste bu önizlemeden sonra değişti; yeni önizlemeye bakıp yeniden onaylayın.",

@@ -33,6 +33,10 @@ AddedQuery = Annotated[str | None, Query(max_length=32)]
 # apply (the status picked in the row's menu).
 ACCEPT = "accept"
 APPLY = "apply"
+# The change list shows its latest entries (a lecture hall's is thousands long, and it is
+# rendered again on every update); `?changes=all` shows every one.
+CHANGES_SHOWN = 200
+ChangesQuery = Annotated[str | None, Query(max_length=8)]
 
 
 def _problem(request: Request, exc: AttnError | ValidationError) -> str:
@@ -109,6 +113,7 @@ async def _lesson_page(
     notice: str | None = None,
     form: dict[str, str] | None = None,
     confirm_finish: bool = False,
+    all_changes: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
     view = await teacher_service.read_roll(ctx, teacher=user, lesson_id=lesson_id)
@@ -127,6 +132,8 @@ async def _lesson_page(
         notice=notice,
         form=form or {},
         confirm_finish=confirm_finish,
+        all_changes=all_changes,
+        changes_shown=CHANGES_SHOWN,
         course_url=_roster_url(lesson.lesson_name),
         status_code=status_code,
     )
@@ -152,7 +159,12 @@ async def _refused_form(
 
 @router.get("/teacher/lessons/{lesson_id}", response_class=HTMLResponse)
 async def lesson_page(
-    request: Request, ctx: Context, user: PageTeacher, lesson_id: str, added: AddedQuery = None
+    request: Request,
+    ctx: Context,
+    user: PageTeacher,
+    lesson_id: str,
+    added: AddedQuery = None,
+    changes: ChangesQuery = None,
 ) -> HTMLResponse:
     notice = None
     if added:
@@ -165,7 +177,9 @@ async def lesson_page(
                 number=record.student_number,
                 status=t(f"st_{record.status.value}"),
             )
-    return await _lesson_page(request, ctx, user, lesson_id, notice=notice)
+    return await _lesson_page(
+        request, ctx, user, lesson_id, notice=notice, all_changes=changes == "all"
+    )
 
 
 @router.get("/teacher/lessons/{lesson_id}/roll", response_class=HTMLResponse)
@@ -188,11 +202,23 @@ async def roll_fragment(
 
 @router.get("/teacher/lessons/{lesson_id}/changes", response_class=HTMLResponse)
 async def changes_fragment(
-    request: Request, ctx: Context, user: ScriptTeacher, lesson_id: str
+    request: Request,
+    ctx: Context,
+    user: ScriptTeacher,
+    lesson_id: str,
+    changes: ChangesQuery = None,
 ) -> HTMLResponse:
     """The change list, which the live page swaps in on every update (the roll's stream)."""
     view = await teacher_service.read_roll(ctx, teacher=user, lesson_id=lesson_id)
-    return render(request, "_changes.html", user=user, lesson=view.lesson, view=view)
+    return render(
+        request,
+        "_changes.html",
+        user=user,
+        lesson=view.lesson,
+        view=view,
+        all_changes=changes == "all",
+        changes_shown=CHANGES_SHOWN,
+    )
 
 
 @router.get("/teacher/lessons/{lesson_id}/live")

@@ -56,7 +56,8 @@
   // The change list, from the same stream's events.
   function reloadChanges() {
     if (!changes) return;
-    fetch("/teacher/lessons/" + lesson + "/changes", { credentials: "same-origin" })
+    var all = changes.dataset.all === "yes" ? "?changes=all" : "";
+    fetch("/teacher/lessons/" + lesson + "/changes" + all, { credentials: "same-origin" })
       .then(fragment)
       .then(function (html) {
         if (html === null || ended) return;
