@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -130,6 +131,20 @@ def test_a_roster_is_previewed_saved_and_used_by_the_live_roll(
     expect(page.locator(".roster-table tbody tr")).to_have_count(4)
     shoot(page, "roll-roster", TEACHER_SIZE, PHONE)
     fits_the_phone(page)
+    # the same pages in Turkish
+    page.goto(f"/teacher/rosters/{quote(COURSE)}?lang=tr")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"{COURSE} ders listesi")
+    shoot(page, "roll-roster-tr", TEACHER_SIZE, PHONE)
+    page.get_by_label("…ya da CSV'yi yapıştırın").fill(BAD_ROSTER)
+    page.get_by_role("button", name="Değişiklikleri önizle").click()
+    expect(page.locator(".problems h2")).to_have_text(
+        "3 sorun var: düzeltip yeniden önizleyin. Hiçbir şey kaydedilmedi."
+    )
+    expect(problems.nth(0)).to_contain_text('"R 19" geçerli bir okul numarası değil')
+    expect(problems.nth(1)).to_contain_text("iki kez geçiyor")
+    shoot(page, "roll-roster-errors-tr", TEACHER_SIZE, PHONE)
+    fits_the_phone(page)
+    page.goto("/teacher/rosters?lang=en")
 
     # 2. A lesson of the course: the roll shows who has not checked in yet.
     page.goto("/teacher")
