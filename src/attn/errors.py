@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class AttnError(Exception):
     """A failure the caller can act on; `code` is the contract's snake_case error code."""
@@ -138,9 +141,36 @@ class StatusNotAllowed(AttnError):
     message = "A teacher can set present, late, rejected, excused or absent."
 
 
+@dataclass(frozen=True, slots=True)
+class RosterProblem:
+    """What is wrong with one line of an uploaded roster (line 1 is the header; 0 is the
+    file as a whole): `kind` names the rule (`header`, `columns`, `number`, `name`,
+    `duplicate`, `not_student`, `too_many`, `not_csv`, `encoding`), `value` the cell it is
+    about, `message` the problem in words."""
+
+    line: int
+    kind: str
+    value: str
+    message: str
+
+
 class InvalidRoster(AttnError):
     code = "invalid_roster"
     message = "The roster is not valid CSV with the header school_number,full_name."
+
+    def __init__(self, message: str | None = None, problems: Sequence[RosterProblem] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class AmbiguousStudent(AttnError):
+    code = "ambiguous_student"
+    message = "Several roster students have this name; pick one by number."
+
+
+class RosterChanged(AttnError):
+    code = "roster_changed"
+    message = "The roster changed since its preview; look at the new preview and confirm again."
 
 
 class RosterNotFound(AttnError):

@@ -137,8 +137,10 @@ def test_a_lesson_from_start_to_exports(
     expect(roll.locator(f'tr[data-student="{STUDENT_B.number}"] .pill').first).to_have_text(
         "present"
     )
-    change = roll.locator("ol.audit li").filter(has_text=f"{STUDENT_A.number}:")
-    expect(change).to_have_count(1)
+    changes = roll.locator("ol.audit li").filter(has_text=f"{STUDENT_A.number}:")
+    expect(changes).to_have_count(2)  # the check-in, then the rejection (newest first)
+    expect(changes.nth(1)).to_contain_text(f"{STUDENT_A.name} {STUDENT_A.number}: — → present")
+    change = changes.first
     expect(change).to_contain_text("present → rejected")
     expect(change).to_contain_text(TEACHER.number)
     expect(change).to_contain_text(REASON)
@@ -146,6 +148,7 @@ def test_a_lesson_from_start_to_exports(
     # 7. The teacher finishes; a sweep moves the lesson to SQL; history, course and exports.
     projector.close()
     roll.get_by_role("button", name="Finish the lesson").click()
+    roll.get_by_role("button", name="Finish now").click()  # it asks first
     expect(roll.locator("#roll-body")).to_have_attribute("data-live", "no")
     expect(roll.locator("main strong").first).to_have_text("finished")
     swept = attn_server.attn("sweep", "--once")

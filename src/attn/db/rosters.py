@@ -137,3 +137,51 @@ async def roster_names(
     """Student number -> full name of the course's roster; empty when there is none."""
     rows = await session.execute(_listed_students(teacher_school_number, course_key))
     return {str(number): str(name) for number, name in rows}
+
+
+async def stored_students(
+    *, session: AsyncSession, teacher_school_number: str, course_key: str, lock: bool = False
+) -> dict[str, str] | None:
+    """Number -> name of the roster as uploaded (the roster's own names, accounts aside);
+    None when the course has no roster. With `lock`, the roster's row is held for the rest
+    of the caller's transaction (PostgreSQL), so a confirmed upload compares and replaces
+    in one step."""
+    query = select(RosterRow.course_key).where(
+        RosterRow.teacher_school_number == teacher_school_number,
+        RosterRow.course_key == course_key,
+    )
+    if lock:
+        query = query.with_for_update()
+    if (await session.execute(query)).first() is None:
+        return None
+    rows = await session.execute(
+        select(RosterStudentRow.student_number, RosterStudentRow.full_name).where(
+            RosterStudentRow.teacher_school_number == teacher_school_number,
+            RosterStudentRow.course_key == course_key,
+        )
+    )
+    return {str(number): str(name) for number, name in rows}
+
+
+async def remove_student(
+    *,
+    session: AsyncSession,
+    teacher_school_number: str,
+    course_key: str,
+    student_number: str,
+    now: datetime,
+) -> bool:
+    """Take one student off the roster (the caller's transaction); whether one was there."""
+    result = await session.execute(
+        delete(RosterStudentRow).where(
+            RosterStudentRow.teacher_school_number == teacher_school_number,
+            RosterStudentRow.course_key == course_key,
+            RosterStudentRow.student_number == student_number,
+        )
+    )
+    if not getattr(result, "rowcount", 0):
+        return False
+    roster = await session.get(RosterRow, (teacher_school_number, course_key))
+    if roster is not None:
+        roster.updated_at = now
+    return True

@@ -80,6 +80,14 @@ CoursePath = Annotated[
     TypedText, Path(min_length=1, max_length=200, description="The lesson name (may hold `/`).")
 ]
 CourseQuery = Annotated[TypedText, Query(max_length=200, description="The lesson name.")]
+# A roster preview's digest: a PUT with it replaces only the roster that preview compared with.
+ExpectedDigest = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9a-f]{64}$",
+        description="The `digest` of a preview: replace only the roster it was compared with.",
+    ),
+]
 
 
 def requested_page(limit: int | None, offset: int) -> slice | None:

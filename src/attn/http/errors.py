@@ -46,6 +46,8 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.StatusNotAllowed: 422,
     errors.InvalidRoster: 422,
     errors.RosterNotFound: 404,
+    errors.RosterChanged: 409,
+    errors.AmbiguousStudent: 422,
     errors.InvalidSignature: 401,
     errors.VerificationNotFound: 404,
     errors.VerificationAlreadyAnswered: 409,
@@ -122,7 +124,19 @@ def attn_error_response(exc: errors.AttnError) -> JSONResponse:
     `validation_error`, with the specific rule in the details."""
     status = status_of(exc)
     if status == 422:
-        details = [{"loc": ["body"], "msg": exc.message, "type": exc.code}]
+        details: list[dict[str, Any]] = [{"loc": ["body"], "msg": exc.message, "type": exc.code}]
+        if isinstance(exc, errors.InvalidRoster) and exc.problems:
+            # every bad line of a roster, each with its line number and rule
+            details = [
+                {
+                    "loc": ["body", problem.line],
+                    "msg": problem.message,
+                    "type": exc.code,
+                    "line": problem.line,
+                    "problem": problem.kind,
+                }
+                for problem in exc.problems
+            ]
         return error_response(422, "validation_error", exc.message, details=details)
     return error_response(status, exc.code, exc.message, headers=error_headers(exc))
 

@@ -34,6 +34,7 @@ from attn.models import (
     TypedText,
     UtcTime,
 )
+from attn.services.rosters import RosterPreview
 
 
 class _Model(BaseModel):
@@ -203,6 +204,57 @@ class AddRecordIn(_Model):
     student_number: SchoolNumber
     status: DecidedStatus = RecordStatus.PRESENT
     reason: Reason | None = None
+
+
+class RosterStudentOut(_Model):
+    school_number: str
+    full_name: str
+
+
+class RosterRenameOut(_Model):
+    school_number: str
+    old_name: str
+    new_name: str
+
+
+class RosterErrorOut(_Model):
+    line: int  # 1 is the header; 0 the file as a whole
+    problem: str
+    message: str
+
+
+class RosterPreviewOut(_Model):
+    """What a roster upload would change; `digest` is null while `errors` is not empty."""
+
+    course: str
+    exists: bool
+    added: list[RosterStudentOut]
+    removed: list[RosterStudentOut]
+    renamed: list[RosterRenameOut]
+    unchanged: int
+    errors: list[RosterErrorOut]
+    digest: str | None
+
+    @classmethod
+    def of(cls, preview: RosterPreview) -> RosterPreviewOut:
+        return cls(
+            course=preview.course,
+            exists=preview.exists,
+            added=[RosterStudentOut.model_validate(s.model_dump()) for s in preview.added],
+            removed=[RosterStudentOut.model_validate(s.model_dump()) for s in preview.removed],
+            renamed=[
+                RosterRenameOut(
+                    school_number=r.school_number, old_name=r.old_name, new_name=r.new_name
+                )
+                for r in preview.renamed
+            ],
+            unchanged=preview.unchanged,
+            errors=[
+                RosterErrorOut(line=p.line, problem=p.kind, message=p.message)
+                for p in preview.problems
+            ],
+            digest=preview.digest,
+        )
 
 
 class VerificationResultOut(_Model):

@@ -15,8 +15,11 @@ class CsvTableError(ValueError):
     """The text is not CSV with the expected header, or a row has the wrong width."""
 
 
-def read_table(text: str, header: Sequence[str]) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of every non-blank row after `header`."""
+def read_table(
+    text: str, header: Sequence[str], *, check_width: bool = True
+) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of every non-blank row after `header`; with `check_width` off,
+    rows of another width are handed out too (for a caller that lists every bad row)."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     try:
         first = next(reader, None)
@@ -25,7 +28,7 @@ def read_table(text: str, header: Sequence[str]) -> Iterator[tuple[int, list[str
         for line_number, row in enumerate(reader, start=2):
             if not row or all(not cell.strip() for cell in row):
                 continue
-            if len(row) != len(header):
+            if check_width and len(row) != len(header):
                 raise CsvTableError(f"line {line_number}: expected {len(header)} columns")
             yield line_number, row
     except csv.Error as exc:

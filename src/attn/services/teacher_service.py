@@ -4,11 +4,15 @@ it, its roll and its audit trail, and correct records, live or persisted. Roster
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from attn.db import history, rosters, users
 from attn.errors import (
+    AmbiguousStudent,
     CodeNotEnabled,
     LessonAlreadyActive,
     LessonNotActive,
@@ -29,6 +33,7 @@ from attn.models import (
     LessonRedis,
     LessonStatus,
     RecordStatus,
+    RosterStudent,
     SecurityOption,
     UserSessionRedis,
     normalize_name,
@@ -456,3 +461,199 @@ async def add_record(
     return await _change_record(
         ctx, lesson_id=lesson_id, student_number=student_number, change=change
     )
+
+
+def accepted_status(lesson: LessonRedis, record: AttendanceRecordRedis) -> RecordStatus:
+    """What "accept" makes of a record: a late record stays late, and any other becomes what
+    its check-in earned by the clock, the rule of a join: late when it came more than
+    `late_after_minutes` after the start, else present."""
+    if record.status is RecordStatus.LATE:
+        return RecordStatus.LATE
+    if lesson.late_after_minutes is not None and record.attendance_time is not None:
+        waited_ms = to_ms(record.attendance_time) - to_ms(lesson.start_time)
+        if waited_ms > lesson.late_after_minutes * 60_000:
+            return RecordStatus.LATE
+    return RecordStatus.PRESENT
+
+
+async def accept_record(
+    ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str, student_number: str
+) -> AttendanceRecordRedis:
+    """Confirm a record by hand with the status `accepted_status` gives it (decided against
+    the record as it is when written), live or persisted, with an audit entry."""
+    lesson = await _own_lesson(ctx, teacher, lesson_id)
+
+    def change(
+        current: AttendanceRecordRedis | None, now: datetime
+    ) -> tuple[AttendanceRecordRedis, AuditEntry]:
+        if current is None:
+            raise RecordNotFound("The student has no record in this lesson.")
+        return _decide(teacher, current, accepted_status(lesson, current), None, now)
+
+    return await _change_record(
+        ctx, lesson_id=lesson_id, student_number=student_number, change=change
+    )
+
+
+# The source of a change list entry that is a student's own check-in (not in the audit).
+CHECK_IN = "student"
+
+
+@dataclass(frozen=True, slots=True)
+class RollChange:
+    """One line of a roll's change list: a check-in or an audited change, with the name."""
+
+    at: datetime | None
+    student_number: str
+    student_name: str
+    old_status: RecordStatus | None
+    new_status: RecordStatus
+    source: str  # CHECK_IN, "teacher", "verifier" or "system"
+    changed_by: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RollView:
+    """What the roll page shows of a lesson: its records, the roster students who have not
+    checked in yet (while the lesson is in Redis), the roster to pick a student to add from,
+    and the change list, newest first."""
+
+    lesson: LessonRedis
+    records: list[AttendanceRecordRedis]
+    roster: dict[str, str]
+    not_yet: list[RosterStudent] | None  # None once persisted: they were marked absent
+    changes: list[RollChange]
+
+    @property
+    def checked_in(self) -> int:
+        """Records that are not `absent`: who has checked in or been added."""
+        return sum(record.status is not RecordStatus.ABSENT for record in self.records)
+
+
+def not_checked_in(
+    roster: Mapping[str, str], records: Sequence[AttendanceRecordRedis]
+) -> list[RosterStudent]:
+    """The roster students without a record, by name."""
+    have = {record.student_number for record in records}
+    missing = [
+        RosterStudent.model_construct(school_number=number, full_name=name)
+        for number, name in roster.items()
+        if number not in have
+    ]
+    missing.sort(key=lambda student: (normalize_name(student.full_name), student.school_number))
+    return missing
+
+
+def change_list(
+    records: Sequence[AttendanceRecordRedis],
+    audit: Sequence[AuditEntry],
+    names: Mapping[str, str],
+) -> list[RollChange]:
+    """The roll's changes, newest first: every audit entry, and each record's own check-in
+    (which the audit does not hold: the join stays one write), "—" → the status the join
+    gave it (the first audited change's old status, else the record's status)."""
+    created = {entry.student_number for entry in audit if entry.old_status is None}
+    joined_as: dict[str, RecordStatus | None] = {}
+    for entry in audit:
+        joined_as.setdefault(entry.student_number, entry.old_status)
+    numbered: list[tuple[int, RollChange]] = []
+    for record in records:
+        if record.student_number in created or record.attendance_time is None:
+            continue
+        status = joined_as.get(record.student_number) or record.status
+        numbered.append(
+            (
+                0,
+                RollChange(
+                    at=record.attendance_time,
+                    student_number=record.student_number,
+                    student_name=record.student_full_name,
+                    old_status=None,
+                    new_status=status,
+                    source=CHECK_IN,
+                    changed_by=None,
+                    reason=None,
+                ),
+            )
+        )
+    for index, entry in enumerate(audit, start=1):
+        numbered.append(
+            (
+                index,
+                RollChange(
+                    at=entry.changed_at,
+                    student_number=entry.student_number,
+                    student_name=names.get(entry.student_number, entry.student_number),
+                    old_status=entry.old_status,
+                    new_status=entry.new_status,
+                    source=entry.source,
+                    changed_by=entry.changed_by,
+                    reason=entry.reason,
+                ),
+            )
+        )
+    numbered.sort(key=lambda item: (item[1].at is None, item[1].at, item[0]))
+    return [change for _, change in reversed(numbered)]
+
+
+async def read_roll(ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id: str) -> RollView:
+    """The teacher's lesson as its roll page shows it, live (one Redis read of the lesson's
+    whole state) or persisted."""
+    if not keys.is_lesson_id(lesson_id):
+        raise LessonNotFound
+    snapshot = await ctx.redis_client.read_lesson_snapshot(lesson_id)
+    if snapshot is not None:
+        lesson = _check_owner(snapshot.lesson, teacher)
+        records, audit, roster = snapshot.records, snapshot.audit, dict(snapshot.roster)
+        not_yet = not_checked_in(roster, records)
+    else:
+        lesson = _check_owner(await _persisted_lesson(ctx, lesson_id), teacher)
+        async with ctx.db() as session:
+            records = await history.get_records(session=session, lesson_id=lesson_id)
+            audit = await history.get_audit(session=session, lesson_id=lesson_id)
+            roster = await rosters.roster_names(
+                session=session,
+                teacher_school_number=teacher.school_number,
+                course_key=normalize_name(lesson.lesson_name),
+            )
+        not_yet = None  # a persisted lesson has marked them absent
+    names = {**roster, **{record.student_number: record.student_full_name for record in records}}
+    return RollView(
+        lesson=lesson,
+        records=records,
+        roster=roster,
+        not_yet=not_yet,
+        changes=change_list(records, audit, names),
+    )
+
+
+def _folded(text: str) -> str:
+    """A name as it is compared when a teacher types it: case, spacing and accents ignored
+    (Turkish letters folded to their ASCII look-alikes)."""
+    decomposed = unicodedata.normalize("NFKD", normalize_name(text))
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+_NUMBER_IN_PARENTHESES = re.compile(r"\(([^()]+)\)\s*$")
+
+
+def pick_student(roster: Mapping[str, str], typed: str) -> str:
+    """The school number a teacher means by what they typed in "add a student": a number, a
+    suggestion ("Name (number)"), or a roster student's name (one match, accents and case
+    ignored); what was typed otherwise, to be looked up as a number."""
+    typed = " ".join(typed.split())
+    suggestion = _NUMBER_IN_PARENTHESES.search(typed)
+    if suggestion and suggestion.group(1).strip() in roster:
+        return suggestion.group(1).strip()
+    if typed in roster:
+        return typed
+    wanted = _folded(typed)
+    named = sorted(number for number, name in roster.items() if _folded(name) == wanted)
+    if len(named) > 1:
+        raise AmbiguousStudent(
+            "Several roster students have this name: "
+            + ", ".join(f"{roster[number]} ({number})" for number in named)
+            + ". Pick one by number."
+        )
+    return named[0] if named else typed

@@ -15,13 +15,20 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from attn.web import admin, exports, session, student, teacher
+from attn.web import admin, exports, rosters, session, student, teacher
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
     """Add the pages and their static files to `app`."""
-    for router in (session.router, teacher.router, student.router, exports.router, admin.router):
+    for router in (
+        session.router,
+        teacher.router,
+        rosters.router,
+        student.router,
+        exports.router,
+        admin.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -174,6 +174,153 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This projector link has expired: its lesson has ended.",
         "tr": "Bu projeksiyon bağlantısının süresi doldu: dersi sona erdi.",
     },
+    # roll actions and rosters
+    "course_roster": {"en": "Course roster", "tr": "Ders listesi"},
+    "finish_question": {"en": "Finish {lesson} now?", "tr": "{lesson} şimdi bitirilsin mi?"},
+    "finish_counts": {
+        "en": "{checked_in} checked in, {not_yet} not yet.",
+        "tr": "{checked_in} katıldı, {not_yet} henüz katılmadı.",
+    },
+    "finish_now": {"en": "Finish now", "tr": "Şimdi bitir"},
+    "cancel": {"en": "Cancel", "tr": "Vazgeç"},
+    "add_who": {"en": "Name or school number", "tr": "Ad ya da okul numarası"},
+    "add_hint": {
+        "en": "Type a name or a number; the suggestions come from the course roster.",
+        "tr": "Bir ad ya da numara yazın; öneriler ders listesinden gelir.",
+    },
+    "added_notice": {
+        "en": "Added {name} ({number}): {status}.",
+        "tr": "{name} ({number}) eklendi: {status}.",
+    },
+    "src_student": {"en": "student", "tr": "öğrenci"},
+    "src_teacher": {"en": "teacher", "tr": "öğretmen"},
+    "src_verifier": {"en": "verifier", "tr": "doğrulayıcı"},
+    "src_system": {"en": "system", "tr": "sistem"},
+    "not_yet": {"en": "Not yet", "tr": "Henüz katılmayan"},
+    "not_yet_none": {
+        "en": "Everyone on the roster has checked in.",
+        "tr": "Listedeki herkes katıldı.",
+    },
+    "accept_hint": {
+        "en": "Confirm the check-in; a late one stays late",
+        "tr": "Katılımı onayla; geç kalan geç sayılır",
+    },
+    "set_status": {"en": "Set the status", "tr": "Durumu seçin"},
+    "apply": {"en": "Apply", "tr": "Uygula"},
+    "rosters": {"en": "Rosters", "tr": "Ders listeleri"},
+    "roster_of": {"en": "Roster of {course}", "tr": "{course} ders listesi"},
+    "no_rosters": {"en": "No roster yet.", "tr": "Henüz ders listesi yok."},
+    "roster_none": {
+        "en": "This course has no roster yet.",
+        "tr": "Bu dersin henüz listesi yok.",
+    },
+    "roster_intro": {
+        "en": "A roster lists the students a course expects: the roll shows who has not "
+        "checked in yet, and they are marked absent when the lesson ends. Lessons already "
+        "started keep the roster they started with.",
+        "tr": "Ders listesi, bir derse gelmesi beklenen öğrencileri sayar: yoklama henüz "
+        "katılmayanları gösterir, ders bitince onlar yok sayılır. Başlamış dersler "
+        "başladıkları listeyi korur.",
+    },
+    "roster_upload": {
+        "en": "Upload or replace the roster",
+        "tr": "Listeyi yükleyin ya da değiştirin",
+    },
+    "roster_new": {"en": "A new roster", "tr": "Yeni ders listesi"},
+    "course_name": {"en": "Course (the lesson name)", "tr": "Ders (ders adı)"},
+    "csv_file": {"en": "CSV file", "tr": "CSV dosyası"},
+    "csv_paste": {"en": "…or paste the CSV", "tr": "…ya da CSV'yi yapıştırın"},
+    "csv_hint": {
+        "en": "The first line must be school_number,full_name; then one student a line.",
+        "tr": "İlk satır school_number,full_name olmalı; ardından her satırda bir öğrenci.",
+    },
+    "preview": {"en": "Preview the changes", "tr": "Değişiklikleri önizle"},
+    "preview_of": {"en": "What changes in {course}", "tr": "{course} listesinde neler değişecek"},
+    "roster_added": {"en": "Added", "tr": "Eklenecek"},
+    "roster_removed_list": {"en": "Removed", "tr": "Çıkarılacak"},
+    "roster_renamed": {"en": "Renamed", "tr": "Adı değişecek"},
+    "roster_unchanged": {
+        "en": "{n} students stay as they are.",
+        "tr": "{n} öğrenci olduğu gibi kalacak.",
+    },
+    "roster_problems": {
+        "en": "{n} problems: fix them and preview again. Nothing was saved.",
+        "tr": "{n} sorun var: düzeltip yeniden önizleyin. Hiçbir şey kaydedilmedi.",
+    },
+    "confirm_roster": {"en": "Save this roster", "tr": "Bu listeyi kaydet"},
+    "line": {"en": "Line", "tr": "Satır"},
+    "problem": {"en": "Problem", "tr": "Sorun"},
+    "students_count": {"en": "{n} students", "tr": "{n} öğrenci"},
+    "remove": {"en": "Remove", "tr": "Çıkar"},
+    "remove_named": {"en": "Remove {name}", "tr": "{name} listeden çıkar"},
+    "delete_roster": {"en": "Delete this roster", "tr": "Bu listeyi sil"},
+    "delete_question": {
+        "en": "Delete the roster of {course} ({n} students)?",
+        "tr": "{course} ders listesi ({n} öğrenci) silinsin mi?",
+    },
+    "delete_now": {"en": "Delete", "tr": "Sil"},
+    "roster_saved": {
+        "en": "The roster is saved: {n} students.",
+        "tr": "Liste kaydedildi: {n} öğrenci.",
+    },
+    "roster_student_removed": {
+        "en": "{number} is off the roster.",
+        "tr": "{number} listeden çıkarıldı.",
+    },
+    "roster_deleted": {"en": "The roster is deleted.", "tr": "Liste silindi."},
+    "course_stats": {"en": "Course statistics", "tr": "Ders istatistikleri"},
+    "updated": {"en": "Updated", "tr": "Güncellendi"},
+    "full_name": {"en": "Full name", "tr": "Ad soyad"},
+    "old_name": {"en": "Now", "tr": "Şimdi"},
+    "new_name": {"en": "Becomes", "tr": "Olacak"},
+    "nothing_changes": {"en": "Nothing changes.", "tr": "Hiçbir şey değişmiyor."},
+    "rosterr_header": {
+        "en": "the first line must be the header school_number,full_name",
+        "tr": "ilk satır school_number,full_name başlığı olmalı",
+    },
+    "rosterr_columns": {
+        "en": "expected 2 columns (school number, full name), found {value}",
+        "tr": "2 sütun (okul numarası, ad soyad) bekleniyordu, {value} bulundu",
+    },
+    "rosterr_number": {
+        "en": '"{value}" is not a school number',
+        "tr": '"{value}" geçerli bir okul numarası değil (1-32 harf, rakam, ".", "_" ya da "-")',
+    },
+    "rosterr_name": {
+        "en": "the full name is not valid",
+        "tr": "ad soyad boş, 200 karakterden uzun ya da görünmeyen bir karakter içeriyor",
+    },
+    "rosterr_duplicate": {"en": "{value} appears twice", "tr": "{value} iki kez geçiyor"},
+    "rosterr_not_student": {
+        "en": "{value} is not a student's account",
+        "tr": "{value} bir öğretmenin ya da yöneticinin hesabı; listede yalnızca öğrenciler olur",
+    },
+    "rosterr_too_many": {
+        "en": "a roster holds at most 5000 students",
+        "tr": "bir listede en fazla 5000 öğrenci olabilir",
+    },
+    "rosterr_not_csv": {"en": "the file is not valid CSV", "tr": "dosya geçerli bir CSV değil"},
+    "rosterr_encoding": {
+        "en": "the roster must be UTF-8 text",
+        "tr": "liste UTF-8 metin olmalı",
+    },
+    "changes_more": {
+        "en": "The latest {shown} of {total} changes.",
+        "tr": "{total} değişikliğin son {shown} tanesi.",
+    },
+    "changes_all": {"en": "Show them all", "tr": "Hepsini göster"},
+    "err_roster_changed": {
+        "en": "The roster changed since this preview; look at the new preview and confirm again.",
+        "tr": "Liste bu önizlemeden sonra değişti; yeni önizlemeye bakıp yeniden onaylayın.",
+    },
+    "err_ambiguous_student": {
+        "en": "Several roster students have this name; pick one from the suggestions.",
+        "tr": "Listede bu adla birden çok öğrenci var; önerilerden birini seçin.",
+    },
+    "err_roster_not_found": {
+        "en": "This course has no roster.",
+        "tr": "Bu dersin listesi yok.",
+    },
 }
 
 # Error messages by the error's code; codes without a Turkish text show the API's message.

@@ -17,7 +17,8 @@ from attn.http.qr import qr_svg
 from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn
 from attn.models import LessonRedis, LessonStatus, SecurityOption, UserSessionRedis
 from attn.services import attendance, projector, teacher_service
-from attn.web.render import PageRoute, back, error_text, form_error, render
+from attn.web.i18n import translator
+from attn.web.render import PageRoute, back, error_text, form_error, language, render
 from attn.web.session import CsrfForm, PageTeacher, ScriptTeacher, sign_in_url
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -26,6 +27,16 @@ HISTORY_PAGE = 50
 # A page number past this is refused (422), as the API refuses an offset past its bound.
 HISTORY_LAST_PAGE = MAX_OFFSET // HISTORY_PAGE
 HistoryPage = Annotated[int, Query(ge=0, le=HISTORY_LAST_PAGE)]
+# The student just added, whose name the lesson page confirms.
+AddedQuery = Annotated[str | None, Query(max_length=32)]
+# The roll's row buttons besides a status: accept (the service decides which status), and
+# apply (the status picked in the row's menu).
+ACCEPT = "accept"
+APPLY = "apply"
+# The change list shows its latest entries (a lecture hall's is thousands long, and it is
+# rendered again on every update); `?changes=all` shows every one.
+CHANGES_SHOWN = 200
+ChangesQuery = Annotated[str | None, Query(max_length=8)]
 
 
 def _problem(request: Request, exc: AttnError | ValidationError) -> str:
@@ -99,12 +110,14 @@ async def _lesson_page(
     lesson_id: str,
     *,
     error: str | None = None,
+    notice: str | None = None,
     form: dict[str, str] | None = None,
+    confirm_finish: bool = False,
+    all_changes: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
-    lesson = await teacher_service.get_lesson(ctx, teacher=user, lesson_id=lesson_id)
-    records = await teacher_service.get_roll(ctx, teacher=user, lesson_id=lesson_id)
-    audit = await teacher_service.get_audit(ctx, teacher=user, lesson_id=lesson_id)
+    view = await teacher_service.read_roll(ctx, teacher=user, lesson_id=lesson_id)
+    lesson = view.lesson
     return render(
         request,
         "lesson.html",
@@ -112,14 +125,23 @@ async def _lesson_page(
         sign_in_again=sign_in_url(f"/teacher/lessons/{lesson.lesson_id}"),
         lesson=lesson,
         live=lesson.is_active(ctx.now()),
-        records=records,
-        audit=audit,
-        counts=attendance.status_counts(records),
+        view=view,
+        records=view.records,
+        counts=attendance.status_counts(view.records),
         projector_link=await _projector_link(ctx, user, lesson),
         error=error,
+        notice=notice,
         form=form or {},
+        confirm_finish=confirm_finish,
+        all_changes=all_changes,
+        changes_shown=CHANGES_SHOWN,
+        course_url=_roster_url(lesson.lesson_name),
         status_code=status_code,
     )
+
+
+def _roster_url(course: str) -> str:
+    return f"/teacher/rosters/{quote(course, safe='')}"
 
 
 async def _refused_form(
@@ -138,25 +160,65 @@ async def _refused_form(
 
 @router.get("/teacher/lessons/{lesson_id}", response_class=HTMLResponse)
 async def lesson_page(
-    request: Request, ctx: Context, user: PageTeacher, lesson_id: str
+    request: Request,
+    ctx: Context,
+    user: PageTeacher,
+    lesson_id: str,
+    added: AddedQuery = None,
+    changes: ChangesQuery = None,
 ) -> HTMLResponse:
-    return await _lesson_page(request, ctx, user, lesson_id)
+    notice = None
+    if added:
+        view = await teacher_service.read_roll(ctx, teacher=user, lesson_id=lesson_id)
+        record = next((r for r in view.records if r.student_number == added), None)
+        if record is not None:
+            t = translator(language(request))
+            notice = t("added_notice").format(
+                name=record.student_full_name,
+                number=record.student_number,
+                status=t(f"st_{record.status.value}"),
+            )
+    return await _lesson_page(
+        request, ctx, user, lesson_id, notice=notice, all_changes=changes == "all"
+    )
 
 
 @router.get("/teacher/lessons/{lesson_id}/roll", response_class=HTMLResponse)
 async def roll_fragment(
     request: Request, ctx: Context, user: ScriptTeacher, lesson_id: str
 ) -> HTMLResponse:
-    """The roll's table and counts, which the live page swaps in on every update."""
-    records = await teacher_service.get_roll(ctx, teacher=user, lesson_id=lesson_id)
-    lesson = await teacher_service.get_lesson(ctx, teacher=user, lesson_id=lesson_id)
+    """The roll's table, counts and not-yet list, which the live page swaps in on every
+    update."""
+    view = await teacher_service.read_roll(ctx, teacher=user, lesson_id=lesson_id)
     return render(
         request,
         "_roll.html",
         user=user,
-        lesson=lesson,
-        records=records,
-        counts=attendance.status_counts(records),
+        lesson=view.lesson,
+        view=view,
+        records=view.records,
+        counts=attendance.status_counts(view.records),
+    )
+
+
+@router.get("/teacher/lessons/{lesson_id}/changes", response_class=HTMLResponse)
+async def changes_fragment(
+    request: Request,
+    ctx: Context,
+    user: ScriptTeacher,
+    lesson_id: str,
+    changes: ChangesQuery = None,
+) -> HTMLResponse:
+    """The change list, which the live page swaps in on every update (the roll's stream)."""
+    view = await teacher_service.read_roll(ctx, teacher=user, lesson_id=lesson_id)
+    return render(
+        request,
+        "_changes.html",
+        user=user,
+        lesson=view.lesson,
+        view=view,
+        all_changes=changes == "all",
+        changes_shown=CHANGES_SHOWN,
     )
 
 
@@ -176,8 +238,15 @@ async def decide(
     student_number: StudentNumber,
 ) -> Response:
     try:
+        if form.get("status") == ACCEPT:
+            await teacher_service.accept_record(
+                ctx, teacher=user, lesson_id=lesson_id, student_number=student_number
+            )
+            return back(f"/teacher/lessons/{lesson_id}#roll")
+        # "apply" sends the status chosen in the row's menu; a button names its own
+        status = form.get("choice", "") if form.get("status") == APPLY else form.get("status", "")
         body = CorrectionIn.model_validate(
-            {"status": form.get("status", ""), "reason": form.get("reason", "").strip() or None}
+            {"status": status, "reason": form.get("reason", "").strip() or None}
         )
         await teacher_service.correct_record(
             ctx,
@@ -197,9 +266,9 @@ async def add(
     request: Request, ctx: Context, user: PageTeacher, form: CsrfForm, lesson_id: str
 ) -> Response:
     try:
-        body = AddRecordIn.model_validate(
-            {"student_number": form.get("student_number", "").strip()}
-        )
+        view = await teacher_service.read_roll(ctx, teacher=user, lesson_id=lesson_id)
+        number = teacher_service.pick_student(view.roster, form.get("student_number", ""))
+        body = AddRecordIn.model_validate({"student_number": number})
         await teacher_service.add_record(
             ctx,
             teacher=user,
@@ -210,7 +279,15 @@ async def add(
         )
     except (AttnError, ValidationError) as exc:
         return await _refused_form(request, ctx, user, lesson_id, exc, form)
-    return back(f"/teacher/lessons/{lesson_id}#roll")
+    return back(f"/teacher/lessons/{lesson_id}?added={quote(body.student_number)}#roll")
+
+
+@router.get("/teacher/lessons/{lesson_id}/finish", response_class=HTMLResponse)
+async def finish_question(
+    request: Request, ctx: Context, user: PageTeacher, lesson_id: str
+) -> HTMLResponse:
+    """The first step of finishing: the lesson page asking to confirm, with its counts."""
+    return await _lesson_page(request, ctx, user, lesson_id, confirm_finish=True)
 
 
 @router.post("/teacher/lessons/{lesson_id}/finish")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from attn.errors import InvalidRoster
+from attn.errors import InvalidRoster, RosterProblem
 from attn.http.deps import (
     ClientAddress,
     Context,
     CoursePath,
     CurrentTeacher,
+    ExpectedDigest,
     Limit,
     Offset,
     OptionalLimit,
@@ -26,6 +27,7 @@ from attn.http.schemas import (
     LessonIn,
     ProjectorLinkOut,
     RecordOut,
+    RosterPreviewOut,
     TeacherLessonOut,
 )
 from attn.models import AuditEntry, CheckInCode, Roster, RosterSummary
@@ -191,7 +193,7 @@ async def list_rosters(ctx: Context, teacher: CurrentTeacher) -> list[RosterSumm
 
 @router.put(
     "/rosters/{course:path}",
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 409, 422),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -205,17 +207,64 @@ async def list_rosters(ctx: Context, teacher: CurrentTeacher) -> list[RosterSumm
     },
 )
 async def put_roster(
-    ctx: Context, teacher: CurrentTeacher, course: CoursePath, request: Request
+    ctx: Context,
+    teacher: CurrentTeacher,
+    course: CoursePath,
+    request: Request,
+    expected_digest: ExpectedDigest = None,
 ) -> Roster:
     """Replace the expected students of a course (the lessons named `course`) with a CSV of
     `school_number,full_name`. Lessons started afterwards mark roster students without a
-    record absent when they are persisted, and flag joins from outside it."""
+    record absent when they are persisted, and flag joins from outside it. With
+    `?expected_digest=` (a preview's `digest`) the roster is replaced only if it is still the
+    one that preview compared with (409 `roster_changed` otherwise)."""
+    text = await _roster_text(request)
+    return await rosters.put_roster(
+        ctx, teacher=teacher, course=course, csv_text=text, expected_digest=expected_digest
+    )
+
+
+async def _roster_text(request: Request) -> str:
     body = await request.body()
     try:
-        text = body.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidRoster("The roster must be UTF-8 text.") from None
-    return await rosters.put_roster(ctx, teacher=teacher, course=course, csv_text=text)
+        problem = RosterProblem(0, "encoding", "", "The roster must be UTF-8 text.")
+        raise InvalidRoster(problem.message, [problem]) from None
+
+
+@router.post(
+    "/rosters/{course:path}/preview",
+    responses=error_responses(401, 403, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def preview_roster(
+    ctx: Context, teacher: CurrentTeacher, course: CoursePath, request: Request
+) -> RosterPreviewOut:
+    """What a PUT of this CSV would change, stored nowhere: the students added, removed and
+    renamed, how many stay, and every bad line. Send `digest` back as PUT's
+    `?expected_digest=` to replace the roster only if it is still the one compared with."""
+    text = await _roster_text(request)
+    preview = await rosters.preview_roster(ctx, teacher=teacher, course=course, csv_text=text)
+    return RosterPreviewOut.of(preview)
+
+
+@router.delete(
+    "/rosters/{course:path}/students/{student_number}",
+    status_code=204,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def remove_roster_student(
+    ctx: Context, teacher: CurrentTeacher, course: CoursePath, student_number: StudentNumber
+) -> Response:
+    """Take one student off a course's roster; lessons already started keep theirs."""
+    await rosters.remove_student(ctx, teacher=teacher, course=course, student_number=student_number)
+    return Response(status_code=204)
 
 
 @router.get("/rosters/{course:path}", responses=error_responses(401, 403, 404))

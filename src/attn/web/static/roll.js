@@ -1,11 +1,13 @@
-// The live roll: on every check-in or change, fetch the roll's HTML again (at most twice a
-// second) and swap it in. Without JavaScript the page refreshes itself instead. When the
+// The live roll: on every check-in or change, fetch the roll's HTML and the change list
+// again (at most twice a second) and swap them in. Without JavaScript the page refreshes
+// itself instead. When the
 // teacher's session ends (signed out, or replaced by a sign-in elsewhere) the page says to
 // sign in again instead of pasting the sign-in page into the roll.
 (function () {
   var body = document.getElementById("roll-body");
   if (!body || body.dataset.live !== "yes" || !window.EventSource) return;
   var lesson = body.dataset.lesson, pending = null, events = null, ended = false;
+  var changes = document.getElementById("changes-body");
   function signedOut() {
     ended = true;
     clearTimeout(pending);
@@ -34,14 +36,36 @@
           signedOut();
           return;
         }
-        // keep a reason being typed: do not replace the table under the cursor
-        if (body.contains(document.activeElement) && document.activeElement.tagName === "INPUT") {
+        // keep a reason being typed or a status being picked: do not replace the table
+        // under the cursor
+        var tag = document.activeElement ? document.activeElement.tagName : "";
+        if (body.contains(document.activeElement) && (tag === "INPUT" || tag === "SELECT")) {
           pending = setTimeout(reload, 1000);
           return;
         }
+        // the not-yet list stays open (or closed) as the teacher left it
+        var before = document.getElementById("not-yet");
+        var open = before ? before.open : false;
         body.innerHTML = doc.body.innerHTML;
+        var after = document.getElementById("not-yet");
+        if (after) after.open = open;
+        reloadChanges();
       })
       .catch(function () { /* the network or the server blinked: the next event retries */ });
+  }
+  // The change list, from the same stream's events.
+  function reloadChanges() {
+    if (!changes) return;
+    var all = changes.dataset.all === "yes" ? "?changes=all" : "";
+    fetch("/teacher/lessons/" + lesson + "/changes" + all, { credentials: "same-origin" })
+      .then(fragment)
+      .then(function (html) {
+        if (html === null || ended) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        if (!doc.querySelector("ol.audit")) return;
+        changes.innerHTML = doc.body.innerHTML;
+      })
+      .catch(function () { /* the next event retries */ });
   }
   function soon() { if (!pending && !ended) pending = setTimeout(reload, 300); }
   function listen() {
