@@ -20,7 +20,7 @@ TICKET = "attn_scan"
 
 
 def ticket_of(browser: httpx.AsyncClient) -> httpx.Cookies:
-    return httpx.Cookies({c.name: c.value for c in browser.cookies.jar if c.name == TICKET})
+    return httpx.Cookies({c.name: c.value or "" for c in browser.cookies.jar if c.name == TICKET})
 
 
 def replace_ticket(browser: httpx.AsyncClient, value: str) -> None:
