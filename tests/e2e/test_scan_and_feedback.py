@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from tests.support.api import PASSWORD
 from tests.support.browser import ARTIFACTS, Server
@@ -157,7 +157,7 @@ def quick(
 def phone(browser: Browser, quick: QuickServer, language: str) -> BrowserContext:
     context = browser.new_context(
         base_url=quick.server.base_url,
-        viewport=PHONE,
+        viewport=ViewportSize(width=PHONE["width"], height=PHONE["height"]),
         locale="tr-TR" if language == "tr" else "en-US",
     )
     context.set_default_timeout(10_000)
