@@ -97,8 +97,13 @@ def _serve(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 @pytest.fixture(scope="module")
 def quick(
-    database: Database, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    attn_server: Server,
+    database: Database,
+    redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[QuickServer]:
+    """The quick server, started after the package's (which empties the databases first, and
+    must do so before Playwright's loop runs: so this comes before `browser`)."""
     port, verifier_port = free_port(), free_port()
     base_url = f"http://127.0.0.1:{port}"
     data_dir = tmp_path_factory.mktemp("attn-quick")
@@ -183,7 +188,7 @@ def fits_the_phone(page: Page) -> None:
 
 
 def test_a_qr_scan_signed_out_checks_in_after_signing_in_two_windows_later(
-    browser: Browser, quick: QuickServer
+    quick: QuickServer, browser: Browser
 ) -> None:
     lesson_id, teacher = quick.start(SCAN_TEACHER, "Fizik 101", ["code"])
     code = teacher.get(f"/teacher/lessons/{lesson_id}/code").json()["code"]
@@ -231,7 +236,7 @@ def test_a_qr_scan_signed_out_checks_in_after_signing_in_two_windows_later(
             context.close()
 
 
-def test_a_pending_result_arrives_without_reloading(browser: Browser, quick: QuickServer) -> None:
+def test_a_pending_result_arrives_without_reloading(quick: QuickServer, browser: Browser) -> None:
     lesson_id, _ = quick.start(VERIFY_TEACHER, "Kimya 2", ["verification"])
     expected: dict[str, tuple[Person, str, str]] = {
         "en": (VERIFY_EN, "Checked in, waiting for verification.", "You are checked in: present."),
@@ -265,7 +270,7 @@ def test_a_pending_result_arrives_without_reloading(browser: Browser, quick: Qui
 
 
 def test_a_remembered_phone_is_signed_in_again_without_a_password(
-    browser: Browser, quick: QuickServer
+    quick: QuickServer, browser: Browser
 ) -> None:
     for language in ("en", "tr"):
         context = phone(browser, quick, language)
@@ -303,7 +308,7 @@ def _cookie(context: BrowserContext, name: str) -> Any:
 
 
 def test_a_lockout_says_how_long_and_a_closed_lesson_says_so(
-    browser: Browser, quick: QuickServer
+    quick: QuickServer, browser: Browser
 ) -> None:
     lesson_id, teacher = quick.start(CLOSED_TEACHER, "Biyoloji 3", ["code"])
     for language in ("en", "tr"):
