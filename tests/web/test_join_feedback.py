@@ -155,8 +155,14 @@ async def test_the_join_link_of_a_closed_lesson_says_so_at_once(api: Api, clock:
             phone.cookies.delete("attn_lang")
             summary = await sweep_attendances(api.context)
             assert summary.persisted == (1 if state == "finished live" else 0)
-        # signed out, the sign-in page names no closed lesson, nor a made-up one
+        # signed out, the link says it is closed at once (no sign-in for nothing); the sign-in
+        # page names no closed lesson, nor a made-up one
         async with page_browser(api.app) as other:
+            closed = await other.get(f"/join/{lesson_id}", params={"code": "123456"})
+            assert closed.status_code == 200
+            assert "<h1>Check-in is closed</h1>" in closed.text and "Fizik 101" in closed.text
+            unknown = await other.get("/join/" + "ab" * 16)
+            assert unknown.status_code == 303 and unknown.headers["location"].startswith("/login")
             form = await other.get("/login", params={"next": f"/join/{lesson_id}"})
             assert "Sign in to check in to" not in form.text
             form = await other.get("/login", params={"next": "/join/" + "ab" * 16})

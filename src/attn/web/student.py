@@ -25,7 +25,14 @@ from attn.web.render import (
     render,
     secure_cookies,
 )
-from attn.web.session import CsrfForm, PageStudent, ScriptStudent, page_student, page_user
+from attn.web.session import (
+    CsrfForm,
+    PageStudent,
+    ScriptStudent,
+    SessionRenewed,
+    page_student,
+    page_user,
+)
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -81,7 +88,7 @@ def _keep_ticket(request: Request, response: Response, lesson_id: str, ticket: s
 def _join_form(
     request: Request,
     *,
-    user: UserSessionRedis,
+    user: UserSessionRedis | None,
     link: scan.JoinLink | None,
     lesson_id: str,
     code: str,
@@ -120,11 +127,16 @@ async def join_page(request: Request, ctx: Context, lesson_id: str, code: str = 
             rotation_seconds=ctx.settings.CODE_ROTATION_SECONDS,
         )
     try:
-        user = await page_student(await page_user(request))
+        user: UserSessionRedis | None = await page_student(await page_user(request))
+    except SessionRenewed:
+        raise  # back here with the renewed session
     except Redirect as exc:
-        if ticket is not None:
-            exc.keep.append(lambda response: _keep_ticket(request, response, lesson_id, ticket))
-        raise
+        if link is not None and not link.open:
+            user = None  # closed: said at once, without signing in for nothing
+        else:
+            if ticket is not None:
+                exc.keep.append(lambda response: _keep_ticket(request, response, lesson_id, ticket))
+            raise
     page = _join_form(request, user=user, link=link, lesson_id=lesson_id, code=code)
     if ticket is not None:
         _keep_ticket(request, page, lesson_id, ticket)
