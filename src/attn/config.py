@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     CODE_ROTATION_SECONDS: Annotated[int, Field(ge=5, le=3600)] = 15
     CODE_MAX_FAILURES: Annotated[int, Field(ge=1, le=1000)] = 5
     CODE_FAILURE_WINDOW_SECONDS: Annotated[int, Field(ge=1, le=24 * 3600)] = 60
+    # how long after opening a join link its code still counts, in the browser that opened it
+    SCAN_GRACE_SECONDS: Annotated[int, Field(ge=1, le=3600)] = 120
     TRUSTED_PROXIES: str = ""
     PUBLIC_URL: str | None = None
     ALLOWED_HOSTS: str = ""

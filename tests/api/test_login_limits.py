@@ -170,7 +170,8 @@ async def test_login_lockout_rule_is_shared_by_the_sign_in_page(
         refused = await sign_in(page, user.school_number, target="/student")
         assert refused.status_code == 429
         assert int(refused.headers["Retry-After"]) >= 1
-        assert "Too many attempts; try again later." in refused.text
+        # how long to wait, in words: the window's 300 s
+        assert "Too many attempts. Try again in 5 minutes." in refused.text
         assert "attn_session=" not in refused.headers.get("set-cookie", "")
     # and signs the owner in from another address
     async with page_browser(api.app, OWNER) as page:

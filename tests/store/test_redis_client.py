@@ -11,7 +11,13 @@ import pytest
 import redis.asyncio as aioredis
 from redis.crc import key_slot
 
-from attn.models import AttendanceRecordRedis, LessonRedis, Role, UserSessionRedis
+from attn.models import (
+    AttendanceRecordRedis,
+    LessonRedis,
+    RefreshTokenRedis,
+    Role,
+    UserSessionRedis,
+)
 from attn.store import keys
 from attn.store.redis_client import (
     ClaimOutcome,
@@ -19,6 +25,7 @@ from attn.store.redis_client import (
     JoinOutcome,
     RedisClient,
     ReleaseOutcome,
+    RotateOutcome,
     SaveOutcome,
     connect,
 )
@@ -246,3 +253,31 @@ async def test_scripts_reload_after_script_flush(store: RedisClient, redis: aior
             lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
         )
     ).outcome is FinishOutcome.OK
+
+
+async def test_a_refresh_token_is_rotated_once_and_keeps_its_expiry(
+    store: RedisClient, redis: aioredis.Redis
+) -> None:
+    now = datetime.now(UTC)
+    first = RefreshTokenRedis(
+        school_number="S77",
+        full_name="Student 77",
+        role=Role.STUDENT,
+        token_digest="a" * 64,
+        created_at=now,
+        expires_at=now + timedelta(seconds=600),
+    )
+    await store.save_refresh_token(first, device_key="d1", ttl=600, per_user=10)
+    second = first.model_copy(update={"token_digest": "b" * 64})
+    third = first.model_copy(update={"token_digest": "c" * 64})
+    rotated = await store.rotate_refresh_token(second, device_key="d1", old_digest="a" * 64)
+    assert rotated.outcome is RotateOutcome.ROTATED
+    # the same old token again (a replay, or a request racing the first): refused
+    again = await store.rotate_refresh_token(third, device_key="d1", old_digest="a" * 64)
+    assert again.outcome is RotateOutcome.STALE
+    stored = await store.get_refresh_token("S77", "d1")
+    assert stored is not None and stored.token_digest == "b" * 64
+    assert 590 <= await redis.ttl(keys.refresh_token("S77", "d1")) <= 600
+    await store.delete_refresh_token("S77", "d1")
+    gone = await store.rotate_refresh_token(third, device_key="d1", old_digest="b" * 64)
+    assert gone.outcome is RotateOutcome.GONE

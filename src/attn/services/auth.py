@@ -13,7 +13,9 @@ a SHA-256 digest, bound to the device id handed out with it, valid `ATTN_REFRESH
 `refresh` trades for a new session without the password, so a lecture hall's students need no
 argon2 work at the start of each lesson. Logout revokes the device's refresh token; a password
 login on another device does not. A user keeps at most `ATTN_REFRESH_TOKENS_PER_USER`
-remembered devices; remembering one more revokes the oldest.
+remembered devices; remembering one more revokes the oldest. The API's refresh keeps the
+token; the pages' (`rotate`) trades it for a successor each time, so a copied cookie works
+once at most and a replayed one signs nobody in.
 
 Wrong passwords are counted per account and client address and per account (see
 `_checked_user`), both faces' logins alike; a remembered device's refresh is not a password
@@ -38,7 +40,7 @@ from attn.models import SCHOOL_NUMBER_PATTERN, RefreshTokenRedis, Role, UserSess
 from attn.services import devices, network
 from attn.services.context import ServiceContext
 from attn.services.network import IPAddress
-from attn.store.redis_client import LoginOutcome
+from attn.store.redis_client import LoginOutcome, RotateOutcome
 
 _SCHOOL_NUMBER_RE = re.compile(SCHOOL_NUMBER_PATTERN)
 
@@ -182,10 +184,14 @@ async def _open_session(
     return LoginResult(f"{school_number}.{secret}", user_session, ttl)
 
 
-async def refresh(ctx: ServiceContext, *, refresh_token: str, device_id: str) -> LoginResult:
+async def refresh(
+    ctx: ServiceContext, *, refresh_token: str, device_id: str, rotate: bool = False
+) -> LoginResult:
     """Trade a remembered device's refresh token for a new session, without the password.
 
-    `device_id` (what the phone sent) must name the device the token was issued with."""
+    `device_id` (what the phone sent) must name the device the token was issued with. With
+    `rotate` (the pages' cookie) the token is traded in: the answer carries its successor,
+    with the same expiry, and the token sent works no more. Without it (the API) it stays."""
     school_number, _, secret = refresh_token.rpartition(".")
     if not secret or _SCHOOL_NUMBER_RE.fullmatch(school_number) is None:
         raise InvalidRefreshToken
@@ -194,8 +200,35 @@ async def refresh(ctx: ServiceContext, *, refresh_token: str, device_id: str) ->
     stored = await ctx.redis_client.get_refresh_token(school_number, key)
     if stored is None or not hmac.compare_digest(stored.token_digest, _digest(secret)):
         raise InvalidRefreshToken
+    successor: str | None = None
+    expires_in: int | None = None
+    if rotate:
+        successor_secret = secrets.token_urlsafe(32)
+        rotated = await ctx.redis_client.rotate_refresh_token(
+            stored.model_copy(update={"token_digest": _digest(successor_secret)}),
+            device_key=key,
+            old_digest=stored.token_digest,
+        )
+        if rotated.outcome is not RotateOutcome.ROTATED:
+            raise InvalidRefreshToken  # traded in by a request just before this one
+        successor = f"{school_number}.{successor_secret}"
+        expires_in = max(1, math.floor((stored.expires_at - ctx.now()).total_seconds()))
     opened = await _open_session(ctx, school_number, stored.full_name, stored.role, key)
-    return dataclasses.replace(opened, device_id=device)
+    return dataclasses.replace(
+        opened, device_id=device, refresh_token=successor, refresh_expires_in=expires_in
+    )
+
+
+async def forget_device(ctx: ServiceContext, *, refresh_token: str, device_id: str) -> None:
+    """Revoke a remembered device's refresh token, given the token itself (a sign-out whose
+    session has already ended); a token that is not the stored one changes nothing."""
+    school_number, _, secret = refresh_token.rpartition(".")
+    if not secret or _SCHOOL_NUMBER_RE.fullmatch(school_number) is None:
+        return
+    key = device_key(devices.bind(ctx.secret_key, device_id, school_number))
+    stored = await ctx.redis_client.get_refresh_token(school_number, key)
+    if stored is not None and hmac.compare_digest(stored.token_digest, _digest(secret)):
+        await ctx.redis_client.delete_refresh_token(school_number, key)
 
 
 async def authenticate(ctx: ServiceContext, token: str) -> UserSessionRedis:

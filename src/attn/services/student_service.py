@@ -20,7 +20,7 @@ from attn.errors import (
     TooManyAttempts,
 )
 from attn.models import AttendanceRecordRedis, LessonRedis, RecordStatus, UserSessionRedis, to_ms
-from attn.services import codes, devices, network
+from attn.services import codes, devices, network, scan
 from attn.services.context import ServiceContext
 from attn.services.network import IPAddress
 from attn.store import formats, keys
@@ -46,6 +46,8 @@ class CheckIn:
     code: str | None = None
     client: IPAddress | None = None
     device_id: str = ""
+    # the browser's scan ticket (`attn.services.scan`): the code counts if it was valid then
+    scan_ticket: str | None = None
 
 
 async def find_active_lessons(
@@ -105,6 +107,15 @@ async def join_attendance(
         JoinRequest(
             code_ok=codes.code_matches(
                 ctx.secret_key, lesson_id, check_in.code, now, settings.CODE_ROTATION_SECONDS
+            )
+            or scan.admits(
+                ctx.secret_key,
+                check_in.scan_ticket,
+                lesson_id=lesson_id,
+                code=check_in.code,
+                now=now,
+                grace_seconds=settings.SCAN_GRACE_SECONDS,
+                rotation_seconds=settings.CODE_ROTATION_SECONDS,
             ),
             client_bits=client_bits,
             device=devices.device_of(check_in.device_id) if check_in.device_id else "",

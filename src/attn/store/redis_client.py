@@ -125,6 +125,12 @@ class RefreshOutcome(StrEnum):
     SAVED = "saved"
 
 
+class RotateOutcome(StrEnum):
+    ROTATED = "rotated"
+    STALE = "stale"
+    GONE = "gone"
+
+
 @dataclass(frozen=True, slots=True)
 class LessonSnapshot:
     """A lesson's whole live state, read in one MULTI."""
@@ -251,6 +257,7 @@ class RedisClient:
         self._reserve_login_attempt = redis.register_script(_script_source("reserve_login_attempt"))
         self._release_login_attempt = redis.register_script(_script_source("release_login_attempt"))
         self._save_refresh_token = redis.register_script(_script_source("save_refresh_token"))
+        self._rotate_refresh_token = redis.register_script(_script_source("rotate_refresh_token"))
         self._open_event_stream = redis.register_script(_script_source("open_event_stream"))
         self._retry_held_lesson = redis.register_script(_script_source("retry_held_lesson"))
         self._set_projector_link = redis.register_script(_script_source("set_projector_link"))
@@ -347,6 +354,17 @@ class RedisClient:
     ) -> RefreshTokenRedis | None:
         raw = await self.redis.get(keys.refresh_token(school_number, device_key))
         return None if raw is None else formats.parse_refresh_token(raw)
+
+    async def rotate_refresh_token(
+        self, refresh: RefreshTokenRedis, *, device_key: str, old_digest: str
+    ) -> Reply[RotateOutcome, None]:
+        """Replace a remembered device's refresh token whose digest is `old_digest` with
+        `refresh`, keeping its expiry; refused when the stored token is another or none."""
+        reply = await self._rotate_refresh_token(
+            keys=[keys.refresh_token(refresh.school_number, device_key)],
+            args=[old_digest, formats.refresh_token_json(refresh)],
+        )
+        return Reply(RotateOutcome(_strings(reply)[0]), None)
 
     async def delete_refresh_token(self, school_number: str, device_key: str) -> bool:
         pipe = self.redis.pipeline(transaction=True)

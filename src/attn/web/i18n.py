@@ -321,6 +321,35 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This course has no roster.",
         "tr": "Bu dersin listesi yok.",
     },
+    # the QR scan, remembered devices, results that arrive by themselves, lockouts
+    "sign_in_to_join": {
+        "en": "Sign in to check in to {lesson} — {teacher}",
+        "tr": "{lesson} — {teacher} yoklamasına katılmak için giriş yapın",
+    },
+    "remember_hint": {
+        "en": "Only on your own phone or computer: you stay signed in here for {days} days.",
+        "tr": "Yalnızca kendi telefonunuzda ya da bilgisayarınızda: burada {days} gün oturumunuz "
+        "açık kalır.",
+    },
+    "check_in_closed": {"en": "Check-in is closed", "tr": "Yoklama kapandı"},
+    "check_in_closed_text": {
+        "en": "This lesson no longer takes check-ins.",
+        "tr": "Bu derse artık yoklama kaydı yapılamıyor.",
+    },
+    "waiting_live": {
+        "en": "This page shows the result by itself as soon as it arrives.",
+        "tr": "Sonuç gelir gelmez bu sayfada kendiliğinden görünecek.",
+    },
+    "too_many_tries": {"en": "Too many attempts.", "tr": "Çok fazla deneme yapıldı."},
+    "retry_second": {"en": "Try again in 1 second.", "tr": "1 saniye sonra yeniden deneyin."},
+    "retry_seconds": {
+        "en": "Try again in {n} seconds.",
+        "tr": "{n} saniye sonra yeniden deneyin.",
+    },
+    "retry_minutes": {
+        "en": "Try again in {n} minutes.",
+        "tr": "{n} dakika sonra yeniden deneyin.",
+    },
 }
 
 # Error messages by the error's code; codes without a Turkish text show the API's message.

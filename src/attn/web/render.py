@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from attn.errors import AttnError, CrossSiteRequest, InvalidRequest
+from attn.errors import AttnError, CrossSiteRequest, InvalidRequest, TooManyAttempts
 from attn.http.deps import DEVICE_COOKIE, context_of
 from attn.http.errors import (
     attn_error_response,
@@ -45,10 +45,13 @@ YEAR = 365 * 24 * 3600
 
 
 class Redirect(Exception):
-    """Leave the page for another (say, sign-in when the session has ended)."""
+    """Leave the page for another (say, sign-in when the session has ended). `keep` are
+    steps applied to the redirect's answer (cookies it sets: a renewed session, a scan
+    ticket)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.keep: list[Callable[[Response], None]] = []
 
 
 def language(request: Request) -> str:
@@ -158,9 +161,21 @@ def _with_language(request: Request, page_language: str) -> str:
 
 
 def error_text(request: Request, exc: AttnError) -> str:
-    """An error's message in the page's language (the API's English text as a fallback)."""
-    translated = translator(language(request))(f"err_{exc.code}")
+    """An error's message in the page's language (the API's English text as a fallback); a
+    lockout says how long to wait, in words."""
+    t = translator(language(request))
+    if isinstance(exc, TooManyAttempts) and exc.code == TooManyAttempts.code:
+        return f"{t('too_many_tries')} {wait_text(t, exc.retry_after)}"
+    translated = t(f"err_{exc.code}")
     return exc.message if translated == f"err_{exc.code}" else translated
+
+
+def wait_text(t: Callable[[str], str], seconds: int) -> str:
+    """How long to wait, in words ("Try again in 45 seconds"; minutes past 90 seconds)."""
+    if seconds <= 90:
+        return t("retry_second") if seconds == 1 else t("retry_seconds").format(n=seconds)
+    minutes = -(-seconds // 60)
+    return t("retry_minutes").format(n=minutes)
 
 
 def form_error(request: Request, exc: ValidationError) -> str:
@@ -228,7 +243,10 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except Redirect as exc:
-                return back(exc.url)
+                redirect = back(exc.url)
+                for step in exc.keep:
+                    step(redirect)
+                return redirect
             except AttnError as exc:
                 return error_page(request, exc)
             except RequestValidationError as exc:

@@ -1,11 +1,17 @@
 """Signing in and out of the pages: the session cookie, the CSRF token of every form, and
 the signed-in user as a route dependency (`PageUser`, `PageTeacher`, `PageStudent`,
-`PageAdmin`, and `ScriptTeacher` for what a page's script fetches).
+`PageAdmin`, and `ScriptTeacher`/`ScriptStudent` for what a page's script fetches).
 
 A page whose session is missing or ended sends the browser to sign in and back; a user of
 another role goes to their own start page. The sign-in form, which has no session yet, is
 protected by a token derived from a nonce in a short-lived cookie (`SIGN_IN_FORM_COOKIE`), so
 another site cannot sign a browser in to an account of its choosing.
+
+"Remember this device": a sign-in with the box ticked keeps the device's refresh token in a
+long-lived HttpOnly cookie (`REMEMBER_COOKIE`). A page opened without a live session trades
+it (rotating it: the old one works no more) for a new session and comes back to itself with
+the new cookies; a refused token is cleared and the browser signs in as before. Signing out
+revokes it. The sign-in page reached from a join link names the lesson being joined.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pydantic import ValidationError
 
 from attn.errors import (
     AttnError,
+    InvalidRefreshToken,
     MissingCredentials,
     NotAuthenticated,
     SignInFormExpired,
@@ -30,8 +37,9 @@ from attn.errors import (
 from attn.http.deps import DEVICE_COOKIE, address_of, context_of
 from attn.http.errors import error_headers, status_of
 from attn.http.schemas import LoginIn
-from attn.models import Role, UserSessionRedis
-from attn.services import auth
+from attn.models import LessonRedis, Role, UserSessionRedis
+from attn.services import auth, scan
+from attn.services.auth import LoginResult
 from attn.web.render import (
     SESSION_COOKIE,
     YEAR,
@@ -56,6 +64,8 @@ SIGN_IN_FORM_COOKIE = "attn_sign_in"
 # standing credential
 SIGN_IN_FORM_SECONDS = 2 * 3600
 _NONCE = re.compile(r"[A-Za-z0-9_-]{32}")
+REMEMBER_COOKIE = "attn_remember"
+_JOIN_PATH = re.compile(r"/join/([0-9a-f]{32})")
 
 
 def sign_in_url(here: str, *, expired: bool = False) -> str:
@@ -73,16 +83,50 @@ def _return_to(request: Request) -> str:
     return "/"
 
 
+class SessionRenewed(Redirect):
+    """Back to the same page with the session a remembered device's token renewed."""
+
+
 async def page_user(request: Request) -> UserSessionRedis:
     token = request.cookies.get(SESSION_COOKIE)
     here = _return_to(request)
-    if not token:
+    if token:
+        try:
+            return await auth.authenticate(context_of(request), token)
+        except NotAuthenticated:
+            pass
+    refused = Redirect(
         # the marker outlives the session cookie: a session that ran out says so
-        raise Redirect(sign_in_url(here, expired=bool(request.cookies.get(SIGNED_IN_COOKIE))))
+        sign_in_url(here, expired=bool(token or request.cookies.get(SIGNED_IN_COOKIE)))
+    )
+    remembered = request.cookies.get(REMEMBER_COOKIE)
+    # Only a page (a browser's GET navigation) is renewed, coming back to itself with the
+    # new cookies: a form's CSRF token was of the old session, and a script's fetch would
+    # not keep a rotated token, so those go on as without a remembered device.
+    if remembered and request.method in ("GET", "HEAD") and wants_html(request):
+        await _renew(request, remembered, here)
+        refused.keep.append(lambda response: _forget_cookie(request, response))
+    raise refused
+
+
+async def _renew(request: Request, remembered: str, here: str) -> None:
+    """Raise `SessionRenewed` with the new session and rotated token; return when refused."""
     try:
-        return await auth.authenticate(context_of(request), token)
-    except NotAuthenticated:
-        raise Redirect(sign_in_url(here, expired=True)) from None
+        result = await auth.refresh(
+            context_of(request),
+            refresh_token=remembered,
+            device_id=request.cookies.get(DEVICE_COOKIE, ""),
+            rotate=True,
+        )
+    except InvalidRefreshToken:
+        return
+    renewed = SessionRenewed(here)
+    renewed.keep.append(lambda response: _signed_in(request, response, result))
+    raise renewed
+
+
+def _forget_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(REMEMBER_COOKIE, secure=secure_cookies(request), httponly=True)
 
 
 PageUser = Annotated[UserSessionRedis, Depends(page_user)]
@@ -116,18 +160,29 @@ async def script_teacher(request: Request) -> UserSessionRedis:
     roll): a fetch whose session has ended is told so in the contract's JSON (401, or 403 for
     another role) instead of being sent to the sign-in page it would paste in; a browser's
     navigation is sent to sign in as on every page."""
+    return await _script_user(request, Role.TEACHER)
+
+
+async def script_student(request: Request) -> UserSessionRedis:
+    """The student behind what a page's own script fetches (their record while it waits for
+    verification), as `script_teacher`."""
+    return await _script_user(request, Role.STUDENT)
+
+
+async def _script_user(request: Request, role: Role) -> UserSessionRedis:
     try:
         user = await page_user(request)
     except Redirect:
         if wants_html(request):
             raise
         raise NotAuthenticated from None
-    if user.role is not Role.TEACHER and not wants_html(request):
+    if user.role is not role and not wants_html(request):
         raise WrongRole
-    return _of_role(user, Role.TEACHER)
+    return _of_role(user, role)
 
 
 ScriptTeacher = Annotated[UserSessionRedis, Depends(script_teacher)]
+ScriptStudent = Annotated[UserSessionRedis, Depends(script_student)]
 
 
 async def checked_form(request: Request) -> dict[str, str]:
@@ -151,7 +206,7 @@ async def home(user: PageUser) -> Response:
     return back(START_PAGES[user.role])
 
 
-def _sign_in_page(
+async def _sign_in_page(
     request: Request,
     *,
     status_code: int = 200,
@@ -159,6 +214,7 @@ def _sign_in_page(
     target: str,
     error: str | None = None,
     school_number: str = "",
+    remember: bool = False,
 ) -> HTMLResponse:
     """The sign-in form, with its CSRF token and the cookie that token is checked against
     (the browser's nonce is kept while it lasts, so two open sign-in tabs both work)."""
@@ -174,6 +230,9 @@ def _sign_in_page(
         error=error,
         school_number=school_number,
         sign_in_token=sign_in_form_token(request, nonce),
+        joining=await _lesson_joined(request, target),
+        remember=remember,
+        remember_days=context_of(request).settings.REFRESH_TTL_DAYS,
     )
     response.set_cookie(
         SIGN_IN_FORM_COOKIE,
@@ -187,9 +246,18 @@ def _sign_in_page(
     return response
 
 
+async def _lesson_joined(request: Request, target: str) -> LessonRedis | None:
+    """The open lesson whose join link sent the browser here (never text from the link)."""
+    found = _JOIN_PATH.fullmatch(urlsplit(target).path)
+    if found is None:
+        return None
+    link = await scan.join_link(context_of(request), lesson_id=found.group(1))
+    return link.lesson if link is not None and link.open else None
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request) -> HTMLResponse:
-    return _sign_in_page(
+    return await _sign_in_page(
         request,
         expired=request.query_params.get("expired") == "1",
         target=request.query_params.get("next", "/"),
@@ -216,6 +284,7 @@ async def login_submit(request: Request) -> Response:
     form = await request.form()
     number, password = str(form.get("school_number", "")), str(form.get("password", ""))
     target = _safe_target(str(form.get("next", "/")))
+    remember = form.get("remember") == "1"
     try:
         if not _sign_in_form_sent_here(request, str(form.get("sign_in_token", ""))):
             raise SignInFormExpired
@@ -228,9 +297,10 @@ async def login_submit(request: Request) -> Response:
             password=body.password,
             client=address_of(request),
             device_id=request.cookies.get(DEVICE_COOKIE),
+            remember_device=remember,
         )
     except (AttnError, ValidationError) as exc:
-        refused = _sign_in_page(
+        refused = await _sign_in_page(
             request,
             status_code=status_of(exc) if isinstance(exc, AttnError) else 422,
             target=target,
@@ -238,11 +308,28 @@ async def login_submit(request: Request) -> Response:
                 error_text(request, exc) if isinstance(exc, AttnError) else form_error(request, exc)
             ),
             school_number=number,
+            remember=remember,
         )
         if isinstance(exc, AttnError):
             refused.headers.update(error_headers(exc) or {})
         return refused
+    earlier = request.cookies.get(REMEMBER_COOKIE)
+    if earlier:
+        # the device was remembered for someone (maybe this user) before: that token goes
+        await auth.forget_device(
+            context_of(request),
+            refresh_token=earlier,
+            device_id=request.cookies.get(DEVICE_COOKIE, ""),
+        )
     response = back(target)
+    _signed_in(request, response, result)
+    response.delete_cookie(SIGN_IN_FORM_COOKIE, path="/login", secure=secure_cookies(request))
+    return response
+
+
+def _signed_in(request: Request, response: Response, result: LoginResult) -> None:
+    """The cookies of a new session: the session, its marker, the phone's device id, and
+    for a remembered device its refresh token (cleared when there is none)."""
     response.set_cookie(
         SESSION_COOKIE,
         result.access_token,
@@ -259,22 +346,50 @@ async def login_submit(request: Request) -> Response:
         samesite="lax",
         secure=secure_cookies(request),
     )
-    response.delete_cookie(SIGN_IN_FORM_COOKIE, path="/login", secure=secure_cookies(request))
     keep_device(request, response, result.device_id)  # a student's phone: its device id
-    return response
+    if result.refresh_token is not None:
+        response.set_cookie(
+            REMEMBER_COOKIE,
+            result.refresh_token,
+            max_age=result.refresh_expires_in,
+            httponly=True,
+            samesite="lax",
+            secure=secure_cookies(request),
+        )
+    elif request.cookies.get(REMEMBER_COOKIE):
+        _forget_cookie(request, response)
 
 
 @router.post("/logout")
-async def logout(request: Request, form: CsrfForm) -> Response:
+async def logout(request: Request) -> Response:
     """Sign out; with `next` (say, the join page of a student who was signed in as someone
-    else) the sign-in page leads back there."""
-    try:
-        user = await page_user(request)
-        await auth.logout(context_of(request), user)
-    except Redirect:
-        pass
-    target = _safe_target(form.get("next", "/"))
+    else) the sign-in page leads back there.
+
+    The form's CSRF token is of the session it was shown in. A session that has ended since
+    has nothing left to protect but a remembered device, and signing out is to forget it: so
+    without a live session the form is taken as it comes (other sites' forms are refused
+    before this by `cross_site`)."""
+    ctx = context_of(request)
+    form = await request.form()
+    token = request.cookies.get(SESSION_COOKIE, "")
+    user = None
+    if token:
+        try:
+            user = await auth.authenticate(ctx, token)
+        except NotAuthenticated:
+            user = None
+    if user is not None:
+        if not hmac.compare_digest(str(form.get("csrf", "")), csrf_token(request, token)):
+            raise Redirect("/login?expired=1")
+        await auth.logout(ctx, user)
+    remembered = request.cookies.get(REMEMBER_COOKIE)
+    if remembered:
+        await auth.forget_device(
+            ctx, refresh_token=remembered, device_id=request.cookies.get(DEVICE_COOKIE, "")
+        )
+    target = _safe_target(str(form.get("next", "/")))
     response = back("/login" if target == "/" else sign_in_url(target))
     response.delete_cookie(SESSION_COOKIE, secure=secure_cookies(request))
     response.delete_cookie(SIGNED_IN_COOKIE, secure=secure_cookies(request))
+    _forget_cookie(request, response)
     return response

@@ -4,18 +4,35 @@ one's own attendance."""
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 
 from attn.errors import AttnError, InvalidRequest
-from attn.http.deps import DEVICE_COOKIE, ClientAddress, Context
-from attn.http.errors import status_of
+from attn.http.deps import DEVICE_COOKIE, ClientAddress, Context, context_of
+from attn.http.errors import error_headers, status_of
 from attn.http.schemas import JoinIn
-from attn.services import attendance, devices, student_service, verification_service
+from attn.models import AttendanceRecordRedis, RecordStatus, SecurityOption, UserSessionRedis
+from attn.services import attendance, devices, scan, student_service, verification_service
 from attn.services.student_service import CheckIn
 from attn.services.validation import first_error
-from attn.web.render import PageRoute, error_text, keep_device, render
-from attn.web.session import CsrfForm, PageStudent
+from attn.web.i18n import translator
+from attn.web.render import (
+    PageRoute,
+    Redirect,
+    error_text,
+    keep_device,
+    language,
+    render,
+    secure_cookies,
+)
+from attn.web.session import (
+    CsrfForm,
+    PageStudent,
+    ScriptStudent,
+    SessionRenewed,
+    page_student,
+    page_user,
+)
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -48,22 +65,82 @@ async def student_page(
     )
 
 
-@router.get("/join/{lesson_id}", response_class=HTMLResponse)
-async def join_page(
-    request: Request, ctx: Context, user: PageStudent, lesson_id: str, code: str = ""
+SCAN_COOKIE = "attn_scan"
+
+
+def _join_path(lesson_id: str) -> str:
+    """The join form's address, the one path a lesson's scan ticket is sent to."""
+    return f"/student/lessons/{lesson_id}/join"
+
+
+def _keep_ticket(request: Request, response: Response, lesson_id: str, ticket: str) -> None:
+    response.set_cookie(
+        SCAN_COOKIE,
+        ticket,
+        max_age=context_of(request).settings.SCAN_GRACE_SECONDS,
+        path=_join_path(lesson_id),
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+    )
+
+
+def _join_form(
+    request: Request,
+    *,
+    user: UserSessionRedis | None,
+    link: scan.JoinLink | None,
+    lesson_id: str,
+    code: str,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
-    """Where the QR code leads: the lesson, with its code filled in, and one button."""
-    lesson = await student_service.get_joinable_lesson(ctx, lesson_id=lesson_id)
+    """The join page: the lesson and its form, or for a lesson past its end that it is closed."""
     return render(
         request,
         "join.html",
+        status_code=status_code,
         user=user,
-        lesson=lesson,
+        lesson=link.lesson if link is not None else None,
+        closed=link is not None and not link.open,
         lesson_id=lesson_id,
         code=code,
-        error=None,
+        error=error,
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     )
+
+
+@router.get("/join/{lesson_id}", response_class=HTMLResponse)
+async def join_page(request: Request, ctx: Context, lesson_id: str, code: str = "") -> Response:
+    """Where the QR code leads: the lesson, with its code filled in, and one button.
+
+    Opening it while its code is valid gives this browser a scan ticket (`attn.services.scan`),
+    kept even when the browser must sign in first, so the code still counts at the join."""
+    link = await scan.join_link(ctx, lesson_id=lesson_id)
+    ticket = None
+    if link is not None and link.open and SecurityOption.CODE in link.lesson.security:
+        ticket = scan.issue_ticket(
+            ctx.secret_key,
+            lesson_id=lesson_id,
+            code=code,
+            now=ctx.now(),
+            rotation_seconds=ctx.settings.CODE_ROTATION_SECONDS,
+        )
+    try:
+        user: UserSessionRedis | None = await page_student(await page_user(request))
+    except SessionRenewed:
+        raise  # back here with the renewed session
+    except Redirect as exc:
+        if link is not None and not link.open:
+            user = None  # closed: said at once, without signing in for nothing
+        else:
+            if ticket is not None:
+                exc.keep.append(lambda response: _keep_ticket(request, response, lesson_id, ticket))
+            raise
+    page = _join_form(request, user=user, link=link, lesson_id=lesson_id, code=code)
+    if ticket is not None:
+        _keep_ticket(request, page, lesson_id, ticket)
+    return page
 
 
 @router.post("/student/lessons/{lesson_id}/join", response_class=HTMLResponse)
@@ -89,34 +166,71 @@ async def join_submit(
             ctx,
             student=user,
             lesson_id=lesson_id,
-            check_in=CheckIn(code=body.code, client=address, device_id=device),
+            check_in=CheckIn(
+                code=body.code,
+                client=address,
+                device_id=device,
+                scan_ticket=request.cookies.get(SCAN_COOKIE),
+            ),
         )
     except AttnError as exc:
-        lesson = await student_service.get_joinable_lesson(ctx, lesson_id=lesson_id)
-        refused = render(
+        refused = _join_form(
             request,
-            "join.html",
-            status_code=status_of(exc),
             user=user,
-            lesson=lesson,
+            link=await scan.join_link(ctx, lesson_id=lesson_id),
             lesson_id=lesson_id,
             code=form.get("code", ""),
             error=error_text(request, exc),
-            here=f"/join/{lesson_id}",
+            status_code=status_of(exc),
         )
+        refused.headers.update(error_headers(exc) or {})
         keep_device(request, refused, device)
         return refused
     verification_service.request_after_join(background.add_task, ctx, result)
+    record = result.record()
     joined = render(
         request,
         "joined.html",
         user=user,
-        record=result.record(),
+        record=record,
+        result_text=_result_text(request, record),
         created=result.created,
         here=f"/join/{lesson_id}",
     )
     keep_device(request, joined, device)
+    if SCAN_COOKIE in request.cookies:
+        # the scan has done its work: it does not check in whoever signs in here next
+        joined.delete_cookie(
+            SCAN_COOKIE, path=_join_path(lesson_id), secure=secure_cookies(request), httponly=True
+        )
     return joined
+
+
+def _result_text(request: Request, record: AttendanceRecordRedis) -> str:
+    """What the result page says of a record, in the page's language."""
+    t = translator(language(request))
+    status = record.status.value
+    if status in ("present", "late", "pending"):
+        text = t(f"joined_{status}")
+    else:
+        text = f"{t('joined_other')} {t(f'st_{status}')}"
+    return f"{text} ({record.reason})" if record.reason else text
+
+
+@router.get("/join/{lesson_id}/record")
+async def own_record(
+    request: Request, ctx: Context, user: ScriptStudent, lesson_id: str
+) -> JSONResponse:
+    """The result page's script polls this while the record waits for verification."""
+    record = await student_service.get_own_record(ctx, student=user, lesson_id=lesson_id)
+    return JSONResponse(
+        {
+            "status": record.status.value,
+            "pending": record.status is RecordStatus.PENDING,
+            "text": _result_text(request, record),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/student/history", response_class=HTMLResponse)
