@@ -336,7 +336,7 @@ def test_a_lockout_says_how_long_and_a_closed_lesson_says_so(
         try:
             page = context.new_page()
             page.goto(f"/join/{lesson_id}?code=000000")  # the QR, scanned signed out
-            title = {"en": "Check-in is closed", "tr": "Yoklama kapandı"}[language]
+            title = {"en": "Check-in closed", "tr": "Yoklama kapandı"}[language]
             expect(page.locator("h1")).to_have_text(title)
             expect(page.locator("main h2")).to_have_text("Biyoloji 3")
             expect(page.locator("#code")).to_have_count(0)

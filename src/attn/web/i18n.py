@@ -331,7 +331,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "tr": "Yalnızca kendi telefonunuzda ya da bilgisayarınızda: burada {days} gün oturumunuz "
         "açık kalır.",
     },
-    "check_in_closed": {"en": "Check-in is closed", "tr": "Yoklama kapandı"},
     "check_in_closed_text": {
         "en": "This lesson no longer takes check-ins.",
         "tr": "Bu derse artık yoklama kaydı yapılamıyor.",
