@@ -139,6 +139,39 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "skip": {"en": "Skip to content", "tr": "İçeriğe geç"},
     "menu": {"en": "Main", "tr": "Ana menü"},
+    # counts and rates
+    "attended": {"en": "attended", "tr": "katılan"},
+    "counts_label": {"en": "Counts by status", "tr": "Durumlara göre sayılar"},
+    "not_expected": {"en": "not expected", "tr": "beklenmiyordu"},
+    "lesson_attended": {"en": "Attended", "tr": "Katılan"},
+    "lesson_rate": {"en": "Rate", "tr": "Oran"},
+    "course_average": {"en": "Course average", "tr": "Ders ortalaması"},
+    "rate_chart": {"en": "Attendance rate by lesson", "tr": "Derslere göre katılım oranı"},
+    "rate_rule": {"en": "Rate", "tr": "Oran"},
+    "lessons_expected": {"en": "lessons expected", "tr": "beklenen ders sayısı"},
+    "not_counted": {"en": "lessons are not counted", "tr": "dersler sayılmaz"},
+    "rate_expected": {
+        "en": "A lesson is expected of a student who has a record in it: roster students who "
+        "miss a lesson are marked absent, and lessons held before a student joined the "
+        "roster do not count.",
+        "tr": "Bir öğrenci, kaydı olan derslerden sorumludur: listedeki öğrenciler gelmedikleri "
+        "derste yok sayılır; öğrenci listeye eklenmeden önceki dersler sayılmaz.",
+    },
+    "of_lessons": {"en": "of {n} lessons", "tr": "{n} dersten"},
+    "weights": {"en": "What each status counts for", "tr": "Her durumun değeri"},
+    "weights_help": {
+        "en": "A share of one lesson, from 0 to 1 (for example 0.5 for late). "
+        "\u201cNot counted\u201d leaves that status's lessons out of the rate.",
+        "tr": "Bir dersin payı, 0 ile 1 arasında (örneğin geç için 0,5). "
+        "\u201cSayılmaz\u201d, o durumdaki dersleri oranın dışında bırakır.",
+    },
+    "weight_excluded": {"en": "not counted", "tr": "sayılmaz"},
+    "save_weights": {"en": "Save the weights", "tr": "Değerleri kaydet"},
+    "weight_invalid": {
+        "en": "Each weight is a number from 0 to 1 (present and absent always count).",
+        "tr": "Her değer 0 ile 1 arasında bir sayıdır (var ve yok her zaman sayılır).",
+    },
+    "export_course": {"en": "Download the course table:", "tr": "Ders tablosunu indirin:"},
 }
 
 # Error messages by the error's code; codes without a Turkish text show the API's message.
