@@ -14,7 +14,7 @@ from attn.errors import AttnError
 from attn.http.deps import MAX_OFFSET, ClientAddress, Context, CourseQuery, StudentNumber
 from attn.http.events import roll_events
 from attn.http.qr import qr_svg
-from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn
+from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn, WeightsIn
 from attn.models import LessonStatus, RecordStatus, SecurityOption, StatusWeights, UserSessionRedis
 from attn.services import attendance, teacher_service
 from attn.web.course_chart import Point, rate_chart
@@ -356,7 +356,7 @@ async def course_weights(
 ) -> Response:
     """Set what each status counts for in the course's rate."""
     try:
-        weights = StatusWeights.model_validate(
+        body = WeightsIn.model_validate(
             {
                 status.value: None
                 if form.get(f"x_{status.value}")
@@ -364,6 +364,7 @@ async def course_weights(
                 for status in RecordStatus
             }
         )
+        weights = StatusWeights.model_validate(body.model_dump())
         await attendance.set_weights(ctx, teacher=user, course=name, weights=weights)
     except AttnError as exc:
         return await _course_page(
