@@ -128,7 +128,7 @@ async def test_one_rate_rule_in_every_view(api: Api, clock: Clock) -> None:
         page = (await pages.get("/teacher/course", params={"name": COURSE})).text
     # each lesson is named (the spellings differ), with its attended count and rate
     for spelling in SPELLINGS:
-        assert f"· {spelling}</th>" in page
+        assert f"· {spelling}</span></th>" in page
     assert ">2/2</td>" in page and ">2/3</td>" in page and ">1/3</td>" in page
     assert "<td>100%</td><td>67%</td><td>50%</td>" in page
     # B's lesson before the roster is no lesson of B's: 0 of 1, not 0 of 2

@@ -1,17 +1,24 @@
 """Reading a lesson's counters and a course's rates back from every place that shows them:
 the API, the pages (the `_counts.html` partial's `data-count` spans, the rates'
-`data-percent`), the projector's JSON and the CSV/XLSX exports."""
+`data-percent`), the projector's JSON and the CSV/XLSX exports; and a term of persisted
+lessons written straight to SQL, for the course page's browser test."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import openpyxl
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from attn.db import history
+from attn.db.engine import create_engine
+from attn.models import AttendanceRecordRedis, LessonRedis, LessonStatus, RecordStatus
+from attn.store import keys
 from tests.support.api import Api, Headers
 
 STATUSES = ("present", "late", "pending", "excused", "rejected", "absent")
@@ -64,3 +71,46 @@ def xlsx_rows(response: httpx.Response) -> list[list[Any]]:
 def course_rates_in(html: str) -> dict[str, int | None]:
     """The course page's rate of each student (None: no lesson counted)."""
     return {number: int(value) if value else None for number, value in _RATE.findall(html)}
+
+
+async def persist_term(
+    database_url: str,
+    *,
+    teacher: tuple[str, str],
+    course: str,
+    students: dict[str, str],
+    lessons: list[tuple[datetime, dict[str, str]]],
+) -> None:
+    """Write finished lessons of one course straight to SQL, as the sweep would have: each
+    lesson at its start time, with one record per student listed in it (status by number)."""
+    engine = create_engine(database_url)
+    try:
+        writes = []
+        for start, statuses in lessons:
+            lesson = LessonRedis(
+                lesson_id=keys.new_lesson_id(course, teacher[1]),
+                lesson_name=course,
+                teacher_school_number=teacher[0],
+                teacher_full_name=teacher[1],
+                start_time=start,
+                end_time=start + timedelta(minutes=50),
+                status=LessonStatus.FINISHED,
+                finished_at=start + timedelta(minutes=50),
+            )
+            records = [
+                AttendanceRecordRedis(
+                    lesson_id=lesson.lesson_id,
+                    student_number=number,
+                    student_full_name=students[number],
+                    status=RecordStatus(status),
+                    attendance_time=None if status == "absent" else start + timedelta(minutes=3),
+                    reason="doctor's note" if status == "excused" else None,
+                )
+                for number, status in statuses.items()
+            ]
+            writes.append(history.LessonWrite(lesson=lesson, records=records, version=1))
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        async with sessions() as session, session.begin():
+            await history.persist_lessons(session=session, lessons=writes, now=datetime.now(UTC))
+    finally:
+        await engine.dispose()

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 640
+WIDTH = 480
 HEIGHT = 200
-LEFT = 44  # room for the axis labels
+LEFT = 48  # room for the axis labels
 RIGHT = 12
 TOP = 12
 BOTTOM = 28
@@ -48,7 +48,7 @@ def rate_chart(points: Sequence[Point], *, title: str, description: str, axis: s
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
             f'stroke="#bbb" stroke-width="1"/>'
-            f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="12" '
+            f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="14" '
             f'fill="#333">{escape(axis.format(value))}</text>'
         )
     drawn = [(index, point) for index, point in enumerate(points) if point.percent is not None]
@@ -68,7 +68,7 @@ def rate_chart(points: Sequence[Point], *, title: str, description: str, axis: s
                 anchor = "middle"
             parts.append(
                 f'<text x="{x(index):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" '
-                f'font-size="12" fill="#333">{escape(points[index].label)}</text>'
+                f'font-size="14" fill="#333">{escape(points[index].label)}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every text in it was escaped above)
