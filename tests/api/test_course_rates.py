@@ -132,7 +132,7 @@ async def test_one_rate_rule_in_every_view(api: Api, clock: Clock) -> None:
     assert ">2/2</td>" in page and ">2/3</td>" in page and ">1/3</td>" in page
     assert "<td>100%</td><td>67%</td><td>50%</td>" in page
     # B's lesson before the roster is no lesson of B's: 0 of 1, not 0 of 2
-    assert 'data-percent="0">0% <small>of 1 lessons</small>' in page
+    assert 'data-percent="0">0% <small>of 1 lesson</small>' in page
     assert "Course average: 71%" in page  # (2 + 0 + 3) / (3 + 1 + 3)
     assert (
         f"Rate = (present {X}1 + late {X}1) ÷ lessons expected; excused lessons are not counted."

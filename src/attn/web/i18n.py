@@ -158,6 +158,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "derste yok sayılır; öğrenci listeye eklenmeden önceki dersler sayılmaz.",
     },
     "of_lessons": {"en": "of {n} lessons", "tr": "{n} dersten"},
+    "of_one_lesson": {"en": "of 1 lesson", "tr": "1 dersten"},
     "weights": {"en": "What each status counts for", "tr": "Her durumun değeri"},
     "weights_help": {
         "en": "A share of one lesson, from 0 to 1 (for example 0.5 for late). "
