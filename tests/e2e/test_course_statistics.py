@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.support.api import PASSWORD
 from tests.support.browser import Server
@@ -22,8 +22,8 @@ from tests.support.pages import SHOTS, NewContext, Person, sign_in
 STATS_TEACHER = Person("T1090", "Nurcan Ersoy", "teacher")
 STATS_STUDENT = Person("S2090", "Oğuz Kılıç", "student")
 COURSE = "Fizik 101"
-TEACHER_SIZE = {"width": 1280, "height": 900}
-PHONE_SIZE = {"width": 360, "height": 740}
+TEACHER_SIZE: ViewportSize = {"width": 1280, "height": 900}
+PHONE_SIZE: ViewportSize = {"width": 360, "height": 740}
 NAMES = {
     "S2090": STATS_STUDENT.name,
     "S2091": "Ayşegül Çınar",
