@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -20,6 +21,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Field,
     PlainSerializer,
     StringConstraints,
     WithJsonSchema,
@@ -173,6 +175,59 @@ class RefreshTokenRedis(_Model):
     expires_at: UtcTime
 
 
+class Counts(_Model):
+    """A lesson's records counted by status, and `attended` (present + late): the one set of
+    counters every page, export and API response shows (`attn.services.attendance`)."""
+
+    present: int = 0
+    late: int = 0
+    pending: int = 0
+    excused: int = 0
+    rejected: int = 0
+    absent: int = 0
+
+    @property
+    def attended(self) -> int:
+        return self.present + self.late
+
+    @property
+    def total(self) -> int:
+        """Every record, whatever its status."""
+        return self.present + self.late + self.pending + self.excused + self.rejected + self.absent
+
+    def by_status(self) -> dict[str, int]:
+        """The counters in the order pages show them, `attended` last."""
+        return {**self.model_dump(), "attended": self.attended}
+
+    @classmethod
+    def of(cls, statuses: Iterable[RecordStatus | str]) -> Counts:
+        tally = {status.value: 0 for status in RecordStatus}
+        for status in statuses:
+            tally[RecordStatus(status).value] += 1
+        return cls(**tally)
+
+
+# A status's weight in a rate: a share of one lesson attended, 0 to 1.
+Weight = Annotated[float, Field(ge=0, le=1, strict=True, allow_inf_nan=False)]
+
+
+class StatusWeights(_Model):
+    """What each status counts for in a course's attendance rate (as Moodle's status points):
+    a share of one lesson attended, or None for a status whose lessons are left out of the
+    rate altogether. Present and absent always count (excluding them would leave no rate)."""
+
+    present: Weight = 1.0
+    late: Weight | None = 1.0
+    pending: Weight | None = 0.0
+    excused: Weight | None = None
+    rejected: Weight | None = 0.0
+    absent: Weight = 0.0
+
+    def of(self, status: RecordStatus) -> float | None:
+        weight: float | None = getattr(self, status.value)
+        return weight
+
+
 class LessonRedis(_Model):
     """An attendance lesson while it lives in Redis."""
 
@@ -184,10 +239,15 @@ class LessonRedis(_Model):
     end_time: UtcTime
     status: LessonStatus = LessonStatus.ACTIVE
     finished_at: UtcTime | None = None
-    attendee_count: int = 0
+    counts: Counts = Counts()
     security: tuple[SecurityOption, ...] = ()
     allowed_subnets: tuple[str, ...] = ()
     late_after_minutes: int | None = None
+
+    @property
+    def attendee_count(self) -> int:
+        """The contract's count: the students who attended (present or late)."""
+        return self.counts.attended
 
     def status_at(self, now: datetime) -> LessonStatus:
         """A lesson past its end time that nobody finished counts as finished."""

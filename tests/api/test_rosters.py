@@ -19,6 +19,7 @@ from tests.support.corrections import (
     error_code,
     finish,
     join,
+    lesson_counts,
     persist,
     roll,
     start,
@@ -196,8 +197,9 @@ async def test_a_lesson_of_a_rostered_course_flags_outsiders_and_marks_absentees
         ("R1002", "system", None, None, "absent"),
         ("R1003", "system", None, None, "absent"),
     ]
-    # attendee_count leaves the absentees out
+    # attendee_count is the students who attended: the absentees are counted apart
     assert await attendee_count(api, headers, lesson_id) == 3
+    assert (await lesson_counts(api, headers, lesson_id))["absent"] == 2
     listed = (await api.client.get("/teacher/lessons", headers=headers)).json()
     assert [(item["lesson_id"], item["attendee_count"]) for item in listed] == [(lesson_id, 3)]
     history = (await api.client.get("/student/attendance", headers=absentee_headers)).json()
@@ -209,7 +211,8 @@ async def test_a_lesson_of_a_rostered_course_flags_outsiders_and_marks_absentees
         api, headers, lesson_id, "R1002", {"status": "excused", "reason": "note"}
     )
     assert excused.status_code == 200
-    assert await attendee_count(api, headers, lesson_id) == 4
+    counts = await lesson_counts(api, headers, lesson_id)
+    assert (counts["attended"], counts["excused"], counts["absent"]) == (3, 1, 1)
 
     # after the roster is deleted, a new lesson of the course flags nobody and marks nobody
     assert (

@@ -159,7 +159,9 @@ def test_a_lesson_from_start_to_exports(
     listed = roll.locator("tbody tr").filter(has=roll.get_by_role("link", name="Physics 101"))
     expect(listed).to_have_count(1)
     expect(listed.get_by_role("link")).to_have_attribute("href", f"/teacher/lessons/{lesson_id}")
-    expect(listed.locator("td").last).to_have_text("2")
+    # one attended, one rejected: the same counters as the roll's
+    expect(listed.locator('td [data-count="attended"]')).to_have_text("attended: 1")
+    expect(listed.locator('td [data-count="rejected"]')).to_have_text("rejected: 1")
     shoot(roll, "history")
 
     roll.get_by_role("link", name="Physics 101").first.click()  # the course, under Courses
@@ -217,8 +219,12 @@ def test_a_lesson_from_start_to_exports(
     expect(mine).to_have_count(1)
     expect(mine).to_contain_text("Ayşe Yılmaz")
     expect(mine.locator(".pill")).to_have_text("rejected")
-    expect(a.locator("main ul li").first).to_have_text("Physics 101 — Ayşe Yılmaz: 0/1 (0%)")
+    expect(a.locator("main ul.rates .rate").first).to_have_text(
+        "Physics 101 — Ayşe Yılmaz: 0% of 1 lesson"
+    )
     shoot(a, "student-history")
     b.goto("/student/history")
     expect(b.locator("tbody tr .pill")).to_have_text("present")
-    expect(b.locator("main ul li").first).to_have_text("Physics 101 — Ayşe Yılmaz: 1/1 (100%)")
+    expect(b.locator("main ul.rates .rate").first).to_have_text(
+        "Physics 101 — Ayşe Yılmaz: 100% of 1 lesson"
+    )

@@ -15,6 +15,7 @@ from attn.http.schemas import RecordOut
 from attn.models import (
     AttendanceRecordRedis,
     AuditEntry,
+    Counts,
     LessonRedis,
     RecordStatus,
     SecurityOption,
@@ -139,9 +140,10 @@ async def test_a_record_every_status_stores_is_the_api_record(
     (_, raw_roll) = await store.read_roll_json(lesson.lesson_id)
     assert_api_record(raw_roll[0])
     assert snapshot.records == [decided]
-    # the update script counts a record unless its status is absent
-    assert snapshot.lesson.attendee_count == (0 if status is RecordStatus.ABSENT else 1)
-    assert (formats.ABSENT_MARK in raw_roll[0]) is (status is RecordStatus.ABSENT)
+    # the update script moves the record from its old status's counter to its new one's
+    assert snapshot.lesson.counts == Counts.of([status])
+    assert formats.record_status(raw_roll[0]) is status
+    assert snapshot.lesson.attendee_count == (status in (RecordStatus.PRESENT, RecordStatus.LATE))
 
 
 def test_the_lesson_hash_round_trips() -> None:
@@ -153,7 +155,7 @@ def test_the_lesson_hash_round_trips() -> None:
         start_time=datetime(2026, 12, 1, 9, 0, 0, 123000, tzinfo=UTC),
         end_time=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
         finished_at=datetime(2026, 12, 1, 9, 45, tzinfo=UTC),
-        attendee_count=3,
+        counts=Counts(present=2, late=1, rejected=4),
         security=(SecurityOption.CODE, SecurityOption.NETWORK),
         allowed_subnets=("10.1.2.0/24", "2001:db8::/64"),
         late_after_minutes=15,

@@ -79,9 +79,19 @@ async def audit(api: Api, headers: Headers, lesson_id: str) -> list[dict[str, An
 
 
 async def attendee_count(api: Api, headers: Headers, lesson_id: str) -> int:
+    """The lesson's `attendee_count` (present + late), checked against its counters."""
+    counts = await lesson_counts(api, headers, lesson_id)
+    return counts["attended"]
+
+
+async def lesson_counts(api: Api, headers: Headers, lesson_id: str) -> dict[str, int]:
+    """The lesson's `counts`, after checking that `attendee_count` is their `attended`."""
     response = await api.client.get(f"/teacher/lessons/{lesson_id}", headers=headers)
     assert response.status_code == 200, response.text
-    return int(response.json()["attendee_count"])
+    lesson = response.json()
+    counts: dict[str, int] = lesson["counts"]
+    assert lesson["attendee_count"] == counts["attended"] == counts["present"] + counts["late"]
+    return counts
 
 
 async def correct(

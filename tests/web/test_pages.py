@@ -242,7 +242,7 @@ async def test_a_lesson_from_start_to_exports_through_the_pages(
     ) as phone:
         await sign_in(phone, students[1].school_number)
         mine = await phone.get("/student/history")
-        assert "Physics 101" in mine.text and "1/1 (100%)" in mine.text
+        assert "Physics 101" in mine.text and "100% <small>of 1 lesson</small>" in mine.text
 
 
 async def test_unknown_lesson_pages_are_html_404(api: Api, browser: httpx.AsyncClient) -> None:

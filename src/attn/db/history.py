@@ -22,6 +22,7 @@ from attn.db.tables import AuditRow, LessonRow, RecordRow, UserRow
 from attn.models import (
     AttendanceRecordRedis,
     AuditEntry,
+    Counts,
     LessonRedis,
     LessonStatus,
     RecordStatus,
@@ -197,17 +198,28 @@ async def persist_lesson(
     return bool(await persist_lessons(session=session, lessons=[write], now=now))
 
 
-def _attendee_count() -> Any:
-    """Records that are not `absent`, as the live lesson counts them."""
-    return (
-        select(func.count())
-        .where(RecordRow.lesson_id == LessonRow.lesson_id, RecordRow.status != "absent")
-        .correlate(LessonRow)
-        .scalar_subquery()
+async def lesson_counts(*, session: AsyncSession, lesson_ids: Sequence[str]) -> dict[str, Counts]:
+    """The records of these lessons counted by status: one grouped query."""
+    if not lesson_ids:
+        return {}
+    rows = await session.execute(
+        select(RecordRow.lesson_id, RecordRow.status, func.count())
+        .where(RecordRow.lesson_id.in_(list(lesson_ids)))
+        .group_by(RecordRow.lesson_id, RecordRow.status)
     )
+    tallies: dict[str, dict[str, int]] = {lesson_id: {} for lesson_id in lesson_ids}
+    for lesson_id, status, count in rows:
+        tallies[lesson_id][status] = int(count)
+    return {lesson_id: Counts(**tally) for lesson_id, tally in tallies.items()}
 
 
-def _lesson_model(row: LessonRow, attendee_count: int) -> LessonRedis:
+async def _counted(session: AsyncSession, rows: Sequence[LessonRow]) -> list[LessonRedis]:
+    """The lessons of these rows, each with its counts."""
+    counts = await lesson_counts(session=session, lesson_ids=[row.lesson_id for row in rows])
+    return [_lesson_model(row, counts[row.lesson_id]) for row in rows]
+
+
+def _lesson_model(row: LessonRow, counts: Counts | None = None) -> LessonRedis:
     return LessonRedis(
         lesson_id=row.lesson_id,
         lesson_name=row.lesson_name,
@@ -217,7 +229,7 @@ def _lesson_model(row: LessonRow, attendee_count: int) -> LessonRedis:
         end_time=row.end_time,
         status=LessonStatus(row.status),
         finished_at=row.finished_at,
-        attendee_count=attendee_count,
+        counts=counts or Counts(),
         security=tuple(SecurityOption(item) for item in row.security.split(",") if item),
         allowed_subnets=tuple(item for item in row.allowed_subnets.split(",") if item),
         late_after_minutes=row.late_after_minutes,
@@ -238,13 +250,9 @@ def _record_model(row: RecordRow) -> AttendanceRecordRedis:
     )
 
 
-def _lessons_query() -> Any:
-    return select(LessonRow, _attendee_count())
-
-
 async def get_lesson(*, session: AsyncSession, lesson_id: str) -> LessonRedis | None:
-    row = (await session.execute(_lessons_query().where(LessonRow.lesson_id == lesson_id))).first()
-    return None if row is None else _lesson_model(row[0], row[1])
+    row = await session.get(LessonRow, lesson_id)
+    return None if row is None else (await _counted(session, [row]))[0]
 
 
 async def list_teacher_lessons(
@@ -252,14 +260,14 @@ async def list_teacher_lessons(
 ) -> list[LessonRedis]:
     """The teacher's persisted lessons, newest first, without the `exclude` ids."""
     query = (
-        _lessons_query()
+        select(LessonRow)
         .where(LessonRow.teacher_school_number == teacher_school_number)
         .order_by(LessonRow.start_time.desc(), LessonRow.lesson_id)
         .limit(limit)
     )
     if exclude:
         query = query.where(LessonRow.lesson_id.not_in(list(exclude)))
-    return [_lesson_model(row[0], row[1]) for row in await session.execute(query)]
+    return await _counted(session, list(await session.scalars(query)))
 
 
 async def get_records(*, session: AsyncSession, lesson_id: str) -> list[AttendanceRecordRedis]:
@@ -297,7 +305,7 @@ async def list_student_records(
     if exclude:
         query = query.where(RecordRow.lesson_id.not_in(list(exclude)))
     return [
-        (_lesson_model(lesson, 0), _record_model(record))
+        (_lesson_model(lesson), _record_model(record))
         for record, lesson in await session.execute(query)
     ]
 
@@ -376,16 +384,13 @@ async def teacher_lessons_named(
     *, session: AsyncSession, teacher_school_number: str, course_key: str
 ) -> list[LessonRedis]:
     """The teacher's persisted lessons of one course (lesson name, normalised), oldest first."""
-    rows = await session.execute(
-        _lessons_query()
+    rows = await session.scalars(
+        select(LessonRow)
         .where(LessonRow.teacher_school_number == teacher_school_number)
-        .order_by(LessonRow.start_time)
+        .order_by(LessonRow.start_time, LessonRow.lesson_id)
     )
-    return [
-        _lesson_model(row[0], row[1])
-        for row in rows
-        if normalize_name(row[0].lesson_name) == course_key
-    ]
+    named = [row for row in rows if normalize_name(row.lesson_name) == course_key]
+    return await _counted(session, named)
 
 
 async def records_of_lessons(

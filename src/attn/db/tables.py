@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -180,3 +181,22 @@ class RosterStudentRow(Base):
     course_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     student_number: Mapped[str] = mapped_column(String(32), primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200))
+
+
+class CourseSettingsRow(Base):
+    """A course's own settings, keyed as its roster is: the weights of each status in its
+    attendance rate (NULL: that status's lessons are left out of the rate)."""
+
+    __tablename__ = "course_settings"
+
+    teacher_school_number: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.school_number"), primary_key=True
+    )
+    course_key: Mapped[str] = mapped_column(String(200), primary_key=True)  # normalised name
+    weight_present: Mapped[float] = mapped_column(Float)
+    weight_late: Mapped[float | None] = mapped_column(Float)
+    weight_pending: Mapped[float | None] = mapped_column(Float)
+    weight_excused: Mapped[float | None] = mapped_column(Float)
+    weight_rejected: Mapped[float | None] = mapped_column(Float)
+    weight_absent: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -21,6 +21,7 @@ from pydantic import (
 
 from attn.models import (
     AttendanceRecordRedis,
+    Counts,
     DeviceIdText,
     DisplayName,
     LessonRedis,
@@ -31,6 +32,7 @@ from attn.models import (
     Role,
     SchoolNumber,
     SecurityOption,
+    StatusWeights,
     TypedText,
     UtcTime,
 )
@@ -103,6 +105,22 @@ class LessonIn(_Model):
     ] = []
 
 
+class CountsOut(_Model):
+    """A lesson's records counted by status, and attended = present + late."""
+
+    present: int
+    late: int
+    pending: int
+    excused: int
+    rejected: int
+    absent: int
+    attended: int
+
+    @classmethod
+    def of(cls, counts: Counts) -> CountsOut:
+        return cls(**counts.by_status())
+
+
 class LessonOut(_Model):
     lesson_id: str
     lesson_name: str
@@ -111,7 +129,9 @@ class LessonOut(_Model):
     start_time: UtcTime
     end_time: UtcTime
     status: LessonStatus
+    # The students who attended: present + late (`counts.attended`).
     attendee_count: int
+    counts: CountsOut
     # When it was finished: by its teacher, or at its end time; None while it is active.
     finished_at: UtcTime | None = None
     security: list[SecurityOption] = []
@@ -132,6 +152,7 @@ class LessonOut(_Model):
             end_time=lesson.end_time,
             status=status,
             attendee_count=lesson.attendee_count,
+            counts=CountsOut.of(lesson.counts),
             finished_at=finished_at,
             security=list(lesson.security),
             late_after_minutes=lesson.late_after_minutes,
@@ -255,6 +276,25 @@ class RosterPreviewOut(_Model):
             ],
             digest=preview.digest,
         )
+
+
+class WeightsIn(StatusWeights):
+    """What each status counts for in the course's rate: a number from 0 to 1 (a share of one
+    lesson attended), or null to leave that status's lessons out of the rate (late, pending,
+    excused and rejected only). A status not sent takes its default."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "present": 1,
+                "late": 0.5,
+                "pending": 0,
+                "excused": None,
+                "rejected": 0,
+                "absent": 0,
+            }
+        }
+    )
 
 
 class VerificationResultOut(_Model):

@@ -1,10 +1,12 @@
 """Attendance tables for people: a lesson's roll and a course's students-by-lessons matrix
-(`attendance.course_table`), as rows, CSV and XLSX (XlsxWriter, built off the event loop),
-and the names their downloads are saved under.
+(`attendance.course_table`) with its counts and rates, as rows, CSV and XLSX (XlsxWriter,
+built off the event loop), and the names their downloads are saved under.
 
-Every cell is text that people typed (names, reasons), so neither file may turn it into a
-formula: a CSV cell that a spreadsheet would read as one (it begins with `= + - @`, a tab or
-a carriage return) gets a leading `'`, and an XLSX cell is always written as a string.
+A row's cells are text, numbers, times or empty (`Cell`). XLSX keeps each as what it is: a
+number cell, a real spreadsheet date (a datetime with a number format; times are UTC), text.
+Text is what people typed (names, reasons), so neither file may turn it into a formula: a CSV
+cell that a spreadsheet would read as one (it begins with `= + - @`, a tab or a carriage
+return) gets a leading `'`, and an XLSX text cell is always written as a string.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from urllib.parse import quote
 import anyio
 import xlsxwriter
 
-from attn.models import AttendanceRecordRedis, format_time
-from attn.services.attendance import CourseTable
+from attn.models import AttendanceRecordRedis, RecordStatus, format_time
+from attn.services.attendance import CourseLesson, CourseTable
+
+Cell = str | int | float | datetime | None
 
 ROLL_HEADER = [
     "student_number",
@@ -40,13 +44,13 @@ _SHEET_NAME_REFUSED = re.compile(r"[\[\]:*?/\\]")
 _FILE_NAME_REFUSED = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
-def roll_rows(records: Sequence[AttendanceRecordRedis]) -> list[list[str]]:
+def roll_rows(records: Sequence[AttendanceRecordRedis]) -> list[list[Cell]]:
     return [
         [
             record.student_number,
             record.student_full_name,
             record.status.value,
-            "" if record.attendance_time is None else format_time(record.attendance_time),
+            record.attendance_time,
             record.reason or "",
             ", ".join(record.flags),
         ]
@@ -54,18 +58,41 @@ def roll_rows(records: Sequence[AttendanceRecordRedis]) -> list[list[str]]:
     ]
 
 
-def course_rows(table: CourseTable) -> tuple[list[str], list[list[str]]]:
+def lesson_heading(column: CourseLesson) -> str:
+    """A lesson's column heading: its start (UTC), and its name when the course's lessons
+    differ in spelling."""
+    start = format_time(column.lesson.start_time)[:16].replace("T", " ") + " UTC"
+    return f"{start} {column.lesson.lesson_name}" if column.named else start
+
+
+COURSE_TOTALS = ["attended", "expected", "attendance_percent", "flags"]
+
+
+def course_rows(table: CourseTable) -> tuple[list[str], list[list[Cell]]]:
+    """The course table: a row per student (each lesson's status, empty where the student was
+    not expected; the weighted lessons attended, the lessons expected, the rate and the flags
+    of their records), then each lesson's attended count and rate, and the course average."""
     header = (
         ["student_number", "student_full_name"]
-        + [format_time(lesson.start_time)[:16].replace("T", " ") for lesson in table.lessons]
-        + ["attendance_percent"]
+        + [lesson_heading(column) for column in table.lessons]
+        + COURSE_TOTALS
     )
-    rows = [
-        [number, name]
-        + [table.status(number, lesson.lesson_id) for lesson in table.lessons]
-        + [str(table.rates[number].percent)]
-        for number, name in table.students
-    ]
+    rows: list[list[Cell]] = []
+    for number, name in table.students:
+        statuses: list[Cell] = []
+        for column in table.lessons:
+            status: RecordStatus | None = table.status(number, column.lesson.lesson_id)
+            statuses.append("" if status is None else status.value)
+        rate = table.rates[number]
+        flags = ", ".join(table.flags(number))
+        rows.append([number, name, *statuses, rate.earned, rate.expected, rate.percent, flags])
+    attended: list[Cell] = [column.counts.attended for column in table.lessons]
+    rates: list[Cell] = [column.rate.percent for column in table.lessons]
+    average = table.average
+    rows.append(["", "attended", *attended, "", "", "", ""])
+    rows.append(
+        ["", "attendance_percent", *rates, average.earned, average.expected, average.percent, ""]
+    )
     return header, rows
 
 
@@ -74,11 +101,23 @@ def csv_cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def to_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
+def _csv_text(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, datetime):
+        return format_time(cell)
+    if isinstance(cell, float):
+        return f"{cell:.2f}".rstrip("0").rstrip(".")
+    if isinstance(cell, int):
+        return str(cell)
+    return csv_cell(cell)
+
+
+def to_csv(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([csv_cell(cell) for cell in header])
-    writer.writerows([csv_cell(cell) for cell in row] for row in rows)
+    writer.writerows([_csv_text(cell) for cell in row] for row in rows)
     return ("\ufeff" + buffer.getvalue()).encode()  # a BOM, so spreadsheets read UTF-8
 
 
@@ -96,7 +135,7 @@ def sheet_name(title: str) -> str:
     return cleaned or "Attendance"
 
 
-def _xlsx(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
+def _xlsx(title: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(
         buffer,
@@ -105,21 +144,30 @@ def _xlsx(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> b
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,
+            "remove_timezone": True,  # times are UTC; a cell cannot hold an offset
         },
     )
     sheet = workbook.add_worksheet(sheet_name(title))
     bold = workbook.add_format({"bold": True})
-    for column, cell in enumerate(header):
-        sheet.write_string(0, column, cell, bold)
+    moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    for column, heading in enumerate(header):
+        sheet.write_string(0, column, heading, bold)
     for index, row in enumerate(rows, start=1):
         for column, cell in enumerate(row):
-            sheet.write_string(index, column, cell)
+            if cell is None or cell == "":
+                continue
+            if isinstance(cell, datetime):
+                sheet.write_datetime(index, column, cell, moment)
+            elif isinstance(cell, int | float):
+                sheet.write_number(index, column, cell)
+            else:
+                sheet.write_string(index, column, cell)
     sheet.freeze_panes(1, 2)
     workbook.close()
     return buffer.getvalue()
 
 
-async def to_xlsx(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
+async def to_xlsx(title: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     """An XLSX workbook of one sheet, built in a worker thread (it is CPU work)."""
     return await anyio.to_thread.run_sync(_xlsx, title, header, rows)
 

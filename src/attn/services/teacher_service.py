@@ -525,11 +525,6 @@ class RollView:
     not_yet: list[RosterStudent] | None  # None once persisted: they were marked absent
     changes: list[RollChange]
 
-    @property
-    def checked_in(self) -> int:
-        """Records that are not `absent`: who has checked in or been added."""
-        return sum(record.status is not RecordStatus.ABSENT for record in self.records)
-
 
 def not_checked_in(
     roster: Mapping[str, str], records: Sequence[AttendanceRecordRedis]

@@ -5,14 +5,18 @@
   JSON byte for byte, so a live roll is sent as stored. The join script is handed the record's
   first four fields (`record_head`) and adds the fields it decides, in the same order and
   form (`status`, `reason`, `flags`, `changed_by`, `changed_at`: the model declares its fields in
-  that order for this reason); `update_record.lua` reads one
-  fact from it, whether it holds `"status":"absent"` (`ABSENT_MARK`). Flags are plain names
+  that order for this reason); the scripts read its status as the first `"status":"..."`
+  in it (`record_status`), which no JSON string holds unescaped. Flags are plain names
   (`not_on_roster`, `shared_device`, `shared_address`); the join script also adds one to an
   earlier student's record, inserting it into the array after `"flags":[` (a sequence no JSON
   string holds unescaped), so that record stays in the same form.
 - **Audit entry**: the JSON of `AuditEntry`, one list element per change.
 - **Lesson**: a hash of strings (`lesson_to_hash`); besides the model's fields it keeps what the
-  join script reads: `sec_*` flags, networks as bit strings, times in milliseconds.
+  join script reads: `sec_*` flags, networks as bit strings, times in milliseconds; and the
+  records counted by status, `count_<status>` (`COUNT_FIELDS`), which the scripts that create
+  or change a record keep up to date in the same step. A lesson stored before the counters
+  existed has none: the first script to change it counts its records once and stores them, and
+  until then a read counts them (`lesson_from_hash(fields, raw_records)`).
 - **Network and address**: `4:` or `6:` and the bits, so "address in network" is a prefix test.
 - **Verification**: id `<lesson id><16 hex>`; value `<student>|<status if verified>|<state>`,
   state `open` or `answered`.
@@ -41,9 +45,11 @@ from attn.models import (
     LESSON_ID_RE,
     AttendanceRecordRedis,
     AuditEntry,
+    Counts,
     HeldLesson,
     LessonRedis,
     LessonStatus,
+    RecordStatus,
     RefreshTokenRedis,
     SecurityOption,
     UserSessionRedis,
@@ -55,7 +61,16 @@ from attn.models import (
 
 # The fields the app fixes before the join script decides the rest.
 RECORD_HEAD_FIELDS = ("lesson_id", "student_number", "student_full_name", "attendance_time")
-ABSENT_MARK = '"status":"absent"'
+_STATUS_IN_JSON = re.compile(r'"status":"([a-z]+)"')
+
+
+def record_status(raw: str | bytes) -> RecordStatus:
+    """A stored record's status, read as the scripts read it (the first `"status":"..."`)."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    match = _STATUS_IN_JSON.search(text)
+    if match is None:
+        raise ValueError("a stored record without a status")
+    return RecordStatus(match.group(1))
 
 
 def record_json(record: AttendanceRecordRedis) -> str:
@@ -130,6 +145,25 @@ def network_bits(network: str) -> str:
     return f"{parsed.version}:{bits}"
 
 
+# The lesson hash's counter of each status.
+COUNT_FIELDS = {status.value: f"count_{status.value}" for status in RecordStatus}
+
+
+def has_counts(fields: dict[str, str]) -> bool:
+    """Whether a stored lesson keeps its counters (one stored before them does not)."""
+    return COUNT_FIELDS[RecordStatus.PRESENT.value] in fields
+
+
+def counts_from_hash(
+    fields: dict[str, str], raw_records: Iterable[str | bytes] | None = None
+) -> Counts:
+    """The lesson's counters; for a lesson without them, its records counted (`raw_records`),
+    or zeros when they were not read."""
+    if has_counts(fields):
+        return Counts(**{status: int(fields[name]) for status, name in COUNT_FIELDS.items()})
+    return Counts.of(record_status(raw) for raw in raw_records or ())
+
+
 def lesson_to_hash(lesson: LessonRedis, *, has_roster: bool = False) -> dict[str, str]:
     options = set(lesson.security)
     late_after = lesson.late_after_minutes
@@ -141,7 +175,7 @@ def lesson_to_hash(lesson: LessonRedis, *, has_roster: bool = False) -> dict[str
         "start_ms": str(to_ms(lesson.start_time)),
         "end_ms": str(to_ms(lesson.end_time)),
         "status": lesson.status.value,
-        "attendee_count": str(lesson.attendee_count),
+        **{name: str(getattr(lesson.counts, status)) for status, name in COUNT_FIELDS.items()},
         "version": "0",
         "security": ",".join(option.value for option in lesson.security),
         "allowed_subnets": ",".join(lesson.allowed_subnets),
@@ -159,7 +193,9 @@ def lesson_to_hash(lesson: LessonRedis, *, has_roster: bool = False) -> dict[str
     return fields
 
 
-def lesson_from_hash(fields: dict[str, str]) -> LessonRedis:
+def lesson_from_hash(
+    fields: dict[str, str], raw_records: Iterable[str | bytes] | None = None
+) -> LessonRedis:
     finished_ms = fields.get("finished_ms")
     late_after = fields.get("late_after_ms")
     return LessonRedis(
@@ -171,7 +207,7 @@ def lesson_from_hash(fields: dict[str, str]) -> LessonRedis:
         end_time=from_ms(int(fields["end_ms"])),
         status=LessonStatus(fields["status"]),
         finished_at=from_ms(int(finished_ms)) if finished_ms else None,
-        attendee_count=int(fields.get("attendee_count", "0")),
+        counts=counts_from_hash(fields, raw_records),
         security=tuple(
             SecurityOption(option) for option in fields.get("security", "").split(",") if option
         ),

@@ -500,8 +500,10 @@ class RedisClient:
         return Reply(SaveOutcome(results[-1]), None)
 
     async def get_lesson(self, lesson_id: str) -> LessonRedis | None:
-        fields: dict[str, str] = await self.redis.hgetall(keys.lesson(lesson_id))  # type: ignore[assignment]
-        return formats.lesson_from_hash(fields) if fields else None
+        """The lesson with its counters: one round trip (two for a lesson stored before the
+        counters, whose records are counted)."""
+        found = await self.get_lessons([lesson_id])
+        return found[0] if found else None
 
     async def get_lessons(self, lesson_ids: Sequence[str]) -> list[LessonRedis]:
         """The lessons that still exist in Redis, in the order of `lesson_ids`."""
@@ -510,7 +512,20 @@ class RedisClient:
         pipe = self.redis.pipeline(transaction=False)
         for lesson_id in lesson_ids:
             pipe.hgetall(keys.lesson(lesson_id))
-        return [formats.lesson_from_hash(fields) for fields in await pipe.execute() if fields]
+        stored: list[dict[str, str]] = [fields for fields in await pipe.execute() if fields]
+        uncounted = [fields for fields in stored if not formats.has_counts(fields)]
+        counted: dict[str, list[str]] = {}
+        if uncounted:
+            pipe = self.redis.pipeline(transaction=False)
+            for fields in uncounted:
+                pipe.hvals(keys.lesson_records(fields["lesson_id"]))
+            replies = await pipe.execute()
+            counted = {
+                fields["lesson_id"]: raw for fields, raw in zip(uncounted, replies, strict=True)
+            }
+        return [
+            formats.lesson_from_hash(fields, counted.get(fields["lesson_id"])) for fields in stored
+        ]
 
     async def delete_lesson(
         self, lesson_id: str, *, teacher_school_number: str, now: datetime
@@ -584,7 +599,7 @@ class RedisClient:
         records = [formats.parse_record(item) for item in raw_records]
         records.sort(key=formats.roll_order)
         return LessonSnapshot(
-            lesson=formats.lesson_from_hash(fields),
+            lesson=formats.lesson_from_hash(fields, raw_records),
             records=records,
             version=int(fields.get("version", "0")),
             roster=roster,

@@ -45,7 +45,7 @@ async def _download(
     kind: Kind,
     title: str,
     header: list[str],
-    rows: list[list[str]],
+    rows: list[list[exports.Cell]],
     moment: datetime,
     *,
     with_time: bool,

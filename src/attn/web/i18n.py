@@ -178,8 +178,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "course_roster": {"en": "Course roster", "tr": "Ders listesi"},
     "finish_question": {"en": "Finish {lesson} now?", "tr": "{lesson} şimdi bitirilsin mi?"},
     "finish_counts": {
-        "en": "{checked_in} checked in, {not_yet} not yet.",
-        "tr": "{checked_in} katıldı, {not_yet} henüz katılmadı.",
+        "en": "{attended} attended, {not_yet} not yet.",
+        "tr": "{attended} katılan, {not_yet} henüz katılmadı.",
     },
     "finish_now": {"en": "Finish now", "tr": "Şimdi bitir"},
     "cancel": {"en": "Cancel", "tr": "Vazgeç"},
@@ -349,6 +349,40 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Try again in {n} minutes.",
         "tr": "{n} dakika sonra yeniden deneyin.",
     },
+    # counts and rates
+    "attended": {"en": "attended", "tr": "katılan"},
+    "counts_label": {"en": "Counts by status", "tr": "Durumlara göre sayılar"},
+    "not_expected": {"en": "not expected", "tr": "beklenmiyordu"},
+    "lesson_attended": {"en": "Attended", "tr": "Katılan"},
+    "lesson_rate": {"en": "Rate", "tr": "Oran"},
+    "course_average": {"en": "Course average", "tr": "Ders ortalaması"},
+    "rate_chart": {"en": "Attendance rate by lesson", "tr": "Derslere göre katılım oranı"},
+    "rate_rule": {"en": "Rate", "tr": "Oran"},
+    "lessons_expected": {"en": "lessons expected", "tr": "beklenen ders sayısı"},
+    "not_counted": {"en": "lessons are not counted", "tr": "dersler sayılmaz"},
+    "rate_expected": {
+        "en": "A lesson is expected of a student who has a record in it: roster students who "
+        "miss a lesson are marked absent, and lessons held before a student joined the "
+        "roster do not count.",
+        "tr": "Bir öğrenci, kaydı olan derslerden sorumludur: listedeki öğrenciler gelmedikleri "
+        "derste yok sayılır; öğrenci listeye eklenmeden önceki dersler sayılmaz.",
+    },
+    "of_lessons": {"en": "of {n} lessons", "tr": "{n} dersten"},
+    "of_one_lesson": {"en": "of 1 lesson", "tr": "1 dersten"},
+    "weights": {"en": "What each status counts for", "tr": "Her durumun değeri"},
+    "weights_help": {
+        "en": "A share of one lesson, from 0 to 1 (for example 0.5 for late). "
+        "\u201cNot counted\u201d leaves that status's lessons out of the rate.",
+        "tr": "Bir dersin payı, 0 ile 1 arasında (örneğin geç için 0,5). "
+        "\u201cSayılmaz\u201d, o durumdaki dersleri oranın dışında bırakır.",
+    },
+    "weight_excluded": {"en": "not counted", "tr": "sayılmaz"},
+    "save_weights": {"en": "Save the weights", "tr": "Değerleri kaydet"},
+    "weight_invalid": {
+        "en": "Each weight is a number from 0 to 1 (present and absent always count).",
+        "tr": "Her değer 0 ile 1 arasında bir sayıdır (var ve yok her zaman sayılır).",
+    },
+    "export_course": {"en": "Download the course table:", "tr": "Ders tablosunu indirin:"},
 }
 
 # Error messages by the error's code; codes without a Turkish text show the API's message.

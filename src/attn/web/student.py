@@ -237,4 +237,11 @@ async def own_record(
 async def student_history(request: Request, ctx: Context, user: PageStudent) -> HTMLResponse:
     found = await student_service.list_own_records(ctx, student=user, limit=HISTORY_SIZE, offset=0)
     rates = await attendance.student_course_rates(ctx, student=user, found=found)
-    return render(request, "student_history.html", user=user, found=found, rates=rates)
+    return render(
+        request,
+        "student_history.html",
+        user=user,
+        found=found,
+        rates=rates,
+        rule_terms=attendance.rule_terms,
+    )

@@ -14,11 +14,28 @@ from attn.errors import AttnError
 from attn.http.deps import MAX_OFFSET, ClientAddress, Context, CourseQuery, StudentNumber
 from attn.http.events import roll_events
 from attn.http.qr import qr_svg
-from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn
-from attn.models import LessonRedis, LessonStatus, SecurityOption, UserSessionRedis
+from attn.http.schemas import AddRecordIn, CorrectionIn, LessonIn, WeightsIn
+from attn.models import (
+    LessonRedis,
+    LessonStatus,
+    RecordStatus,
+    SecurityOption,
+    StatusWeights,
+    UserSessionRedis,
+)
 from attn.services import attendance, projector, teacher_service
+from attn.web.course_chart import Point, rate_chart
 from attn.web.i18n import translator
-from attn.web.render import PageRoute, back, error_text, form_error, language, render
+from attn.web.render import (
+    PageRoute,
+    back,
+    error_text,
+    form_error,
+    language,
+    percent,
+    render,
+    when,
+)
 from attn.web.session import CsrfForm, PageTeacher, ScriptTeacher, sign_in_url
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -127,7 +144,6 @@ async def _lesson_page(
         live=lesson.is_active(ctx.now()),
         view=view,
         records=view.records,
-        counts=attendance.status_counts(view.records),
         projector_link=await _projector_link(ctx, user, lesson),
         error=error,
         notice=notice,
@@ -197,7 +213,6 @@ async def roll_fragment(
         lesson=view.lesson,
         view=view,
         records=view.records,
-        counts=attendance.status_counts(view.records),
     )
 
 
@@ -345,7 +360,11 @@ def _projector(
 
 
 def _projector_json(state: projector.ProjectorState) -> Response:
-    body: dict[str, Any] = {"count": state.count, "active": state.active}
+    body: dict[str, Any] = {
+        "count": state.count,
+        "counts": state.lesson.counts.by_status(),
+        "active": state.active,
+    }
     if state.code is not None:
         body |= {"code": state.code.code, "seconds_left": state.code.valid_for_seconds}
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
@@ -362,13 +381,96 @@ async def history_page(
     return render(request, "history.html", user=user, lessons=lessons, courses=courses, page=page)
 
 
+def lesson_label(column: attendance.CourseLesson) -> str:
+    """A course table's column: the lesson's start, and its name when the course's lessons
+    differ in spelling."""
+    start = when(column.lesson.start_time)
+    return f"{start} \u00b7 {column.lesson.lesson_name}" if column.named else start
+
+
+async def _course_page(
+    request: Request,
+    ctx: Any,
+    user: UserSessionRedis,
+    name: str,
+    *,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    table = await attendance.course_table(ctx, teacher=user, course=name)
+    page_language = language(request)
+    t = translator(page_language)
+    points = [Point(lesson_label(column), column.rate.percent) for column in table.lessons]
+    described = "; ".join(
+        f"{point.label}: {percent(point.percent, page_language)}" for point in points
+    )
+    chart = rate_chart(
+        points,
+        title=t("rate_chart"),
+        description=described,
+        axis="%{}" if page_language == "tr" else "{}%",
+    )
+    earning, excluded = attendance.rule_terms(table.weights)
+    return render(
+        request,
+        "course.html",
+        status_code,
+        user=user,
+        table=table,
+        course=name,
+        quote=quote,
+        chart=chart,
+        label=lesson_label,
+        earning=earning,
+        excluded=excluded,
+        error=error,
+        form=form,
+    )
+
+
 @router.get("/teacher/course", response_class=HTMLResponse)
 async def course_page(
     request: Request, ctx: Context, user: PageTeacher, name: CourseQuery = ""
 ) -> HTMLResponse:
-    """A course (every lesson of one name) as a table of students by lessons."""
-    table = await attendance.course_table(ctx, teacher=user, course=name)
-    return render(request, "course.html", user=user, table=table, course=name, quote=quote)
+    """A course (every lesson of one name) as a table of students by lessons, with each
+    lesson's counts and rate, the course average, a chart of the rates and the rate's rule."""
+    return await _course_page(request, ctx, user, name)
+
+
+def _weight(value: str | None) -> float:
+    """A weight typed in the form ("0.5" or "0,5"); -1 (refused by the rule) when it is not
+    a number."""
+    try:
+        return float((value or "").strip().replace(",", "."))
+    except ValueError:
+        return -1.0
+
+
+@router.post("/teacher/course/weights", response_class=HTMLResponse)
+async def course_weights(
+    request: Request, ctx: Context, user: PageTeacher, form: CsrfForm, name: CourseQuery = ""
+) -> Response:
+    """Set what each status counts for in the course's rate."""
+    try:
+        body = WeightsIn.model_validate(
+            {
+                status.value: None
+                if form.get(f"x_{status.value}")
+                else _weight(form.get(f"w_{status.value}"))
+                for status in RecordStatus
+            }
+        )
+        weights = StatusWeights.model_validate(body.model_dump())
+        await attendance.set_weights(ctx, teacher=user, course=name, weights=weights)
+    except AttnError as exc:
+        return await _course_page(
+            request, ctx, user, name, error=error_text(request, exc), form=form, status_code=422
+        )
+    except ValidationError:
+        error = translator(language(request))("weight_invalid")
+        return await _course_page(request, ctx, user, name, error=error, form=form, status_code=422)
+    return back(f"/teacher/course?name={quote(name)}#weights")
 
 
 # --- the projector link: the projector view without a teacher's session ----------------------

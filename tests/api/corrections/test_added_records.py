@@ -16,6 +16,7 @@ from tests.support.corrections import (
     finish,
     join,
     joined_lesson,
+    lesson_counts,
     persist,
     roll_by_student,
 )
@@ -120,7 +121,9 @@ async def test_a_teacher_adds_a_student_live_and_after_persistence(api: Api, clo
         teacher_number,
     )
     assert late_record["student_full_name"] == late_student.full_name
-    assert await attendee_count(api, teacher_headers, lesson_id) == 4
+    # an excused student is counted as excused, not as attended
+    assert await attendee_count(api, teacher_headers, lesson_id) == 3
+    assert (await lesson_counts(api, teacher_headers, lesson_id))["excused"] == 1
     assert (await roll_by_student(api, teacher_headers, lesson_id))[
         late_student.school_number
     ] == late_record

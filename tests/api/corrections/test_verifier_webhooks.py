@@ -26,6 +26,7 @@ from tests.support.corrections import (
     detail_type,
     error_code,
     join,
+    lesson_counts,
     pending_lesson,
     roll,
     roll_by_student,
@@ -66,7 +67,9 @@ async def test_a_verified_answer_makes_the_pending_record_present(
     )
     own = await api.client.get(f"/student/lessons/{lesson_id}/attendance", headers=student_headers)
     assert own.json()["status"] == "pending"
-    assert await attendee_count(api, teacher_headers, lesson_id) == 1
+    # a pending check-in is counted as pending, not yet as attended
+    assert await attendee_count(api, teacher_headers, lesson_id) == 0
+    assert (await lesson_counts(api, teacher_headers, lesson_id))["pending"] == 1
 
     response = await answer(api, verification_id, {"result": "verified"})
     assert response.status_code == 200, response.text
@@ -89,6 +92,7 @@ async def test_a_verified_answer_makes_the_pending_record_present(
     assert again.status_code == 200
     assert again.json() == record
     assert await attendee_count(api, teacher_headers, lesson_id) == 1
+    assert (await lesson_counts(api, teacher_headers, lesson_id))["pending"] == 0
 
 
 async def test_a_verified_late_join_becomes_late(

@@ -1,4 +1,5 @@
-"""`/teacher`: start, watch, correct and finish attendance lessons; course rosters."""
+"""`/teacher`: start, watch, correct and finish attendance lessons; course rosters and the
+weights of a course's attendance rate."""
 
 from __future__ import annotations
 
@@ -29,9 +30,10 @@ from attn.http.schemas import (
     RecordOut,
     RosterPreviewOut,
     TeacherLessonOut,
+    WeightsIn,
 )
-from attn.models import AuditEntry, CheckInCode, Roster, RosterSummary
-from attn.services import projector, rosters, teacher_service
+from attn.models import AuditEntry, CheckInCode, Roster, RosterSummary, StatusWeights
+from attn.services import attendance, projector, rosters, teacher_service
 
 router = APIRouter(prefix="/teacher", tags=["teacher"])
 
@@ -183,6 +185,23 @@ async def lesson_code_qr(ctx: Context, teacher: CurrentTeacher, lesson_id: str) 
     """The current code's join link as a QR code (SVG), for the projector."""
     code = await teacher_service.get_code(ctx, teacher=teacher, lesson_id=lesson_id)
     return qr_svg(code)
+
+
+@router.get("/courses/{course:path}/weights", responses=error_responses(401, 403, 422))
+async def get_weights(ctx: Context, teacher: CurrentTeacher, course: CoursePath) -> StatusWeights:
+    """What each status counts for in the course's attendance rate (the defaults until the
+    teacher sets them): a share of one lesson, or null for a status left out of the rate."""
+    return await attendance.get_weights(ctx, teacher=teacher, course=course)
+
+
+@router.put("/courses/{course:path}/weights", responses=error_responses(401, 403, 422))
+async def put_weights(
+    ctx: Context, teacher: CurrentTeacher, course: CoursePath, body: WeightsIn
+) -> StatusWeights:
+    """Set what each status counts for in the course's rate; every rate of the course (the
+    course page, the students' own pages, the exports) follows at once."""
+    weights = StatusWeights.model_validate(body.model_dump())
+    return await attendance.set_weights(ctx, teacher=teacher, course=course, weights=weights)
 
 
 @router.get("/rosters", responses=error_responses(401, 403))

@@ -13,6 +13,7 @@
 -- ARGV[10] the lesson's event channel: the new record is published there
 -- ARGV[11] the client address to compare with the other students' ('' when it names no one
 --          phone: unknown, or a proxy's)
+-- Counts the new record in the lesson's `count_<status>` (see store/formats.py).
 -- Returns {'created', record, status}, {'exists', record}, {'not_found'}, {'not_active'},
 -- {'too_many_attempts', ms to wait}, {'invalid_code'}, {'network_not_allowed'},
 -- {'device_required'} or {'device_already_used'}.
@@ -21,6 +22,35 @@
 -- A device or an address another student of the lesson joined from flags the new record
 -- (`shared_device`, `shared_address`) and adds the same flag to the first student's record,
 -- which is published again. With the `device` option a device is refused for a second student.
+-- The lesson's counters by status (`count_<status>`), kept in the step that changes a record.
+-- A lesson stored before the counters gets them here, its records counted once.
+local STATUSES = {'present', 'late', 'pending', 'rejected', 'excused', 'absent'}
+local function status_of(stored)
+  return string.match(stored, '"status":"(%a+)"')
+end
+local function ensure_counts()
+  if redis.call('HEXISTS', KEYS[1], 'count_present') == 1 then
+    return
+  end
+  local counts = {}
+  for _, status in ipairs(STATUSES) do
+    counts[status] = 0
+  end
+  for _, stored in ipairs(redis.call('HVALS', KEYS[2])) do
+    local status = status_of(stored)
+    if counts[status] then
+      counts[status] = counts[status] + 1
+    end
+  end
+  local fields = {}
+  for _, status in ipairs(STATUSES) do
+    fields[#fields + 1] = 'count_' .. status
+    fields[#fields + 1] = counts[status]
+  end
+  redis.call('HSET', KEYS[1], unpack(fields))
+  redis.call('HDEL', KEYS[1], 'attendee_count')
+end
+
 local lesson = redis.call('HMGET', KEYS[1], 'status', 'end_ms', 'start_ms', 'late_after_ms',
   'sec_code', 'sec_network', 'sec_device', 'sec_verification', 'networks', 'has_roster')
 if not lesson[1] then
@@ -132,6 +162,7 @@ if address_owner and address_owner ~= student then
 end
 local record = ARGV[2] .. ',"status":"' .. status .. '","reason":null,"flags":[' ..
   table.concat(flags, ',') .. '],"changed_by":null,"changed_at":null}'
+ensure_counts()
 redis.call('HSET', KEYS[2], student, record)
 if device ~= '' and not device_owner then
   redis.call('HSET', KEYS[3], device, student)
@@ -142,7 +173,7 @@ end
 if status == 'pending' then
   redis.call('HSET', KEYS[6], ARGV[7], student .. '|' .. decided .. '|open')
 end
-redis.call('HINCRBY', KEYS[1], 'attendee_count', 1)
+redis.call('HINCRBY', KEYS[1], 'count_' .. status, 1)
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('PUBLISH', ARGV[10], record)
 for _, other in ipairs(others) do

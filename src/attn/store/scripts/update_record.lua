@@ -4,7 +4,37 @@
 -- ARGV[1] student number, ARGV[2] the record as read ('' when there was none),
 -- ARGV[3] the new record, ARGV[4] the audit entry or '', ARGV[5] a verification id or '',
 -- ARGV[6] that verification's new value, ARGV[7] the lesson's event channel
+-- The lesson's `count_<status>` follow the record's status (see store/formats.py).
 -- Returns 'ok', 'conflict' (the record changed meanwhile) or 'gone' (no such live lesson).
+-- The lesson's counters by status (`count_<status>`), kept in the step that changes a record.
+-- A lesson stored before the counters gets them here, its records counted once.
+local STATUSES = {'present', 'late', 'pending', 'rejected', 'excused', 'absent'}
+local function status_of(stored)
+  return string.match(stored, '"status":"(%a+)"')
+end
+local function ensure_counts()
+  if redis.call('HEXISTS', KEYS[1], 'count_present') == 1 then
+    return
+  end
+  local counts = {}
+  for _, status in ipairs(STATUSES) do
+    counts[status] = 0
+  end
+  for _, stored in ipairs(redis.call('HVALS', KEYS[2])) do
+    local status = status_of(stored)
+    if counts[status] then
+      counts[status] = counts[status] + 1
+    end
+  end
+  local fields = {}
+  for _, status in ipairs(STATUSES) do
+    fields[#fields + 1] = 'count_' .. status
+    fields[#fields + 1] = counts[status]
+  end
+  redis.call('HSET', KEYS[1], unpack(fields))
+  redis.call('HDEL', KEYS[1], 'attendee_count')
+end
+
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 'gone'
 end
@@ -19,18 +49,16 @@ if ARGV[5] ~= '' then
   end
   redis.call('HSET', KEYS[4], ARGV[5], ARGV[6])
 end
--- attendee_count counts the records that are not `absent`
-local function counted(record)
-  if record == '' or string.find(record, '"status":"absent"', 1, true) then
-    return 0
-  end
-  return 1
-end
 if ARGV[3] ~= ARGV[2] then
+  ensure_counts()
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-  local delta = counted(ARGV[3]) - counted(ARGV[2])
-  if delta ~= 0 then
-    redis.call('HINCRBY', KEYS[1], 'attendee_count', delta)
+  local old_status = ARGV[2] ~= '' and status_of(ARGV[2])
+  local new_status = status_of(ARGV[3])
+  if old_status ~= new_status then
+    if old_status then
+      redis.call('HINCRBY', KEYS[1], 'count_' .. old_status, -1)
+    end
+    redis.call('HINCRBY', KEYS[1], 'count_' .. new_status, 1)
   end
 end
 if ARGV[4] ~= '' then
