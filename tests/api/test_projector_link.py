@@ -20,6 +20,10 @@ from tests.support.sweep import live_keys
 
 JSON = {"Accept": "application/json"}
 
+NO_COUNTS = dict.fromkeys(
+    ("attended", "present", "late", "pending", "excused", "rejected", "absent"), 0
+)
+
 
 async def code_lesson(api: Api, headers: Headers, name: str = "Fizik 101") -> str:
     response = await api.client.post(
@@ -72,6 +76,7 @@ async def test_a_projector_link_shows_its_lesson_without_a_session(
         code = (await api.client.get(f"/teacher/lessons/{lesson_id}/code", headers=headers)).json()
         assert state == {
             "count": 0,
+            "counts": NO_COUNTS,
             "active": True,
             "code": code["code"],
             "seconds_left": state["seconds_left"],
@@ -182,7 +187,7 @@ async def test_after_the_end_the_link_says_closed_and_then_refuses(
         assert "Check-in closed" in page.text and 'id="code"' not in page.text
         assert "is-closed" in page.text
         state = (await pc.get(link + "/projector.json", headers=JSON)).json()
-        assert state == {"count": 0, "active": False}
+        assert state == {"count": 0, "counts": NO_COUNTS, "active": False}
         assert (await pc.get(link + "/qr.svg", headers=JSON)).status_code == 409
         # an ended lesson gets no new link
         refused = await api.client.post(
@@ -285,6 +290,6 @@ async def test_a_lesson_without_a_code_shows_its_count_and_no_qr(
             "Tarih 1" in page.text and 'id="qr"' not in page.text and 'id="code"' not in page.text
         )
         state = (await pc.get(link + "/projector.json", headers=JSON)).json()
-        assert state == {"count": 0, "active": True}
+        assert state == {"count": 0, "counts": NO_COUNTS, "active": True}
         qr = await pc.get(link + "/qr.svg", headers=JSON)
         assert qr.status_code == 409 and qr.json()["error"]["code"] == "code_not_enabled"

@@ -196,7 +196,7 @@ def test_the_projector_link_fits_keeps_updating_and_closes(
     shoot_sizes(pc, "projector-en-closed", qr=False)
     pc.goto(f"{link}?lang=tr")
     expect(pc.locator("#closed")).to_have_text("Yoklama kapandı")
-    expect(pc.locator(".count")).to_have_text("1 katıldı")
+    expect(pc.locator(".count")).to_have_text("1 katılan")
     shoot_sizes(pc, "projector-tr-closed", qr=False)
 
 

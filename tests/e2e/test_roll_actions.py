@@ -211,7 +211,7 @@ def test_a_roster_is_previewed_saved_and_used_by_the_live_roll(
     page.get_by_role("button", name="Finish the lesson").click()
     confirm = page.locator("#finish-confirm")
     expect(confirm.get_by_role("heading")).to_have_text(f"Finish {COURSE} now?")
-    expect(confirm).to_contain_text("1 checked in, 2 not yet.")
+    expect(confirm).to_contain_text("1 attended, 2 not yet.")
     shoot(page, "roll-finish-question", TEACHER_SIZE, PHONE)
     confirm.get_by_role("link", name="Cancel").click()
     expect(page.locator("main strong").first).to_have_text("active")

@@ -123,7 +123,7 @@ async def test_finishing_asks_first_with_the_counts(scene: Scene) -> None:
     question = await scene.browser.get(f"{scene.url}/finish")
     assert question.status_code == 200
     assert "Finish Fizik 101 now?" in question.text
-    assert "2 checked in, 2 not yet." in question.text
+    assert "2 attended, 2 not yet." in question.text
     assert f'href="{scene.url}"' in question.text  # cancel
     assert await scene.active()  # asking finished nothing
     done = await scene.browser.post(f"{scene.url}/finish", data={"csrf": csrf_of(question)})

@@ -187,14 +187,14 @@ async def lesson_code_qr(ctx: Context, teacher: CurrentTeacher, lesson_id: str) 
     return qr_svg(code)
 
 
-@router.get("/courses/{course:path}/weights", responses=error_responses(401, 403, 422))
+@router.get("/courses/{course:path}/weights", responses=error_responses(401, 403, 404, 422))
 async def get_weights(ctx: Context, teacher: CurrentTeacher, course: CoursePath) -> StatusWeights:
     """What each status counts for in the course's attendance rate (the defaults until the
     teacher sets them): a share of one lesson, or null for a status left out of the rate."""
     return await attendance.get_weights(ctx, teacher=teacher, course=course)
 
 
-@router.put("/courses/{course:path}/weights", responses=error_responses(401, 403, 422))
+@router.put("/courses/{course:path}/weights", responses=error_responses(401, 403, 404, 422))
 async def put_weights(
     ctx: Context, teacher: CurrentTeacher, course: CoursePath, body: WeightsIn
 ) -> StatusWeights:
@@ -254,7 +254,7 @@ async def _roster_text(request: Request) -> str:
 
 @router.post(
     "/rosters/{course:path}/preview",
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 404, 422),
     openapi_extra={
         "requestBody": {
             "required": True,
