@@ -137,3 +137,14 @@ async def roster_names(
     """Student number -> full name of the course's roster; empty when there is none."""
     rows = await session.execute(_listed_students(teacher_school_number, course_key))
     return {str(number): str(name) for number, name in rows}
+
+
+async def student_courses(*, session: AsyncSession, student_number: str) -> list[tuple[str, str]]:
+    """(teacher school number, course key) of every roster listing the student: one query
+    on `ix_roster_students_student`."""
+    rows = await session.execute(
+        select(RosterStudentRow.teacher_school_number, RosterStudentRow.course_key)
+        .where(RosterStudentRow.student_number == student_number)
+        .order_by(RosterStudentRow.teacher_school_number, RosterStudentRow.course_key)
+    )
+    return [(str(teacher), str(course)) for teacher, course in rows]

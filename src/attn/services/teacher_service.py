@@ -57,6 +57,7 @@ async def start_attendance(
     security: Sequence[SecurityOption] = (),
     allowed_subnets: Sequence[str] = (),
     teacher_address: IPAddress | None = None,
+    room: str | None = None,
 ) -> LessonRedis:
     """Open a lesson for attendance; a teacher has at most one active lesson.
 
@@ -82,6 +83,7 @@ async def start_attendance(
         security=tuple(security),
         allowed_subnets=tuple(subnets),
         late_after_minutes=late_after_minutes,
+        room=room,
     )
     async with ctx.db() as session:
         roster = await rosters.roster_names(

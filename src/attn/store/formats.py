@@ -13,6 +13,9 @@
 - **Audit entry**: the JSON of `AuditEntry`, one list element per change.
 - **Lesson**: a hash of strings (`lesson_to_hash`); besides the model's fields it keeps what the
   join script reads: `sec_*` flags, networks as bit strings, times in milliseconds.
+- **Word index entry**: `<folded word>\x00<lesson id>` (`word_entries`), one per word of a
+  lesson's folded name (`attn.models.name_words`); NUL sorts before every character, so the
+  entries of one word are contiguous and a word prefix is one lexicographic range.
 - **Network and address**: `4:` or `6:` and the bits, so "address in network" is a prefix test.
 - **Verification**: id `<lesson id><16 hex>`; value `<student>|<status if verified>|<state>`,
   state `open` or `answered`.
@@ -46,6 +49,7 @@ from attn.models import (
     SecurityOption,
     UserSessionRedis,
     from_ms,
+    name_words,
     to_ms,
 )
 
@@ -152,6 +156,8 @@ def lesson_to_hash(lesson: LessonRedis, *, has_roster: bool = False) -> dict[str
         "late_after_ms": "" if late_after is None else str(late_after * 60_000),
         "has_roster": "1" if has_roster else "0",
     }
+    if lesson.room is not None:
+        fields["room"] = lesson.room
     if lesson.finished_at is not None:
         fields["finished_ms"] = str(to_ms(lesson.finished_at))
     return fields
@@ -177,7 +183,31 @@ def lesson_from_hash(fields: dict[str, str]) -> LessonRedis:
             item for item in fields.get("allowed_subnets", "").split(",") if item
         ),
         late_after_minutes=int(late_after) // 60_000 if late_after else None,
+        # lessons stored before rooms existed have none
+        room=fields.get("room") or None,
     )
+
+
+# --- the word index of the looser search ---------------------------------------------------
+
+WORD_SEPARATOR = "\x00"
+
+
+def word_entries(lesson_id: str, lesson_name: str) -> list[str]:
+    """The word index's members for a lesson: one per word of its folded name."""
+    return [f"{word}{WORD_SEPARATOR}{lesson_id}" for word in name_words(lesson_name)]
+
+
+def word_range(prefix: str) -> tuple[bytes, bytes]:
+    """The ZRANGEBYLEX bounds of every entry whose word starts with `prefix` (folded):
+    from the prefix itself to just below the prefix followed by byte 0xFF, which no UTF-8
+    text holds."""
+    raw = prefix.encode()
+    return b"[" + raw, b"(" + raw + b"\xff"
+
+
+def entry_lesson_id(entry: str) -> str:
+    return entry.rpartition(WORD_SEPARATOR)[2]
 
 
 # --- verifications -------------------------------------------------------------------------
