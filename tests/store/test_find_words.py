@@ -27,7 +27,7 @@ async def store(redis: aioredis.Redis, redis_url: str) -> AsyncIterator[RedisCli
 
 
 async def words(redis: aioredis.Redis) -> list[str]:
-    return list(await redis.zrange(keys.find_words(), 0, -1))
+    return [str(member) for member in await redis.zrange(keys.find_words(), 0, -1)]
 
 
 async def test_the_entries_are_written_with_the_lesson(
