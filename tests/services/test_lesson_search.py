@@ -98,3 +98,7 @@ async def test_search_is_bounded_and_says_when_to_refine(api: Api, clock: Clock)
     assert wide.more and len(wide.lessons) <= SEARCH_RESULTS
     narrow = await student_service.search_active_lessons(ctx, text="sema 199", teacher="ogr")
     assert [lesson.lesson_name for lesson in narrow.lessons] == ["Sema 199"]
+    # a rare teacher's word narrows a common lesson word: the narrowest range is read
+    await save(ctx, make_lesson("Sema Özel", "Ayşe Yılmaz"), clock)
+    rare = await student_service.search_active_lessons(ctx, text="se", teacher="ayse")
+    assert [lesson.lesson_name for lesson in rare.lessons] == ["Sema Özel"] and not rare.more

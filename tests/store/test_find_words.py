@@ -37,23 +37,34 @@ async def test_the_entries_are_written_with_the_lesson(
     await store.save_lesson(lesson)
     lesson_id = lesson.lesson_id
     assert await words(redis) == [
-        f"101\x00{lesson_id}",
-        f"a\x00{lesson_id}",
-        f"fizik\x00{lesson_id}",
-        f"sube\x00{lesson_id}",
+        f"n:101\x00{lesson_id}",
+        f"n:a\x00{lesson_id}",
+        f"n:fizik\x00{lesson_id}",
+        f"n:sube\x00{lesson_id}",
+        f"t:ayse\x00{lesson_id}",
+        f"t:yilmaz\x00{lesson_id}",
     ]
-    assert await redis.zscore(keys.find_words(), f"fizik\x00{lesson_id}") == 0
-    assert await store.find_lesson_ids_by_word("fiz", limit=10) == ([lesson_id], False)
-    assert await store.find_lesson_ids_by_word("sub", limit=10) == ([lesson_id], False)
+    assert await redis.zscore(keys.find_words(), f"n:fizik\x00{lesson_id}") == 0
+
+    async def found(lesson: list[str], teacher: list[str] = []) -> tuple[list[str], bool]:  # noqa: B006
+        return await store.find_lesson_ids_by_words(lesson, teacher, limit=10)
+
+    assert await found(["fiz"]) == ([lesson_id], False)
+    assert await found(["sub", "fi"]) == ([lesson_id], False)
+    assert await found(["fiz"], ["yil"]) == ([lesson_id], False)
     # a prefix is a prefix: neither the middle of a word nor a longer word
-    assert await store.find_lesson_ids_by_word("izik", limit=10) == ([], False)
-    assert await store.find_lesson_ids_by_word("fizikk", limit=10) == ([], False)
+    assert await found(["izik"]) == ([], False)
+    assert await found(["fizikk"]) == ([], False)
+    # a word of the teacher's name is not one of the lesson's, nor the other way round
+    assert await found(["ayse"]) == ([], False)
+    assert await found(["fiz"], ["fiz"]) == ([], False)
+    assert await found([]) == ([], False)
 
 
 async def test_a_name_without_words_saves_and_finishes(
     store: RedisClient, redis: aioredis.Redis
 ) -> None:
-    lesson = make_lesson(name="—·—")
+    lesson = make_lesson(name="—·—", teacher="…")
     await store.save_lesson(lesson)
     assert await words(redis) == []
     finish = await store.delete_lesson(
@@ -62,21 +73,27 @@ async def test_a_name_without_words_saves_and_finishes(
     assert finish.outcome is FinishOutcome.OK
 
 
-async def test_a_range_is_bounded_and_says_when_there_is_more(store: RedisClient) -> None:
+async def test_a_range_is_bounded_and_the_narrowest_is_read(store: RedisClient) -> None:
     ids = []
     for n in range(5):
-        lesson = make_lesson(name=f"Optik {n}", teacher=f"Teacher {n}")
+        lesson = make_lesson(name=f"Optik {n}", teacher=f"Hoca {n}")
         await store.save_lesson(lesson)
         ids.append(lesson.lesson_id)
     await store.save_lesson(make_lesson(name="Kimya"))
-    found, more = await store.find_lesson_ids_by_word("opt", limit=3)
+    found, more = await store.find_lesson_ids_by_words(["opt"], [], limit=3)
     assert len(found) == 3 and set(found) <= set(ids) and more
-    found, more = await store.find_lesson_ids_by_word("opt", limit=5)
+    found, more = await store.find_lesson_ids_by_words(["opt"], [], limit=5)
     assert sorted(found) == sorted(ids) and not more
+    # "opt" has 5 entries, "3" one: the range read is the narrower, so the bound is not reached
+    assert await store.find_lesson_ids_by_words(["opt", "3"], [], limit=1) == ([ids[3]], False)
+    assert await store.find_lesson_ids_by_words(["opt"], ["hoca", "3"], limit=1) == (
+        [ids[3]],
+        False,
+    )
     # a lesson with the prefix in two words is one id, not two
     twice = make_lesson(name="Optik Optometri")
     await store.save_lesson(twice)
-    found, _ = await store.find_lesson_ids_by_word("opt", limit=50)
+    found, _ = await store.find_lesson_ids_by_words(["opt"], [], limit=50)
     assert found.count(twice.lesson_id) == 1
 
 
@@ -90,10 +107,15 @@ async def test_the_entries_go_with_a_finish_not_with_a_refused_one(
     now = datetime.now(UTC)
     refused = await store.delete_lesson(lesson.lesson_id, teacher_school_number="T9", now=now)
     assert refused.outcome is FinishOutcome.NOT_FOUND
-    assert len(await words(redis)) == 4
+    assert len(await words(redis)) == 8
     finished = await store.delete_lesson(lesson.lesson_id, teacher_school_number="T1", now=now)
     assert finished.outcome is FinishOutcome.OK
-    assert await words(redis) == [f"102\x00{other.lesson_id}", f"fizik\x00{other.lesson_id}"]
+    assert await words(redis) == [
+        f"n:102\x00{other.lesson_id}",
+        f"n:fizik\x00{other.lesson_id}",
+        f"t:grace\x00{other.lesson_id}",
+        f"t:hopper\x00{other.lesson_id}",
+    ]
 
 
 async def test_the_entries_go_before_a_persisted_lesson_is_deleted(
@@ -118,7 +140,7 @@ async def test_no_entry_is_left_after_the_sweep(api: Api, redis: aioredis.Redis)
         end_time=now - timedelta(hours=1),
     )
     await ctx.redis_client.save_lesson(lapsed)
-    assert len(await words(redis)) == 2
+    assert len(await words(redis)) == 4
     summary = await sweep_attendances(ctx)
     assert summary.persisted == 1, summary
     assert await words(redis) == []
@@ -127,11 +149,16 @@ async def test_no_entry_is_left_after_the_sweep(api: Api, redis: aioredis.Redis)
 
 def test_entries_and_ranges_in_their_stored_form() -> None:
     lesson_id = "0" * 32
-    entries = formats.word_entries(lesson_id, "Kimya KİMYA Lab")
-    assert entries == [f"kimya\x00{lesson_id}", f"lab\x00{lesson_id}"]
-    assert [formats.entry_lesson_id(entry) for entry in entries] == [lesson_id] * 2
-    low, high = formats.word_range("kı")
-    assert (low, high) == (b"[k\xc4\xb1", b"(k\xc4\xb1\xff")
+    entries = formats.word_entries(lesson_id, "Kimya KİMYA Lab", "Çağrı Işık")
+    assert entries == [
+        f"n:kimya\x00{lesson_id}",
+        f"n:lab\x00{lesson_id}",
+        f"t:cagri\x00{lesson_id}",
+        f"t:isik\x00{lesson_id}",
+    ]
+    assert [formats.entry_lesson_id(entry) for entry in entries] == [lesson_id] * 4
+    low, high = formats.word_range(formats.WordKind.TEACHER, "çi")
+    assert (low, high) == (b"[t:\xc3\xa7i", b"(t:\xc3\xa7i\xff")
 
 
 def test_a_lesson_stored_before_rooms_existed_reads_without_one() -> None:

@@ -73,9 +73,9 @@ async def find_active_lessons(
     return active
 
 
-# The looser search reads at most SEARCH_ENTRIES entries of the word index (the entries of
-# its longest word's prefix) and answers at most SEARCH_RESULTS lessons; past either bound it
-# says there may be more, and the student refines the search.
+# The looser search reads at most SEARCH_ENTRIES entries of the word index (those of the
+# query's word whose prefix fewest entries have) and answers at most SEARCH_RESULTS lessons;
+# past either bound it says there may be more, and the student refines the search.
 SEARCH_ENTRIES = 200
 SEARCH_RESULTS = 50
 
@@ -105,14 +105,16 @@ async def search_active_lessons(
     teacher's name likewise with each word of `teacher` (if any), accents and case ignored:
     "fiz" finds "Fizik 101", teacher "ayse yil" finds "Ayşe Yılmaz".
 
-    One range of the word index (the longest word's prefix, bounded), then those lessons.
+    One range of the word index (the narrowest of the query's words, bounded), then those
+    lessons.
     """
     wanted = name_words(text)
     if not wanted:
         raise InvalidRequest("Type a word of the lesson's name (letters or digits).")
     teacher_wanted = name_words(teacher)
-    longest = max(wanted, key=len)
-    ids, more = await ctx.redis_client.find_lesson_ids_by_word(longest, limit=SEARCH_ENTRIES)
+    ids, more = await ctx.redis_client.find_lesson_ids_by_words(
+        wanted, teacher_wanted, limit=SEARCH_ENTRIES
+    )
     now = ctx.now()
     found = _newest_first(
         [

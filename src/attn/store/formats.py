@@ -13,8 +13,9 @@
 - **Audit entry**: the JSON of `AuditEntry`, one list element per change.
 - **Lesson**: a hash of strings (`lesson_to_hash`); besides the model's fields it keeps what the
   join script reads: `sec_*` flags, networks as bit strings, times in milliseconds.
-- **Word index entry**: `<folded word>\x00<lesson id>` (`word_entries`), one per word of a
-  lesson's folded name (`attn.models.name_words`); NUL sorts before every character, so the
+- **Word index entry**: `n:<folded word>\x00<lesson id>` for each word of a lesson's folded
+  name and `t:<folded word>\x00<lesson id>` for each word of its teacher's (`word_entries`,
+  words as `attn.models.name_words` cuts them); NUL sorts before every character, so the
   entries of one word are contiguous and a word prefix is one lexicographic range.
 - **Network and address**: `4:` or `6:` and the bits, so "address in network" is a prefix test.
 - **Verification**: id `<lesson id><16 hex>`; value `<student>|<status if verified>|<state>`,
@@ -193,16 +194,28 @@ def lesson_from_hash(fields: dict[str, str]) -> LessonRedis:
 WORD_SEPARATOR = "\x00"
 
 
-def word_entries(lesson_id: str, lesson_name: str) -> list[str]:
-    """The word index's members for a lesson: one per word of its folded name."""
-    return [f"{word}{WORD_SEPARATOR}{lesson_id}" for word in name_words(lesson_name)]
+class WordKind(StrEnum):
+    """Whose name a word index entry's word is from."""
+
+    LESSON = "n:"
+    TEACHER = "t:"
 
 
-def word_range(prefix: str) -> tuple[bytes, bytes]:
-    """The ZRANGEBYLEX bounds of every entry whose word starts with `prefix` (folded):
-    from the prefix itself to just below the prefix followed by byte 0xFF, which no UTF-8
-    text holds."""
-    raw = prefix.encode()
+def word_entries(lesson_id: str, lesson_name: str, teacher_full_name: str) -> list[str]:
+    """The word index's members for a lesson: one per word of its folded name and of its
+    teacher's."""
+    return [
+        f"{kind.value}{word}{WORD_SEPARATOR}{lesson_id}"
+        for kind, name in ((WordKind.LESSON, lesson_name), (WordKind.TEACHER, teacher_full_name))
+        for word in name_words(name)
+    ]
+
+
+def word_range(kind: WordKind, prefix: str) -> tuple[bytes, bytes]:
+    """The ZRANGEBYLEX bounds of every entry of `kind` whose word starts with `prefix`
+    (folded): from the prefix itself to just below the prefix followed by byte 0xFF, which no
+    UTF-8 text holds."""
+    raw = (kind.value + prefix).encode()
     return b"[" + raw, b"(" + raw + b"\xff"
 
 

@@ -13,8 +13,9 @@ Redis Cluster:
 - `{sweep}`: the persistence queue (lessons by the time they become due), the sweepers'
   claims on them, and the lessons set aside because the database refuses them.
 - `{find}`: the word index of the looser search (`find_words`): one sorted set, every score
-  0, read lexicographically (ZRANGEBYLEX), whose members are `<folded word>\x00<lesson id>`
-  for each word of each live lesson's name.
+  0, read lexicographically (ZRANGEBYLEX), with an entry for each word of each live lesson's
+  name and of its teacher's (`attn.store.formats.word_entries`). The script that reads it
+  touches it alone.
 
 The queue and the word index are global by nature: each is one key, so on Redis Cluster it
 lives on one node (the one owning its slot) and every search reads there. No script touches

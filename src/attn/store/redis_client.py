@@ -247,6 +247,7 @@ class RedisClient:
         self._save_refresh_token = redis.register_script(_script_source("save_refresh_token"))
         self._open_event_stream = redis.register_script(_script_source("open_event_stream"))
         self._retry_held_lesson = redis.register_script(_script_source("retry_held_lesson"))
+        self._find_by_words = redis.register_script(_script_source("find_by_words"))
 
     async def close(self) -> None:
         await self.feed.close()
@@ -463,7 +464,7 @@ class RedisClient:
         fields = formats.lesson_to_hash(lesson, has_roster=bool(roster))
         flat = [item for pair in fields.items() for item in pair]
         roster_flat = [item for pair in (roster or {}).items() for item in pair]
-        words = formats.word_entries(lesson.lesson_id, lesson.lesson_name)
+        words = formats.word_entries(lesson.lesson_id, lesson.lesson_name, lesson.teacher_full_name)
         results = await self._pipeline_with_script(
             [
                 ("ZADD", keys.sweep_due(), "NX", fields["end_ms"], lesson.lesson_id),
@@ -513,17 +514,30 @@ class RedisClient:
         if outcome is not FinishOutcome.OK:
             return Reply(outcome, None)
         finished = formats.lesson_from_hash(_pairs_to_dict(result[1:]))
-        words = formats.word_entries(lesson_id, finished.lesson_name)
+        words = formats.word_entries(lesson_id, finished.lesson_name, finished.teacher_full_name)
         if words:
             await self.redis.zrem(keys.find_words(), *words)
         return Reply(outcome, finished)
 
-    async def find_lesson_ids_by_word(self, prefix: str, *, limit: int) -> tuple[list[str], bool]:
-        """Ids of the lessons with a word starting with `prefix` (folded), from at most
-        `limit` index entries, each id once; and whether the index holds more entries."""
-        low, high = formats.word_range(prefix)
+    async def find_lesson_ids_by_words(
+        self, lesson_prefixes: Sequence[str], teacher_prefixes: Sequence[str], *, limit: int
+    ) -> tuple[list[str], bool]:
+        """Ids of the lessons found in the narrowest of the word index's ranges for these
+        prefixes (folded words of a lesson name and of a teacher's name), from at most `limit`
+        entries, each id once; and whether that range holds more entries. One round trip."""
+        bounds = [
+            bound
+            for kind, prefixes in (
+                (formats.WordKind.LESSON, lesson_prefixes),
+                (formats.WordKind.TEACHER, teacher_prefixes),
+            )
+            for prefix in prefixes
+            for bound in formats.word_range(kind, prefix)
+        ]
+        if not bounds:
+            return [], False
         entries = _strings(
-            await self.redis.zrangebylex(keys.find_words(), low, high, start=0, num=limit + 1)
+            await self._find_by_words(keys=[keys.find_words()], args=[limit, *bounds])
         )
         more = len(entries) > limit
         ids = dict.fromkeys(formats.entry_lesson_id(entry) for entry in entries[:limit])
@@ -697,7 +711,7 @@ class RedisClient:
         """
         lesson_id = lesson.lesson_id
         lesson_keys = keys.lesson_keys(lesson_id)
-        words = formats.word_entries(lesson_id, lesson.lesson_name)
+        words = formats.word_entries(lesson_id, lesson.lesson_name, lesson.teacher_full_name)
         results = await self._pipeline_with_script(
             [("ZREM", keys.find_words(), *words)] if words else [],
             self._delete_persisted_lesson,
