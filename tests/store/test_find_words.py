@@ -12,7 +12,13 @@ import redis.asyncio as aioredis
 from attn.models import LessonRedis
 from attn.services.context import ServiceContext
 from attn.store import formats, keys
-from attn.store.redis_client import DropOutcome, FinishOutcome, RedisClient, connect
+from attn.store.redis_client import (
+    DropOutcome,
+    FinishOutcome,
+    RedisClient,
+    SearchOutcome,
+    connect,
+)
 from attn.tasks.sweep import sweep_attendances
 from tests.support.api import Api
 from tests.support.lessons import make_lesson
@@ -47,7 +53,7 @@ async def test_the_entries_are_written_with_the_lesson(
     assert await redis.zscore(keys.find_words(), f"n:fizik\x00{lesson_id}") == 0
 
     async def found(lesson: list[str], teacher: list[str] = []) -> tuple[list[str], bool]:  # noqa: B006
-        return await store.find_lesson_ids_by_words(lesson, teacher, limit=10)
+        return await ids_and_more(store, lesson, teacher, limit=10)
 
     assert await found(["fiz"]) == ([lesson_id], False)
     assert await found(["sub", "fi"]) == ([lesson_id], False)
@@ -59,6 +65,13 @@ async def test_the_entries_are_written_with_the_lesson(
     assert await found(["ayse"]) == ([], False)
     assert await found(["fiz"], ["fiz"]) == ([], False)
     assert await found([]) == ([], False)
+
+
+async def ids_and_more(
+    store: RedisClient, lesson: list[str], teacher: list[str], *, limit: int
+) -> tuple[list[str], bool]:
+    reply = await store.find_lesson_ids_by_words(lesson, teacher, limit=limit)
+    return reply.data, reply.outcome is SearchOutcome.MORE
 
 
 async def test_a_name_without_words_saves_and_finishes(
@@ -80,20 +93,20 @@ async def test_a_range_is_bounded_and_the_narrowest_is_read(store: RedisClient) 
         await store.save_lesson(lesson)
         ids.append(lesson.lesson_id)
     await store.save_lesson(make_lesson(name="Kimya"))
-    found, more = await store.find_lesson_ids_by_words(["opt"], [], limit=3)
+    found, more = await ids_and_more(store, ["opt"], [], limit=3)
     assert len(found) == 3 and set(found) <= set(ids) and more
-    found, more = await store.find_lesson_ids_by_words(["opt"], [], limit=5)
+    found, more = await ids_and_more(store, ["opt"], [], limit=5)
     assert sorted(found) == sorted(ids) and not more
     # "opt" has 5 entries, "3" one: the range read is the narrower, so the bound is not reached
-    assert await store.find_lesson_ids_by_words(["opt", "3"], [], limit=1) == ([ids[3]], False)
-    assert await store.find_lesson_ids_by_words(["opt"], ["hoca", "3"], limit=1) == (
+    assert await ids_and_more(store, ["opt", "3"], [], limit=1) == ([ids[3]], False)
+    assert await ids_and_more(store, ["opt"], ["hoca", "3"], limit=1) == (
         [ids[3]],
         False,
     )
     # a lesson with the prefix in two words is one id, not two
     twice = make_lesson(name="Optik Optometri")
     await store.save_lesson(twice)
-    found, _ = await store.find_lesson_ids_by_words(["opt"], [], limit=50)
+    found, _ = await ids_and_more(store, ["opt"], [], limit=50)
     assert found.count(twice.lesson_id) == 1
 
 

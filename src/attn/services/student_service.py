@@ -38,7 +38,7 @@ from attn.services.context import ServiceContext
 from attn.services.network import IPAddress
 from attn.services.rosters import course_key
 from attn.store import formats, keys
-from attn.store.redis_client import JoinOutcome, JoinRequest
+from attn.store.redis_client import JoinOutcome, JoinRequest, SearchOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +112,10 @@ async def search_active_lessons(
     if not wanted:
         raise InvalidRequest("Type a word of the lesson's name (letters or digits).")
     teacher_wanted = name_words(teacher)
-    ids, more = await ctx.redis_client.find_lesson_ids_by_words(
+    reply = await ctx.redis_client.find_lesson_ids_by_words(
         wanted, teacher_wanted, limit=SEARCH_ENTRIES
     )
+    ids, more = reply.data, reply.outcome is SearchOutcome.MORE
     now = ctx.now()
     found = _newest_first(
         [

@@ -167,6 +167,11 @@ class RetryOutcome(StrEnum):
     NOT_HELD = "not_held"
 
 
+class SearchOutcome(StrEnum):
+    FOUND = "found"
+    MORE = "more"  # the range read holds more entries than were returned
+
+
 class FinishOutcome(StrEnum):
     OK = "ok"
     NOT_FOUND = "not_found"
@@ -521,10 +526,10 @@ class RedisClient:
 
     async def find_lesson_ids_by_words(
         self, lesson_prefixes: Sequence[str], teacher_prefixes: Sequence[str], *, limit: int
-    ) -> tuple[list[str], bool]:
+    ) -> Reply[SearchOutcome, list[str]]:
         """Ids of the lessons found in the narrowest of the word index's ranges for these
         prefixes (folded words of a lesson name and of a teacher's name), from at most `limit`
-        entries, each id once; and whether that range holds more entries. One round trip."""
+        entries, each id once; MORE when that range holds more entries. One round trip."""
         bounds = [
             bound
             for kind, prefixes in (
@@ -535,13 +540,10 @@ class RedisClient:
             for bound in formats.word_range(kind, prefix)
         ]
         if not bounds:
-            return [], False
-        entries = _strings(
-            await self._find_by_words(keys=[keys.find_words()], args=[limit, *bounds])
-        )
-        more = len(entries) > limit
-        ids = dict.fromkeys(formats.entry_lesson_id(entry) for entry in entries[:limit])
-        return list(ids), more
+            return Reply(SearchOutcome.FOUND, [])
+        reply = _strings(await self._find_by_words(keys=[keys.find_words()], args=[limit, *bounds]))
+        ids = dict.fromkeys(formats.entry_lesson_id(entry) for entry in reply[1:])
+        return Reply(SearchOutcome(reply[0]), list(ids))
 
     async def teachers_active_lessons(self, teacher_numbers: Sequence[str]) -> list[LessonRedis]:
         """The lesson each of these teachers has claimed as active (at most one each), read
