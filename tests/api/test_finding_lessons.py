@@ -188,3 +188,14 @@ async def test_the_room_is_kept_in_history(api: Api, teacher: Any) -> None:
     response = await api.client.get(f"/teacher/lessons/{lesson['lesson_id']}", headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["room"] == "Lab 3"
+
+
+async def test_the_openapi_document_describes_the_search_and_now(api: Api) -> None:
+    document = api.app.openapi()
+    search = document["paths"]["/api/v1/student/lessons/search"]["get"]
+    assert {"q", "teacher"} <= {parameter["name"] for parameter in search["parameters"]}
+    assert "X-ATTN-More-Results" in search["responses"]["200"]["headers"]
+    assert {"401", "403", "422"} <= set(search["responses"])
+    assert {"401", "403"} <= set(
+        document["paths"]["/api/v1/student/lessons/now"]["get"]["responses"]
+    )

@@ -53,7 +53,21 @@ async def find_lessons(
     return [LessonOut.of(lesson, now) for lesson in lessons]
 
 
-@router.get("/lessons/search", responses=error_responses(401, 403, 422))
+@router.get(
+    "/lessons/search",
+    responses={
+        200: {
+            "description": "The lessons found",
+            "headers": {
+                MORE_HEADER: {
+                    "description": "`true` when more lessons may match than were read",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            },
+        },
+        **error_responses(401, 403, 422),
+    },
+)
 async def search_lessons(
     ctx: Context,
     student: CurrentStudent,
