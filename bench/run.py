@@ -268,7 +268,7 @@ class Load:
         return latencies, errors, time.perf_counter() - started, bodies
 
 
-async def scenarios(base: str, workers: int, redis_url: str) -> list[Result]:
+async def scenarios(base: str, workers: int, redis_url: str, only: str = "") -> list[Result]:
     redis = sync_redis.Redis.from_url(redis_url, decode_responses=True)
     redis.flushdb()
     load = Load(base, redis)
@@ -298,6 +298,50 @@ async def scenarios(base: str, workers: int, redis_url: str) -> list[Result]:
         )
         return result
 
+    async def finds(tokens: list[str], lesson_id: str | None) -> None:
+        """The exact find and the looser search with 10, 1,000 and 10,000 active lessons."""
+        store = RedisClient(connect(redis_url, max_connections=20, pool_timeout=10))
+        now = datetime.now(UTC)
+        # the one lesson the first search finds, whatever the number of others
+        await store.save_lesson(
+            LessonRedis(
+                lesson_id=keys.new_lesson_id("Kuantum Fiziği", "Ayşe Yılmaz"),
+                lesson_name="Kuantum Fiziği",
+                teacher_school_number="TQ000001",
+                teacher_full_name="Ayşe Yılmaz",
+                start_time=now,
+                end_time=now + timedelta(hours=2),
+            )
+        )
+        searches = (
+            ("find", "/api/v1/student/lessons?lesson_name=Topic%207&teacher_name=Lecturer%207"),
+            # one match: "kuantum fiz" by "ayse"
+            ("search, 1 match", "/api/v1/student/lessons/search?q=kuantum%20fiz&teacher=ayse"),
+            # every lesson has "topic" and "lect"; "7" starts 1 in 9: the bounded worst case
+            ("search, broad", "/api/v1/student/lessons/search?q=topic%207&teacher=lect"),
+        )
+        try:
+            existing = 0
+            for count in (10, 1_000, 10_000):
+                await add_lessons(store, existing, count - existing)
+                existing = count
+                for scenario, path in searches:
+                    calls = [
+                        (lambda token=token, path=path: load.request("GET", path, token=token))
+                        for token in tokens[:1000]
+                    ]
+                    before = load.commands()
+                    measured(
+                        f"{scenario} ({count:,} active lessons)",
+                        before,
+                        len(calls),
+                        await load.burst(calls, concurrency=50),
+                    )
+            if lesson_id is not None:
+                results[-1].extra.update(await record_memory(store, lesson_id))
+        finally:
+            await store.close()
+
     try:
         students = [f"S{n:05d}" for n in range(STUDENTS)]
         devices = [f"bench-device-{n:08d}" for n in range(STUDENTS)]
@@ -307,6 +351,11 @@ async def scenarios(base: str, workers: int, redis_url: str) -> list[Result]:
             if device:
                 body |= {"remember_device": True, "device_id": device}
             return lambda: load.request("POST", "/api/v1/auth/login", json_body=body)
+
+        if only == "find":
+            outcome = await load.burst([login(n) for n in students[:1000]], concurrency=50)
+            await finds([body["access_token"] for body in outcome[3] if body], None)
+            return results
 
         # login burst: every student at once (remembering the device, for the refresh burst)
         before = load.commands()
@@ -402,29 +451,8 @@ async def scenarios(base: str, workers: int, redis_url: str) -> list[Result]:
         before = load.commands()
         measured("join burst (200 lessons x 50)", before, len(calls), await load.burst(calls))
 
-        # find with 10, 1,000 and 10,000 active lessons
-        store = RedisClient(connect(redis_url, max_connections=20, pool_timeout=10))
-        try:
-            existing = 0
-            for count in (10, 1_000, 10_000):
-                await add_lessons(store, existing, count - existing)
-                existing = count
-                path = "/api/v1/student/lessons?lesson_name=Topic%207&teacher_name=Lecturer%207"
-                calls = [
-                    (lambda token=token, path=path: load.request("GET", path, token=token))
-                    for token in tokens[:1000]
-                ]
-                before = load.commands()
-                measured(
-                    f"find ({count:,} active lessons)",
-                    before,
-                    len(calls),
-                    await load.burst(calls, concurrency=50),
-                )
-            memory = await record_memory(store, hall)
-        finally:
-            await store.close()
-        results[-1].extra.update(memory)
+        # find and search with 10, 1,000 and 10,000 active lessons
+        await finds(tokens, hall)
     finally:
         await load.close()
         redis.close()
@@ -573,6 +601,12 @@ def write_report(results: list[Result], sweep: dict[str, Any], meta: dict[str, A
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the ATTN benchmarks.")
     parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2")
+    parser.add_argument(
+        "--only",
+        choices=["find"],
+        help="run only these scenarios (find: the exact find and the looser search), "
+        "and no sweep; results are printed, not written",
+    )
     args = parser.parse_args()
     from bench.sweep_throughput import fill, measure
 
@@ -591,7 +625,9 @@ def main() -> None:
         for workers in [int(item) for item in args.workers.split(",")]:
             print(f"attn serve --workers {workers}")
             with server(database_url, redis_url, workers, workdir) as base:
-                results += asyncio.run(scenarios(base, workers, redis_url))
+                results += asyncio.run(scenarios(base, workers, redis_url, args.only or ""))
+        if args.only:
+            return
         settings = Settings(DATABASE_URL=database_url, REDIS_URL=redis_url, DATA_DIR=workdir)
         sync_redis.Redis.from_url(redis_url).flushdb()
         asyncio.run(fill(settings, 200, 50))

@@ -118,6 +118,24 @@ def normalize_name(value: str) -> str:
     return " ".join(folded.split())
 
 
+def fold_name(value: str) -> str:
+    """The looser form a search matches in: `normalize_name`'s, with accents and other marks
+    taken off the letters, so that ASCII typing finds Turkish names (ş→s, ğ→g, ç→c, ö→o,
+    ü→u, ı/İ→i; é→e and the like as well)."""
+    decomposed = unicodedata.normalize("NFKD", normalize_name(value))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", bare)
+
+
+_WORD = re.compile(r"\w+")
+
+
+def name_words(value: str) -> list[str]:
+    """The words of a name in folded form, in order, each once: what a search matches by
+    prefix ("Fizik-101 (A)" has the words `fizik`, `101`, `a`)."""
+    return list(dict.fromkeys(_WORD.findall(fold_name(value))))
+
+
 def _has_visible_text(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty or only white space")
@@ -243,6 +261,8 @@ class LessonRedis(_Model):
     security: tuple[SecurityOption, ...] = ()
     allowed_subnets: tuple[str, ...] = ()
     late_after_minutes: int | None = None
+    # the room or section the teacher gave, to tell same-named lessons apart
+    room: str | None = None
 
     @property
     def attendee_count(self) -> int:

@@ -33,6 +33,13 @@ async def live_keys(redis: aioredis.Redis, lesson_id: str) -> list[str]:
             lesson_id[16:] in name
             or (kind == "zset" and await redis.zscore(name, lesson_id) is not None)
             or (kind == "set" and await redis.sismember(name, lesson_id))
+            or (kind == "zset" and await word_entries_of(redis, str(name), lesson_id))
         ):
             found.append(name)
     return found
+
+
+async def word_entries_of(redis: aioredis.Redis, name: str, lesson_id: str) -> list[str]:
+    """The members of sorted set `name` that are word index entries of the lesson."""
+    members = [str(member) for member in await redis.zrange(name, 0, -1)]
+    return [member for member in members if member.endswith(f"\x00{lesson_id}")]

@@ -116,6 +116,7 @@ def _lesson_row(write: LessonWrite, now: datetime) -> dict[str, Any]:
         "security": ",".join(option.value for option in lesson.security),
         "allowed_subnets": ",".join(lesson.allowed_subnets),
         "late_after_minutes": lesson.late_after_minutes,
+        "room": lesson.room,
     }
 
 
@@ -233,6 +234,7 @@ def _lesson_model(row: LessonRow, counts: Counts | None = None) -> LessonRedis:
         security=tuple(SecurityOption(item) for item in row.security.split(",") if item),
         allowed_subnets=tuple(item for item in row.allowed_subnets.split(",") if item),
         late_after_minutes=row.late_after_minutes,
+        room=row.room,
     )
 
 

@@ -185,3 +185,14 @@ async def remove_student(
     if roster is not None:
         roster.updated_at = now
     return True
+
+
+async def student_courses(*, session: AsyncSession, student_number: str) -> list[tuple[str, str]]:
+    """(teacher school number, course key) of every roster listing the student: one query
+    on `ix_roster_students_student`."""
+    rows = await session.execute(
+        select(RosterStudentRow.teacher_school_number, RosterStudentRow.course_key)
+        .where(RosterStudentRow.student_number == student_number)
+        .order_by(RosterStudentRow.teacher_school_number, RosterStudentRow.course_key)
+    )
+    return [(str(teacher), str(course)) for teacher, course in rows]

@@ -95,6 +95,7 @@ class LessonRow(Base):
     security: Mapped[str] = mapped_column(String(64), default="")  # comma-separated options
     allowed_subnets: Mapped[str] = mapped_column(String(2000), default="")
     late_after_minutes: Mapped[int | None] = mapped_column(Integer)
+    room: Mapped[str | None] = mapped_column(String(100))
 
 
 class RecordRow(Base):
@@ -175,6 +176,8 @@ class RosterStudentRow(Base):
             ["rosters.teacher_school_number", "rosters.course_key"],
             ondelete="CASCADE",
         ),
+        # a student's courses, for the lessons of theirs that are on now
+        Index("ix_roster_students_student", "student_number"),
     )
 
     teacher_school_number: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -93,8 +93,18 @@ def _networks(values: list[str]) -> list[str]:
     return normalized
 
 
+def _room(value: str) -> str | None:
+    """A room or section as typed: white space collapsed; None when nothing was typed."""
+    return " ".join(value.split()) or None
+
+
+# The room or section students tell same-named lessons apart by (optional, 0-100 characters).
+RoomText = Annotated[TypedText, StringConstraints(max_length=100), AfterValidator(_room)]
+
+
 class LessonIn(_Model):
     lesson_name: DisplayName
+    room: RoomText | None = None
     duration_minutes: Annotated[int, Field(ge=1, le=720, strict=True)]
     late_after_minutes: Annotated[int, Field(ge=0, le=720, strict=True)] | None = None
     security: Annotated[list[SecurityOption], Field(max_length=4), AfterValidator(_unique)] = []
@@ -136,6 +146,7 @@ class LessonOut(_Model):
     finished_at: UtcTime | None = None
     security: list[SecurityOption] = []
     late_after_minutes: int | None = None
+    room: str | None = None
 
     @classmethod
     def of(cls, lesson: LessonRedis, now: datetime) -> LessonOut:
@@ -156,6 +167,7 @@ class LessonOut(_Model):
             finished_at=finished_at,
             security=list(lesson.security),
             late_after_minutes=lesson.late_after_minutes,
+            room=lesson.room,
         )
 
 

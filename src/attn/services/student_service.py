@@ -2,29 +2,43 @@
 
 Live lessons and records are in Redis until the sweep has committed them to SQL; reads look
 in Redis first and then in SQL, which is always complete for a lesson Redis no longer has.
+
+Three ways to a lesson: the exact (lesson name, teacher name) pair (`find_active_lessons`,
+the contract's), the looser search by word prefixes of folded names, the teacher's optional
+(`search_active_lessons`), and the lessons of the student's own courses that are on now
+(`roster_lessons_now`). Each costs what its answer holds, never a scan of all lessons.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from attn.db import history
+from attn.db import history, rosters
 from attn.errors import (
     DeviceAlreadyUsed,
     DeviceRequired,
     InvalidCode,
+    InvalidRequest,
     LessonNotActive,
     LessonNotFound,
     NetworkNotAllowed,
     RecordNotFound,
     TooManyAttempts,
 )
-from attn.models import AttendanceRecordRedis, LessonRedis, RecordStatus, UserSessionRedis, to_ms
+from attn.models import (
+    AttendanceRecordRedis,
+    LessonRedis,
+    RecordStatus,
+    UserSessionRedis,
+    name_words,
+    to_ms,
+)
 from attn.services import codes, devices, network, scan
 from attn.services.context import ServiceContext
 from attn.services.network import IPAddress
+from attn.services.rosters import course_key
 from attn.store import formats, keys
-from attn.store.redis_client import JoinOutcome, JoinRequest
+from attn.store.redis_client import JoinOutcome, JoinRequest, SearchOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +73,90 @@ async def find_active_lessons(
     active = [lesson for lesson in lessons if lesson.is_active(now)]
     active.sort(key=lambda lesson: (-to_ms(lesson.start_time), lesson.lesson_id))
     return active
+
+
+# The looser search reads at most SEARCH_ENTRIES entries of the word index (those of the
+# query's word whose prefix fewest entries have) and answers at most SEARCH_RESULTS lessons;
+# past either bound it says there may be more, and the student refines the search.
+SEARCH_ENTRIES = 200
+SEARCH_RESULTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class LessonSearch:
+    """A looser search's answer: the active lessons found, newest first, and whether more
+    may match than were read (the search should be refined)."""
+
+    lessons: list[LessonRedis]
+    more: bool
+
+
+def _has_prefixes(words: list[str], prefixes: list[str]) -> bool:
+    """Whether every prefix starts some word."""
+    return all(any(word.startswith(prefix) for word in words) for prefix in prefixes)
+
+
+def _newest_first(lessons: list[LessonRedis]) -> list[LessonRedis]:
+    return sorted(lessons, key=lambda lesson: (-to_ms(lesson.start_time), lesson.lesson_id))
+
+
+async def search_active_lessons(
+    ctx: ServiceContext, *, text: str, teacher: str = ""
+) -> LessonSearch:
+    """Active lessons whose name has a word starting with each word of `text`, and whose
+    teacher's name likewise with each word of `teacher` (if any), accents and case ignored:
+    "fiz" finds "Fizik 101", teacher "ayse yil" finds "Ayşe Yılmaz".
+
+    One range of the word index (the narrowest of the query's words, bounded), then those
+    lessons.
+    """
+    wanted = name_words(text)
+    if not wanted:
+        raise InvalidRequest("Type a word of the lesson's name (letters or digits).")
+    teacher_wanted = name_words(teacher)
+    reply = await ctx.redis_client.find_lesson_ids_by_words(
+        wanted, teacher_wanted, limit=SEARCH_ENTRIES
+    )
+    ids, more = reply.data, reply.outcome is SearchOutcome.MORE
+    now = ctx.now()
+    found = _newest_first(
+        [
+            lesson
+            for lesson in await ctx.redis_client.get_lessons(ids)
+            if lesson.is_active(now)
+            and _has_prefixes(name_words(lesson.lesson_name), wanted)
+            and _has_prefixes(name_words(lesson.teacher_full_name), teacher_wanted)
+        ]
+    )
+    if len(found) > SEARCH_RESULTS:
+        found, more = found[:SEARCH_RESULTS], True
+    return LessonSearch(found, more)
+
+
+async def roster_lessons_now(
+    ctx: ServiceContext, *, student: UserSessionRedis
+) -> list[LessonRedis]:
+    """The active lessons of the courses whose rosters list the student, newest first.
+
+    One indexed SQL query for the student's courses, then the active lesson of each of their
+    teachers (a teacher has at most one), kept when it is one of those courses.
+    """
+    async with ctx.db() as session:
+        courses = set(
+            await rosters.student_courses(session=session, student_number=student.school_number)
+        )
+    if not courses:
+        return []
+    teachers = sorted({teacher for teacher, _ in courses})
+    now = ctx.now()
+    return _newest_first(
+        [
+            lesson
+            for lesson in await ctx.redis_client.teachers_active_lessons(teachers)
+            if lesson.is_active(now)
+            and (lesson.teacher_school_number, course_key(lesson.lesson_name)) in courses
+        ]
+    )
 
 
 _REFUSALS = {

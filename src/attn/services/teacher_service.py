@@ -5,7 +5,6 @@ it, its roll and its audit trail, and correct records, live or persisted. Roster
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +35,7 @@ from attn.models import (
     RosterStudent,
     SecurityOption,
     UserSessionRedis,
+    fold_name,
     normalize_name,
     to_ms,
 )
@@ -62,6 +62,7 @@ async def start_attendance(
     security: Sequence[SecurityOption] = (),
     allowed_subnets: Sequence[str] = (),
     teacher_address: IPAddress | None = None,
+    room: str | None = None,
 ) -> LessonRedis:
     """Open a lesson for attendance; a teacher has at most one active lesson.
 
@@ -87,6 +88,7 @@ async def start_attendance(
         security=tuple(security),
         allowed_subnets=tuple(subnets),
         late_after_minutes=late_after_minutes,
+        room=room,
     )
     async with ctx.db() as session:
         roster = await rosters.roster_names(
@@ -623,13 +625,6 @@ async def read_roll(ctx: ServiceContext, *, teacher: UserSessionRedis, lesson_id
     )
 
 
-def _folded(text: str) -> str:
-    """A name as it is compared when a teacher types it: case, spacing and accents ignored
-    (Turkish letters folded to their ASCII look-alikes)."""
-    decomposed = unicodedata.normalize("NFKD", normalize_name(text))
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
 _NUMBER_IN_PARENTHESES = re.compile(r"\(([^()]+)\)\s*$")
 
 
@@ -643,8 +638,8 @@ def pick_student(roster: Mapping[str, str], typed: str) -> str:
         return suggestion.group(1).strip()
     if typed in roster:
         return typed
-    wanted = _folded(typed)
-    named = sorted(number for number, name in roster.items() if _folded(name) == wanted)
+    wanted = fold_name(typed)
+    named = sorted(number for number, name in roster.items() if fold_name(name) == wanted)
     if len(named) > 1:
         raise AmbiguousStudent(
             "Several roster students have this name: "

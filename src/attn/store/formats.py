@@ -17,6 +17,10 @@
   or change a record keep up to date in the same step. A lesson stored before the counters
   existed has none: the first script to change it counts its records once and stores them, and
   until then a read counts them (`lesson_from_hash(fields, raw_records)`).
+- **Word index entry**: `n:<folded word>\x00<lesson id>` for each word of a lesson's folded
+  name and `t:<folded word>\x00<lesson id>` for each word of its teacher's (`word_entries`,
+  words as `attn.models.name_words` cuts them); NUL sorts before every character, so the
+  entries of one word are contiguous and a word prefix is one lexicographic range.
 - **Network and address**: `4:` or `6:` and the bits, so "address in network" is a prefix test.
 - **Verification**: id `<lesson id><16 hex>`; value `<student>|<status if verified>|<state>`,
   state `open` or `answered`.
@@ -54,6 +58,7 @@ from attn.models import (
     SecurityOption,
     UserSessionRedis,
     from_ms,
+    name_words,
     to_ms,
 )
 
@@ -188,6 +193,8 @@ def lesson_to_hash(lesson: LessonRedis, *, has_roster: bool = False) -> dict[str
         "late_after_ms": "" if late_after is None else str(late_after * 60_000),
         "has_roster": "1" if has_roster else "0",
     }
+    if lesson.room is not None:
+        fields["room"] = lesson.room
     if lesson.finished_at is not None:
         fields["finished_ms"] = str(to_ms(lesson.finished_at))
     return fields
@@ -215,7 +222,43 @@ def lesson_from_hash(
             item for item in fields.get("allowed_subnets", "").split(",") if item
         ),
         late_after_minutes=int(late_after) // 60_000 if late_after else None,
+        # lessons stored before rooms existed have none
+        room=fields.get("room") or None,
     )
+
+
+# --- the word index of the looser search ---------------------------------------------------
+
+WORD_SEPARATOR = "\x00"
+
+
+class WordKind(StrEnum):
+    """Whose name a word index entry's word is from."""
+
+    LESSON = "n:"
+    TEACHER = "t:"
+
+
+def word_entries(lesson_id: str, lesson_name: str, teacher_full_name: str) -> list[str]:
+    """The word index's members for a lesson: one per word of its folded name and of its
+    teacher's."""
+    return [
+        f"{kind.value}{word}{WORD_SEPARATOR}{lesson_id}"
+        for kind, name in ((WordKind.LESSON, lesson_name), (WordKind.TEACHER, teacher_full_name))
+        for word in name_words(name)
+    ]
+
+
+def word_range(kind: WordKind, prefix: str) -> tuple[bytes, bytes]:
+    """The ZRANGEBYLEX bounds of every entry of `kind` whose word starts with `prefix`
+    (folded): from the prefix itself to just below the prefix followed by byte 0xFF, which no
+    UTF-8 text holds."""
+    raw = (kind.value + prefix).encode()
+    return b"[" + raw, b"(" + raw + b"\xff"
+
+
+def entry_lesson_id(entry: str) -> str:
+    return entry.rpartition(WORD_SEPARATOR)[2]
 
 
 # --- verifications -------------------------------------------------------------------------

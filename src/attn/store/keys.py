@@ -12,9 +12,19 @@ Redis Cluster:
 
 - `{sweep}`: the persistence queue (lessons by the time they become due), the sweepers'
   claims on them, and the lessons set aside because the database refuses them.
+- `{find}`: the word index of the looser search (`find_words`): one sorted set, every score
+  0, read lexicographically (ZRANGEBYLEX), with an entry for each word of each live lesson's
+  name and of its teacher's (`attn.store.formats.word_entries`). The script that reads it
+  touches it alone.
 
-The queue is global by nature; code that writes it next to a tagged key writes the queue
-entry first and tolerates entries whose lesson is gone.
+The queue and the word index are global by nature: each is one key, so on Redis Cluster it
+lives on one node (the one owning its slot) and every search reads there. No script touches
+them together with a tagged key (that would be a CROSSSLOT error on a cluster); they are
+written in the same round trip as the lesson's script instead, as separate commands. The
+queue entry and the word entries are written first, so a lesson never exists without them;
+the word entries are taken out when the lesson stops being searchable (after a finish) and,
+before its live data is deleted, when it is persisted. Readers tolerate an entry whose
+lesson is gone, finished or renamed: a search loads every lesson it finds and checks it.
 """
 
 from __future__ import annotations
@@ -162,6 +172,11 @@ def discovery_index(tag: str) -> str:
 
 def lesson_discovery_index(lesson_id: str) -> str:
     return discovery_index(lesson_id[:TAG_HEX])
+
+
+def find_words() -> str:
+    """The looser search's word index: members `<folded word>\x00<lesson id>`, score 0."""
+    return f"{PREFIX}:find-words:{{find}}"
 
 
 def sweep_due() -> str:

@@ -173,6 +173,11 @@ class RetryOutcome(StrEnum):
     NOT_HELD = "not_held"
 
 
+class SearchOutcome(StrEnum):
+    FOUND = "found"
+    MORE = "more"  # the range read holds more entries than were returned
+
+
 class FinishOutcome(StrEnum):
     OK = "ok"
     NOT_FOUND = "not_found"
@@ -261,6 +266,7 @@ class RedisClient:
         self._open_event_stream = redis.register_script(_script_source("open_event_stream"))
         self._retry_held_lesson = redis.register_script(_script_source("retry_held_lesson"))
         self._set_projector_link = redis.register_script(_script_source("set_projector_link"))
+        self._find_by_words = redis.register_script(_script_source("find_by_words"))
 
     async def close(self) -> None:
         await self.feed.close()
@@ -481,14 +487,23 @@ class RedisClient:
     ) -> Reply[SaveOutcome, None]:
         """Create the lesson, its roster and its discovery index entry atomically.
 
-        Its entry in the sweep queue (due at its end time) is written first, in the same
-        round trip, so a lesson can never exist without being due some day.
+        Its entry in the sweep queue (due at its end time) and its word index entries (the
+        looser search's) are written first, in the same round trip, so a lesson can never
+        exist without being due some day, nor without being found by its words.
         """
         fields = formats.lesson_to_hash(lesson, has_roster=bool(roster))
         flat = [item for pair in fields.items() for item in pair]
         roster_flat = [item for pair in (roster or {}).items() for item in pair]
+        words = formats.word_entries(lesson.lesson_id, lesson.lesson_name, lesson.teacher_full_name)
         results = await self._pipeline_with_script(
-            [("ZADD", keys.sweep_due(), "NX", fields["end_ms"], lesson.lesson_id)],
+            [
+                ("ZADD", keys.sweep_due(), "NX", fields["end_ms"], lesson.lesson_id),
+                *(
+                    [("ZADD", keys.find_words(), *(item for word in words for item in (0, word)))]
+                    if words
+                    else []
+                ),
+            ],
             self._save_lesson,
             [
                 keys.lesson(lesson.lesson_id),
@@ -533,6 +548,8 @@ class RedisClient:
         """End an active lesson and its discoverability in one step.
 
         The lesson's data stays in Redis until the persistence job has committed it to SQL.
+        Its word index entries (another slot) go right after; should that step be lost,
+        searches skip the finished lesson and its persistence takes the entries out.
         """
         result = await self._delete_lesson(
             keys=[keys.lesson(lesson_id), keys.lesson_discovery_index(lesson_id)],
@@ -541,7 +558,45 @@ class RedisClient:
         outcome = FinishOutcome(result[0])
         if outcome is not FinishOutcome.OK:
             return Reply(outcome, None)
-        return Reply(outcome, formats.lesson_from_hash(_pairs_to_dict(result[1:])))
+        finished = formats.lesson_from_hash(_pairs_to_dict(result[1:]))
+        words = formats.word_entries(lesson_id, finished.lesson_name, finished.teacher_full_name)
+        if words:
+            await self.redis.zrem(keys.find_words(), *words)
+        return Reply(outcome, finished)
+
+    async def find_lesson_ids_by_words(
+        self, lesson_prefixes: Sequence[str], teacher_prefixes: Sequence[str], *, limit: int
+    ) -> Reply[SearchOutcome, list[str]]:
+        """Ids of the lessons found in the narrowest of the word index's ranges for these
+        prefixes (folded words of a lesson name and of a teacher's name), from at most `limit`
+        entries, each id once; MORE when that range holds more entries. One round trip."""
+        bounds = [
+            bound
+            for kind, prefixes in (
+                (formats.WordKind.LESSON, lesson_prefixes),
+                (formats.WordKind.TEACHER, teacher_prefixes),
+            )
+            for prefix in prefixes
+            for bound in formats.word_range(kind, prefix)
+        ]
+        if not bounds:
+            return Reply(SearchOutcome.FOUND, [])
+        reply = _strings(await self._find_by_words(keys=[keys.find_words()], args=[limit, *bounds]))
+        ids = dict.fromkeys(formats.entry_lesson_id(entry) for entry in reply[1:])
+        return Reply(SearchOutcome(reply[0]), list(ids))
+
+    async def teachers_active_lessons(self, teacher_numbers: Sequence[str]) -> list[LessonRedis]:
+        """The lesson each of these teachers has claimed as active (at most one each), read
+        in two pipelined round trips whatever their number: the claims, then their lessons.
+        A claim outlives nothing: it expires at its lesson's end and is freed at a finish."""
+        if not teacher_numbers:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for number in teacher_numbers:
+            pipe.get(keys.teacher_active_lesson(number))
+        claims = [claim for claim in await pipe.execute() if claim]
+        lesson_ids = [formats.parse_claim(str(claim))[0] for claim in claims]
+        return await self.get_lessons([item for item in lesson_ids if keys.is_lesson_id(item)])
 
     async def find_lessons_by_name(self, lesson_name: str, teacher_name: str) -> list[LessonRedis]:
         """Every lesson still listed for this (lesson name, teacher full name) pair."""
@@ -710,15 +765,25 @@ class RedisClient:
         await pipe.execute()
 
     async def delete_persisted_lesson(
-        self, lesson_id: str, *, version: int
+        self, lesson: LessonRedis, *, version: int
     ) -> Reply[DropOutcome, None]:
-        """Drop a lesson's live data if it is still at `version`."""
+        """Drop a lesson's live data if it is still at `version`.
+
+        Its word index entries (another slot) go first in the same round trip, whatever the
+        script decides: a lesson that is persisted is no longer active, so no search wants
+        it, and a crash between the two leaves the lesson to the next sweep, not an entry
+        pointing at nothing.
+        """
+        lesson_id = lesson.lesson_id
         lesson_keys = keys.lesson_keys(lesson_id)
-        result = await self._delete_persisted_lesson(
-            keys=[lesson_keys[0], keys.lesson_discovery_index(lesson_id), *lesson_keys[1:]],
-            args=[lesson_id, version],
+        words = formats.word_entries(lesson_id, lesson.lesson_name, lesson.teacher_full_name)
+        results = await self._pipeline_with_script(
+            [("ZREM", keys.find_words(), *words)] if words else [],
+            self._delete_persisted_lesson,
+            [lesson_keys[0], keys.lesson_discovery_index(lesson_id), *lesson_keys[1:]],
+            [lesson_id, version],
         )
-        return Reply(DropOutcome(result), None)
+        return Reply(DropOutcome(results[-1]), None)
 
     async def forget_persisted(self, lessons: Sequence[tuple[str, str]]) -> None:
         """After lessons' live data is gone: off their teachers' lists, then off the queue.

@@ -189,7 +189,7 @@ async def persist_batch(
         await checkpoint("committed")
         deleted = await asyncio.gather(
             *(
-                redis_client.delete_persisted_lesson(write.lesson.lesson_id, version=write.version)
+                redis_client.delete_persisted_lesson(write.lesson, version=write.version)
                 for write in due
             )
         )

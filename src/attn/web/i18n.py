@@ -383,6 +383,40 @@ TEXTS: dict[str, dict[str, str]] = {
         "tr": "Her değer 0 ile 1 arasında bir sayıdır (var ve yok her zaman sayılır).",
     },
     "export_course": {"en": "Download the course table:", "tr": "Ders tablosunu indirin:"},
+    # finding a lesson: the student's "Now" list and the looser search
+    "room_optional": {
+        "en": "Room or section (optional)",
+        "tr": "Derslik ya da şube (isteğe bağlı)",
+    },
+    "room": {"en": "Room", "tr": "Derslik"},
+    "now_label": {"en": "Now:", "tr": "Şimdi:"},
+    "now_heading": {"en": "Your lessons now", "tr": "Şu anki dersleriniz"},
+    "find_heading": {"en": "Find a lesson", "tr": "Ders bul"},
+    "search_lesson": {
+        "en": "Lesson name, or the start of its words",
+        "tr": "Ders adı ya da kelimelerinin başı",
+    },
+    "search_teacher": {"en": "Teacher's name (optional)", "tr": "Öğretmen adı (isteğe bağlı)"},
+    "search_hint": {
+        "en": "Capitals and Turkish letters do not matter: "
+        "“fiz” finds “Fizik 101”, “ayse” finds “Ayşe”.",
+        "tr": "Büyük harf ve Türkçe karakter fark etmez: "
+        "“fiz” yazınca “Fizik 101”, “ayse” yazınca “Ayşe” bulunur.",
+    },
+    "no_lessons_match": {
+        "en": "No active lesson matches. Check the spelling, or type less of the name.",
+        "tr": "Eşleşen aktif ders yok. Yazımı kontrol edin ya da adın daha azını yazın.",
+    },
+    "refine_search": {
+        "en": "More lessons may match than are shown: "
+        "type more of the name, or the teacher's name.",
+        "tr": "Gösterilenden fazla ders eşleşebilir: "
+        "adın daha fazlasını ya da öğretmenin adını yazın.",
+    },
+    "search_needs_word": {
+        "en": "Type letters or digits of the lesson's name.",
+        "tr": "Ders adının harflerini ya da rakamlarını yazın.",
+    },
 }
 
 # Error messages by the error's code; codes without a Turkish text show the API's message.

@@ -11,7 +11,13 @@ from attn.errors import AttnError, InvalidRequest
 from attn.http.deps import DEVICE_COOKIE, ClientAddress, Context, context_of
 from attn.http.errors import error_headers, status_of
 from attn.http.schemas import JoinIn
-from attn.models import AttendanceRecordRedis, RecordStatus, SecurityOption, UserSessionRedis
+from attn.models import (
+    AttendanceRecordRedis,
+    RecordStatus,
+    SecurityOption,
+    UserSessionRedis,
+    no_control_characters,
+)
 from attn.services import attendance, devices, scan, student_service, verification_service
 from attn.services.student_service import CheckIn
 from attn.services.validation import first_error
@@ -36,7 +42,7 @@ from attn.web.session import (
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
-SEARCH_TEXT_MAX = 1000
+SEARCH_TEXT_MAX = 200
 HISTORY_SIZE = 200
 
 
@@ -48,18 +54,27 @@ async def student_page(
     lesson_name: str = "",
     teacher_name: str = "",
 ) -> HTMLResponse:
-    lessons = None
-    if lesson_name.strip() and teacher_name.strip():
-        lessons = await student_service.find_active_lessons(
-            ctx,
-            lesson_name=lesson_name[:SEARCH_TEXT_MAX],
-            teacher_name=teacher_name[:SEARCH_TEXT_MAX],
-        )
+    """The lessons of the student's courses that are on now, and the looser search (the
+    lesson's words required, the teacher's optional)."""
+    now_lessons = await student_service.roster_lessons_now(ctx, student=user)
+    search = None
+    error = None
+    if lesson_name.strip():
+        try:
+            no_control_characters(lesson_name + teacher_name)
+            search = await student_service.search_active_lessons(
+                ctx, text=lesson_name[:SEARCH_TEXT_MAX], teacher=teacher_name[:SEARCH_TEXT_MAX]
+            )
+        except (InvalidRequest, ValueError):
+            error = translator(language(request))("search_needs_word")
     return render(
         request,
         "student.html",
+        status_code=200 if error is None else 422,
         user=user,
-        lessons=lessons,
+        now_lessons=now_lessons,
+        search=search,
+        error=error,
         lesson_name=lesson_name,
         teacher_name=teacher_name,
     )

@@ -89,6 +89,7 @@ async def start(
         body = LessonIn.model_validate(
             {
                 "lesson_name": form.get("lesson_name", ""),
+                "room": form.get("room", ""),
                 "duration_minutes": _number(form.get("duration_minutes")),
                 "late_after_minutes": _number(form.get("late_after_minutes")),
                 "security": [option for option in SecurityOption if form.get(f"opt_{option}")],
@@ -106,6 +107,7 @@ async def start(
             security=body.security,
             allowed_subnets=body.allowed_subnets,
             teacher_address=address,
+            room=body.room,
         )
     except (AttnError, ValidationError) as exc:
         return render(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Response
+from pydantic import StringConstraints
 
 from attn.http.deps import (
     ClientAddress,
@@ -18,12 +19,17 @@ from attn.http.deps import (
 )
 from attn.http.errors import error_responses
 from attn.http.schemas import JoinIn, LessonOut, RecordOut, StudentRecordOut
+from attn.models import TypedText
 from attn.services import student_service, verification_service
 from attn.services.student_service import CheckIn
 
 router = APIRouter(prefix="/student", tags=["student"])
 
 SearchText = Annotated[str, Query(min_length=1, max_length=1000)]
+# The looser search's words: a lesson name's length at most, no control characters.
+LooseText = Annotated[TypedText, StringConstraints(max_length=200)]
+# Sent with a looser search's answer when more lessons may match than it read.
+MORE_HEADER = "X-ATTN-More-Results"
 
 
 @router.get("/lessons", responses=error_responses(401, 403, 422))
@@ -43,6 +49,51 @@ async def find_lessons(
     page = requested_page(limit, offset)
     if page is not None:
         lessons = lessons[page]
+    now = ctx.now()
+    return [LessonOut.of(lesson, now) for lesson in lessons]
+
+
+@router.get(
+    "/lessons/search",
+    responses={
+        200: {
+            "description": "The lessons found",
+            "headers": {
+                MORE_HEADER: {
+                    "description": "`true` when more lessons may match than were read",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            },
+        },
+        **error_responses(401, 403, 422),
+    },
+)
+async def search_lessons(
+    ctx: Context,
+    student: CurrentStudent,
+    response: Response,
+    q: Annotated[
+        LooseText,
+        Query(min_length=1, description="Words of the lesson's name, or their beginnings."),
+    ],
+    teacher: Annotated[
+        LooseText, Query(description="Words of the teacher's name, or their beginnings.")
+    ] = "",
+) -> list[LessonOut]:
+    """Active lessons found by the beginnings of words of their names (and, optionally, of
+    their teacher's name), Turkish and other accented letters matching their plain ASCII
+    forms; newest first, at most 50. `X-ATTN-More-Results: true` says more may match."""
+    found = await student_service.search_active_lessons(ctx, text=q, teacher=teacher)
+    if found.more:
+        response.headers[MORE_HEADER] = "true"
+    now = ctx.now()
+    return [LessonOut.of(lesson, now) for lesson in found.lessons]
+
+
+@router.get("/lessons/now", responses=error_responses(401, 403))
+async def lessons_now(ctx: Context, student: CurrentStudent) -> list[LessonOut]:
+    """The active lessons of the courses whose rosters list the caller, newest first."""
+    lessons = await student_service.roster_lessons_now(ctx, student=student)
     now = ctx.now()
     return [LessonOut.of(lesson, now) for lesson in lessons]
 

@@ -52,6 +52,7 @@ async def start_lesson(
         security=body.security,
         allowed_subnets=body.allowed_subnets,
         teacher_address=address,
+        room=body.room,
     )
     return TeacherLessonOut.of(lesson, ctx.now())
 
