@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Coroutine
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -140,6 +141,7 @@ def render(
             "user": user,
             "csrf": csrf_token(request, token) if token else "",
             "fmt": when,
+            "percent": partial(percent, language=page_language),
             **context,
         },
         status_code=status_code,
@@ -188,6 +190,19 @@ def keep_device(request: Request, response: Response, device_id: str | None) -> 
 
 def when(value: Any) -> str:
     return "" if value is None else format_time(value)[:16].replace("T", " ") + " UTC"
+
+
+def percent(value: float | None, *, language: str = "en") -> str:
+    """A percentage (a number of percent, 0-100) as the language writes it: `87%` in
+    English, `%87` in Turkish; a fraction of a percent keeps one decimal (`87.5%`,
+    `%87,5`); None (nothing to count) is a dash. Pages call it as `percent(value)`."""
+    if value is None:
+        return "—"
+    rounded = round(float(value), 1)
+    number = f"{rounded:.0f}" if rounded.is_integer() else f"{rounded:.1f}"
+    if language == "tr":
+        return f"%{number.replace('.', ',')}"
+    return f"{number}%"
 
 
 def back(url: str) -> RedirectResponse:
