@@ -139,6 +139,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "skip": {"en": "Skip to content", "tr": "İçeriğe geç"},
     "menu": {"en": "Main", "tr": "Ana menü"},
+    # languages and time zones
+    "times_in": {
+        "en": "Times are in the {zone} time zone.",
+        "tr": "Saatler {zone} saat dilimine göredir.",
+    },
 }
 
 # Error messages by the error's code; codes without a Turkish text show the API's message.

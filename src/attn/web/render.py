@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from attn.http.errors import (
     status_of,
     unavailable_response,
 )
-from attn.models import UserSessionRedis, format_time
+from attn.models import UserSessionRedis
 from attn.web.i18n import LANGUAGES, pick_language, translator
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,8 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     page_language = language(request)
+    settings = context_of(request).settings
+    times = PageTimes(settings.timezone, page_language)
     token = request.cookies.get(SESSION_COOKIE, "")
     other = next(code for code in LANGUAGES if code != page_language)
     response = templates.TemplateResponse(
@@ -140,7 +143,9 @@ def render(
             "lang_url": _with_language(request, other),
             "user": user,
             "csrf": csrf_token(request, token) if token else "",
-            "fmt": when,
+            "fmt": times,
+            "day": times.day,
+            "zone_name": settings.timezone_name,
             "percent": partial(percent, language=page_language),
             **context,
         },
@@ -188,8 +193,48 @@ def keep_device(request: Request, response: Response, device_id: str | None) -> 
         )
 
 
-def when(value: Any) -> str:
-    return "" if value is None else format_time(value)[:16].replace("T", " ") + " UTC"
+# Month abbreviations as each language writes them in a date ("1 Dec 2026", "1 Ara 2026").
+MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "tr": ("Oca", "Şub", "Mar", "Nis", "May", "Haz", "Tem", "Ağu", "Eyl", "Eki", "Kas", "Ara"),
+}
+
+
+def day(value: datetime | None, *, zone: tzinfo = UTC, language: str = "en") -> str:
+    """A date in `zone` as the language writes it: `1 Dec 2026`, `1 Ara 2026`."""
+    if value is None:
+        return ""
+    local = value.astimezone(zone)
+    return f"{local.day} {MONTHS[language][local.month - 1]} {local.year}"
+
+
+def when(value: datetime | None, *, zone: tzinfo = UTC, language: str = "en") -> str:
+    """A moment in `zone` as the language writes it: `1 Dec 2026, 14:05` in English,
+    `1 Ara 2026 14:05` in Turkish."""
+    if value is None:
+        return ""
+    separator = ", " if language == "en" else " "
+    clock = value.astimezone(zone).strftime("%H:%M")
+    return f"{day(value, zone=zone, language=language)}{separator}{clock}"
+
+
+class PageTimes:
+    """How one page writes times: `fmt(value)` (a moment) and `day(value)` (a date), in the
+    institution's zone and the page's language. `shown` says whether the page wrote one, so
+    the page names the zone once, under it (base.html), and only when it shows a time."""
+
+    def __init__(self, zone: tzinfo, language: str) -> None:
+        self.zone = zone
+        self.language = language
+        self.shown = False
+
+    def __call__(self, value: datetime | None) -> str:
+        self.shown = self.shown or value is not None
+        return when(value, zone=self.zone, language=self.language)
+
+    def day(self, value: datetime | None) -> str:
+        self.shown = self.shown or value is not None
+        return day(value, zone=self.zone, language=self.language)
 
 
 def percent(value: float | None, *, language: str = "en") -> str:
