@@ -35,7 +35,9 @@ from attn.http.errors import (
     unavailable_response,
 )
 from attn.models import UserSessionRedis
-from attn.web.i18n import LANGUAGES, pick_language, translator
+from attn.services.validation import broken_rule, rule_of
+from attn.web.form_errors import rule_text
+from attn.web.i18n import LANGUAGES, TEXTS, pick_language, translator
 
 log = logging.getLogger(__name__)
 
@@ -165,19 +167,30 @@ def _with_language(request: Request, page_language: str) -> str:
 
 
 def error_text(request: Request, exc: AttnError) -> str:
-    """An error's message in the page's language (the API's English text as a fallback)."""
-    translated = translator(language(request))(f"err_{exc.code}")
-    return exc.message if translated == f"err_{exc.code}" else translated
+    """An error's message in the page's language: a broken validation rule in words (see
+    `form_errors`), else the catalogue's text of its code (`err_<code>`, filled with the
+    error's attributes, say `{retry_after}`). An English page keeps a message the service
+    made for this one case (say, which line of a file is wrong), which the catalogue's text of
+    the code would lose."""
+    page_language = language(request)
+    translate = translator(page_language)
+    if exc.rule is not None:
+        return rule_text(translate, exc.rule)
+    key = f"err_{exc.code}"
+    specific = exc.message != type(exc).message
+    if key not in TEXTS or (specific and page_language == "en"):
+        return exc.message
+    return translate(key).format_map(_Attributes(vars(exc)))
+
+
+class _Attributes(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def form_error(request: Request, exc: ValidationError) -> str:
-    """The first rule a form broke: pydantic's words in English, the field name otherwise."""
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    page_language = language(request)
-    if page_language == "en":
-        return f"{field}: {first['msg']}"
-    return f"{translator(page_language)('err_validation_error')} ({field})"
+    """The first rule a form broke, in words, in the page's language."""
+    return rule_text(translator(language(request)), broken_rule(exc))
 
 
 def keep_device(request: Request, response: Response, device_id: str | None) -> None:
@@ -294,7 +307,8 @@ class PageRoute(APIRoute):
             except RequestValidationError as exc:
                 first = exc.errors()[0] if exc.errors() else {}
                 where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
-                return error_page(request, InvalidRequest(f"{where}: {first.get('msg', '')}"))
+                refusal = InvalidRequest(f"{where}: {first.get('msg', '')}")
+                return error_page(request, refusal.with_rule(rule_of(first, skip=1)))
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise

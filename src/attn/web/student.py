@@ -13,7 +13,7 @@ from attn.http.errors import status_of
 from attn.http.schemas import JoinIn
 from attn.services import attendance, devices, student_service, verification_service
 from attn.services.student_service import CheckIn
-from attn.services.validation import first_error
+from attn.services.validation import broken_rule, first_error
 from attn.web.render import PageRoute, error_text, keep_device, render
 from attn.web.session import CsrfForm, PageStudent
 
@@ -84,7 +84,7 @@ async def join_submit(
         try:
             body = JoinIn.model_validate({"code": form.get("code") or None})
         except ValidationError as exc:
-            raise InvalidRequest(first_error(exc)) from None
+            raise InvalidRequest(first_error(exc)).with_rule(broken_rule(exc)) from None
         result = await student_service.join_attendance(
             ctx,
             student=user,
