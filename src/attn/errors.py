@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
 from typing import Any, Self
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class BrokenRule:
     """The validation rule a value broke, kept with the error that reports it so that a page
     can say it in its own language: the field, pydantic's error type, the rule's limits
@@ -14,7 +14,7 @@ class BrokenRule:
 
     field: str
     kind: str
-    limits: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, Any] = dataclasses.field(default_factory=dict)
     value: str = ""
     line: int | None = None
 

@@ -9,6 +9,7 @@ import string
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 import attn.errors
 from attn.http import schemas
@@ -105,7 +106,7 @@ def test_every_service_error_code_has_words_in_both_languages(
         NewAccount,
     ],
 )
-def test_every_form_field_has_a_label_for_its_messages(schema: type) -> None:
+def test_every_form_field_has_a_label_for_its_messages(schema: type[BaseModel]) -> None:
     for field in schema.model_fields:
         assert f"fld_{field}" in TEXTS, (schema.__name__, field)
 

@@ -128,10 +128,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "tr": "Başlığı school_number,full_name,role,password olan bir CSV dosyasından birçok "
         "hesabı birden ekleyin (hatalı bir satır varsa hiçbiri eklenmez):",
     },
-    "admin_roles": {
-        "en": "Roles: teacher, student, admin.",
-        "tr": "Roller: teacher (öğretmen), student (öğrenci), admin (yönetici).",
-    },
+    "admin_roles": {"en": "Roles:", "tr": "Roller (öğretmen, öğrenci, yönetici):"},
     "shared_device": {"en": "same device as another student", "tr": "başka öğrenciyle aynı cihaz"},
     "shared_address": {
         "en": "same address as another student",

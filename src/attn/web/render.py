@@ -180,7 +180,7 @@ def error_text(request: Request, exc: AttnError) -> str:
     specific = exc.message != type(exc).message
     if key not in TEXTS or (specific and page_language == "en"):
         return exc.message
-    return translate(key).format_map(_Attributes(vars(exc)))
+    return str(translate(key)).format_map(_Attributes(vars(exc)))
 
 
 class _Attributes(dict[str, Any]):
