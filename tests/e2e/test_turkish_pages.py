@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.support.api import PASSWORD
 from tests.support.browser import Server
@@ -20,6 +20,7 @@ from tests.support.pages import (
 )
 
 TEACHER_AT_LAPTOP = {"width": 1280, "height": 900}
+LAPTOP = ViewportSize(width=1280, height=900)
 TEACHER = Person("T1090", "Gül Ekinci", "teacher")
 STUDENT = Person("S2090", "Oğuz Çınar", "student")
 ZONE_NOTE = "Saatler Europe/Istanbul saat dilimine göredir."
@@ -32,7 +33,7 @@ TURKISH_TIME = re.compile(
 def shoot(page: Page, name: str, *sizes: dict[str, int]) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for size in sizes:
-        page.set_viewport_size(size)  # type: ignore[arg-type]
+        page.set_viewport_size(ViewportSize(width=size["width"], height=size["height"]))
         label = f"{size['width']}x{size['height']}"
         page.screenshot(path=SHOTS / f"{name}-{label}.png", full_page=True)
 
@@ -71,7 +72,7 @@ def test_a_lesson_in_turkish_on_a_laptop_and_a_phone(
         "İzinli alt ağlar: 10.0.0.0/33 bir ağ değil (örneğin 10.1.2.0/24)."
     )
     shoot(teacher, "tr-refused-start", TEACHER_AT_LAPTOP, PHONE)
-    teacher.set_viewport_size(TEACHER_AT_LAPTOP)  # type: ignore[arg-type]
+    teacher.set_viewport_size(LAPTOP)
 
     teacher.get_by_label("İzinli alt ağlar (isteğe bağlı, virgülle)").fill("")
     teacher.get_by_role("button", name="Başlat", exact=True).click()
@@ -104,7 +105,7 @@ def test_a_lesson_in_turkish_on_a_laptop_and_a_phone(
     changes = teacher.locator("ol.audit li")
     expect(changes.first).to_contain_text("var → reddedildi (öğretmen T1090): Başka sınıfta")
     shoot(teacher, "tr-lesson", TEACHER_AT_LAPTOP, PHONE)
-    teacher.set_viewport_size(TEACHER_AT_LAPTOP)  # type: ignore[arg-type]
+    teacher.set_viewport_size(LAPTOP)
     teacher.goto(f"/teacher/lessons/{lesson_id}")
     teacher.locator(f'tr[data-student="{STUDENT.number}"]').get_by_role(
         "button", name="Onayla"

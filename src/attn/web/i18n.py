@@ -246,8 +246,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "tr": "{field}: her seçenek en fazla bir kez seçilebilir.",
     },
     "val_extra_forbidden": {
-        "en": "The form sent a field it does not have.",
-        "tr": "Form, kendinde olmayan bir alan gönderdi.",
+        "en": "The form holds a field it does not expect.",
+        "tr": "Formda beklenmeyen bir alan var.",
     },
     "val_bool_parsing": {
         "en": "{field}: must be yes or no.",
