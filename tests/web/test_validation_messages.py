@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from attn.errors import BrokenRule, InvalidRoster
 from attn.http.schemas import LessonIn
-from attn.services.rosters import parse_roster
 from attn.services.validation import broken_rule
 from attn.web.form_errors import rule_text
 from attn.web.i18n import translator
@@ -183,17 +182,6 @@ def test_a_field_or_rule_without_words_of_its_own_gets_the_generic_ones() -> Non
     too_long = BrokenRule("full_name", "string_too_long", {"max_length": 200}, "x", line=3)
     assert rule_text(english, too_long) == "Line 3: Full name: at most 200 characters."
     assert rule_text(turkish, too_long) == "Satır 3: Ad soyad: en fazla 200 karakter olabilir."
-
-
-def test_a_rosters_bad_line_is_said_in_the_pages_language() -> None:
-    with pytest.raises(InvalidRoster) as refused:
-        parse_roster("school_number,full_name\nS1,Elif Kaya\nbad number!,Can Öztürk\n")
-    assert refused.value.message.startswith("Line 3: school_number: ")  # the API's, unchanged
-    assert refused.value.rule is not None
-    assert rule_text(translator("tr"), refused.value.rule) == (
-        "Satır 3: Okul numarası: “bad number!” bir okul numarası değil (harf, rakam, nokta, "
-        "kısa çizgi ve alt çizgi; en çok 32)."
-    )
 
 
 def test_a_service_error_can_carry_its_rule_for_the_pages() -> None:

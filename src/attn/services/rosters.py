@@ -23,7 +23,7 @@ from attn.models import (
 )
 from attn.services.context import ServiceContext
 from attn.services.csv_tables import CsvTableError, read_table
-from attn.services.validation import broken_rule, first_error
+from attn.services.validation import first_error
 
 ROSTER_HEADER = ["school_number", "full_name"]
 MAX_ROSTER = 5000
@@ -47,8 +47,7 @@ def parse_roster(text: str) -> list[tuple[int, RosterStudent]]:
                     {"school_number": row[0].strip(), "full_name": row[1]}
                 )
             except ValidationError as exc:
-                refusal = InvalidRoster(f"Line {line_number}: {first_error(exc)}")
-                raise refusal.with_rule(broken_rule(exc, line=line_number)) from None
+                raise InvalidRoster(f"Line {line_number}: {first_error(exc)}") from None
             if student.school_number in students:
                 raise InvalidRoster(f"Line {line_number}: {student.school_number} appears twice.")
             students[student.school_number] = (line_number, student)
