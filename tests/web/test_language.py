@@ -15,11 +15,11 @@ from attn.web.render import percent
         (87.5, "87.5%", "%87,5"),
         (66.66, "66.7%", "%66,7"),
         (50.0, "50%", "%50"),
-        (None, "—", "—"),
+        (None, "\u2013", "\u2013"),
     ],
 )
 def test_a_percentage_is_written_as_each_language_writes_it(
     value: float | None, english: str, turkish: str
 ) -> None:
-    assert percent(value, language="en") == english
-    assert percent(value, language="tr") == turkish
+    assert percent(value, "en") == english
+    assert percent(value, "tr") == turkish

@@ -13,7 +13,6 @@ import hmac
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, tzinfo
-from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -148,7 +147,6 @@ def render(
             "fmt": times,
             "day": times.day,
             "zone_name": settings.timezone_name,
-            "percent": partial(percent, language=page_language),
             **context,
         },
         status_code=status_code,
@@ -250,17 +248,20 @@ class PageTimes:
         return day(value, zone=self.zone, language=self.language)
 
 
-def percent(value: float | None, *, language: str = "en") -> str:
+def percent(value: float | None, lang: str) -> str:
     """A percentage (a number of percent, 0-100) as the language writes it: `87%` in
     English, `%87` in Turkish; a fraction of a percent keeps one decimal (`87.5%`,
-    `%87,5`); None (nothing to count) is a dash. Pages call it as `percent(value)`."""
+    `%87,5`); None (nothing to count) is a dash. A template global: `percent(value, lang)`."""
     if value is None:
-        return "—"
+        return "\u2013"
     rounded = round(float(value), 1)
     number = f"{rounded:.0f}" if rounded.is_integer() else f"{rounded:.1f}"
-    if language == "tr":
+    if lang == "tr":
         return f"%{number.replace('.', ',')}"
     return f"{number}%"
+
+
+templates.env.globals["percent"] = percent
 
 
 def back(url: str) -> RedirectResponse:
