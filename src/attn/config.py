@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +77,8 @@ class Settings(BaseSettings):
     DB_STATEMENT_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=3600)] = 10
     DB_LOCK_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=3600)] = 5
     LOG_LEVEL: Literal["debug", "info", "warning", "error"] = "info"
+    # the institution's time zone, in which the pages show every time (IANA name)
+    TIMEZONE: str | None = None
     TELEMETRY: bool = False
 
     # Check-in security
@@ -138,6 +141,15 @@ class Settings(BaseSettings):
             pattern = item.removeprefix("*.")
             if item != "*" and (not pattern or not _HOST_NAME.fullmatch(pattern)):
                 raise ValueError(f"{item!r} is not a host name, an address, '*.domain' or '*'")
+        return value
+
+    @field_validator("TIMEZONE")
+    @classmethod
+    def _check_timezone(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not is_zone_name(value):
+            raise ValueError(f"{value!r} is not an IANA time zone name such as Europe/Istanbul")
         return value
 
     @model_validator(mode="after")
@@ -206,6 +218,15 @@ class Settings(BaseSettings):
             return f"sqlite+aiosqlite:///{(self.DATA_DIR / 'attn.sqlite3').resolve()}"
         return to_async_database_url(self.DATABASE_URL)
 
+    @cached_property
+    def timezone_name(self) -> str:
+        """The zone the pages show times in: `ATTN_TIMEZONE`, or the server's own zone."""
+        return self.TIMEZONE or local_zone_name()
+
+    @cached_property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone_name)
+
     def session_ttl_seconds(self, role: str) -> int:
         """The session lifetime of a role, the design's TTL-by-role rule."""
         if role == "teacher":
@@ -217,6 +238,29 @@ class Settings(BaseSettings):
 
 def _split(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def is_zone_name(name: str) -> bool:
+    """Whether `name` is a zone of the IANA database (the system's, else the `tzdata`
+    package's)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, malformed, a folder
+        return False
+    return True
+
+
+def local_zone_name() -> str:
+    """The IANA name of the server's own zone: `TZ`, else what `/etc/localtime` links to,
+    else `/etc/timezone`; `UTC` when none of them names one."""
+    candidates = [os.environ.get("TZ", "").removeprefix(":")]
+    with contextlib.suppress(OSError):
+        target = str(Path("/etc/localtime").resolve())
+        if "/zoneinfo/" in target:
+            candidates.append(target.split("/zoneinfo/", 1)[1])
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    return next((name for name in candidates if name and is_zone_name(name)), "UTC")
 
 
 def to_async_database_url(url: str) -> str:

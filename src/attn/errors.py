@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenRule:
+    """The validation rule a value broke, kept with the error that reports it so that a page
+    can say it in its own language: the field, pydantic's error type, the rule's limits
+    (`ctx`: `max_length`, `ge`, ...), the value sent, and the line of a file it came from."""
+
+    field: str
+    kind: str
+    limits: dict[str, Any] = field(default_factory=dict)
+    value: str = ""
+    line: int | None = None
 
 
 class AttnError(Exception):
@@ -11,10 +25,16 @@ class AttnError(Exception):
 
     code = "error"
     message = "The request failed."
+    # set (`with_rule`) when the failure is a broken validation rule
+    rule: BrokenRule | None = None
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.message)
         self.message = message or self.message
+
+    def with_rule(self, rule: BrokenRule) -> Self:
+        self.rule = rule
+        return self
 
 
 class InvalidCredentials(AttnError):

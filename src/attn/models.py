@@ -26,6 +26,7 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 SCHOOL_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
 # A device id as a request may carry it: one this server issued (`<device>.<seal>`, see
@@ -103,7 +104,9 @@ def no_control_characters(value: str) -> str:
     """`value`, unless it holds a control, invisible format, private-use, unassigned or lone
     surrogate character (NUL among them): no name holds one, and a database may refuse it."""
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in value):
-        raise ValueError("must not contain control or invisible format characters")
+        raise PydanticCustomError(
+            "control_characters", "must not contain control or invisible format characters"
+        )
     return value
 
 
@@ -138,7 +141,7 @@ def name_words(value: str) -> list[str]:
 
 def _has_visible_text(value: str) -> str:
     if not value.strip():
-        raise ValueError("must not be empty or only white space")
+        raise PydanticCustomError("blank_text", "must not be empty or only white space")
     return " ".join(value.split())
 
 

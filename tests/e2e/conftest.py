@@ -113,6 +113,7 @@ def attn_server(
         DATA_DIR=data_dir / "data",
         CODE_ROTATION_SECONDS="60",
         LOG_LEVEL="warning",
+        TIMEZONE="Europe/Istanbul",  # the institution's zone, which the pages show times in
     )
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"

@@ -18,6 +18,7 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 from attn.models import (
     AttendanceRecordRedis,
@@ -79,7 +80,7 @@ class MeOut(_Model):
 
 def _unique(values: list[SecurityOption]) -> list[SecurityOption]:
     if len(set(values)) != len(values):
-        raise ValueError("each option at most once")
+        raise PydanticCustomError("repeated_option", "each option at most once")
     return values
 
 
@@ -89,7 +90,11 @@ def _networks(values: list[str]) -> list[str]:
         try:
             normalized.append(str(ipaddress.ip_network(value.strip(), strict=False)))
         except ValueError:
-            raise ValueError(f"{value!r} is not an IP network such as 10.1.2.0/24") from None
+            raise PydanticCustomError(
+                "not_a_network",
+                "{shown} is not an IP network such as 10.1.2.0/24",
+                {"value": value, "shown": repr(value)},
+            ) from None
     return normalized
 
 

@@ -128,10 +128,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "tr": "Başlığı school_number,full_name,role,password olan bir CSV dosyasından birçok "
         "hesabı birden ekleyin (hatalı bir satır varsa hiçbiri eklenmez):",
     },
-    "admin_roles": {
-        "en": "Roles: teacher, student, admin.",
-        "tr": "Roller: teacher (öğretmen), student (öğrenci), admin (yönetici).",
-    },
+    "admin_roles": {"en": "Roles:", "tr": "Roller (öğretmen, öğrenci, yönetici):"},
     "shared_device": {"en": "same device as another student", "tr": "başka öğrenciyle aynı cihaz"},
     "shared_address": {
         "en": "same address as another student",
@@ -417,9 +414,128 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Type letters or digits of the lesson's name.",
         "tr": "Ders adının harflerini ya da rakamlarını yazın.",
     },
+    # languages, time zones, the change list's sources and validation messages
+    "times_in": {
+        "en": "Times are in the {zone} time zone.",
+        "tr": "Saatler {zone} saat dilimine göredir.",
+    },
+    # the fields a form's validation message names (`fld_<field>`), by their labels
+    "fld_lesson_name": {"en": "Lesson name", "tr": "Ders adı"},
+    "fld_teacher_name": {"en": "Teacher's name", "tr": "Öğretmen adı"},
+    "fld_duration_minutes": {"en": "Duration", "tr": "Süre"},
+    "fld_late_after_minutes": {"en": "Late after", "tr": "Geç sayılma süresi"},
+    "fld_security": {"en": "Check-in security", "tr": "Yoklama güvenliği"},
+    "fld_allowed_subnets": {"en": "Allowed subnets", "tr": "İzinli alt ağlar"},
+    "fld_code": {"en": "Code", "tr": "Kod"},
+    "fld_status": {"en": "Status", "tr": "Durum"},
+    "fld_reason": {"en": "Reason", "tr": "Gerekçe"},
+    "fld_school_number": {"en": "School number", "tr": "Okul numarası"},
+    "fld_student_number": {"en": "School number", "tr": "Okul numarası"},
+    "fld_password": {"en": "Password", "tr": "Şifre"},
+    "fld_full_name": {"en": "Full name", "tr": "Ad soyad"},
+    "fld_role": {"en": "Role", "tr": "Rol"},
+    "fld_page": {"en": "Page", "tr": "Sayfa"},
+    "fld_name": {"en": "Course", "tr": "Ders"},
+    "fld_course": {"en": "Course", "tr": "Ders"},
+    "fld_lesson_id": {"en": "Lesson", "tr": "Ders"},
+    "fld_remember_device": {"en": "Remember this device", "tr": "Bu cihazı hatırla"},
+    "fld_device_id": {"en": "Device", "tr": "Cihaz"},
+    "fld_other": {"en": "A value", "tr": "Bir değer"},
+    # what is wrong with a field (`val_<error type>`, or `val_<field>_<error type>` where one
+    # field needs its own words): {field} is its label, the rest the rule's limits
+    "val_missing": {"en": "{field}: fill this in.", "tr": "{field}: bu alanı doldurun."},
+    "val_blank_text": {"en": "{field}: must not be empty.", "tr": "{field}: boş olamaz."},
+    "val_string_too_short": {
+        "en": "{field}: type at least {min_length} characters.",
+        "tr": "{field}: en az {min_length} karakter yazın.",
+    },
+    "val_string_too_long": {
+        "en": "{field}: at most {max_length} characters.",
+        "tr": "{field}: en fazla {max_length} karakter olabilir.",
+    },
+    "val_too_long": {
+        "en": "{field}: at most {max_length} entries.",
+        "tr": "{field}: en fazla {max_length} öğe olabilir.",
+    },
+    "val_too_short": {
+        "en": "{field}: at least {min_length} entries.",
+        "tr": "{field}: en az {min_length} öğe olmalı.",
+    },
+    "val_string_pattern_mismatch": {
+        "en": "{field}: “{value}” is not in the expected form.",
+        "tr": "{field}: “{value}” beklenen biçimde değil.",
+    },
+    "val_school_number_string_pattern_mismatch": {
+        "en": "{field}: “{value}” is not a school number (letters, digits, dots, hyphens and "
+        "underscores, up to 32).",
+        "tr": "{field}: “{value}” bir okul numarası değil (harf, rakam, nokta, kısa çizgi ve alt "
+        "çizgi; en çok 32).",
+    },
+    "val_student_number_string_pattern_mismatch": {
+        "en": "{field}: “{value}” is not a school number (letters, digits, dots, hyphens and "
+        "underscores, up to 32).",
+        "tr": "{field}: “{value}” bir okul numarası değil (harf, rakam, nokta, kısa çizgi ve alt "
+        "çizgi; en çok 32).",
+    },
+    "val_int_type": {"en": "{field}: type a whole number.", "tr": "{field}: bir tam sayı yazın."},
+    "val_int_parsing": {
+        "en": "{field}: type a whole number.",
+        "tr": "{field}: bir tam sayı yazın.",
+    },
+    "val_greater_than_equal": {
+        "en": "{field}: must be at least {ge}.",
+        "tr": "{field}: en az {ge} olmalı.",
+    },
+    "val_less_than_equal": {
+        "en": "{field}: must be at most {le}.",
+        "tr": "{field}: en fazla {le} olmalı.",
+    },
+    "val_greater_than": {
+        "en": "{field}: must be more than {gt}.",
+        "tr": "{field}: {gt} değerinden büyük olmalı.",
+    },
+    "val_less_than": {
+        "en": "{field}: must be less than {lt}.",
+        "tr": "{field}: {lt} değerinden küçük olmalı.",
+    },
+    "val_enum": {
+        "en": "{field}: “{value}” is not one of the choices.",
+        "tr": "{field}: “{value}” seçeneklerden biri değil.",
+    },
+    "val_status_enum": {
+        "en": "{field}: choose present, late, rejected, excused or absent.",
+        "tr": "{field}: var, geç, reddedildi, mazeretli ya da yok seçin.",
+    },
+    "val_control_characters": {
+        "en": "{field}: holds a control or invisible character; type it again.",
+        "tr": "{field}: denetim ya da görünmez bir karakter içeriyor; yeniden yazın.",
+    },
+    "val_not_a_network": {
+        "en": "{field}: {value} is not a network such as 10.1.2.0/24.",
+        "tr": "{field}: {value} bir ağ değil (örneğin 10.1.2.0/24).",
+    },
+    "val_repeated_option": {
+        "en": "{field}: each option at most once.",
+        "tr": "{field}: her seçenek en fazla bir kez seçilebilir.",
+    },
+    "val_extra_forbidden": {
+        "en": "The form holds a field it does not expect.",
+        "tr": "Formda beklenmeyen bir alan var.",
+    },
+    "val_bool_parsing": {
+        "en": "{field}: must be yes or no.",
+        "tr": "{field}: evet ya da hayır olmalı.",
+    },
+    "val_string_type": {"en": "{field}: must be text.", "tr": "{field}: metin olmalı."},
+    "val_invalid": {
+        "en": "{field}: this value is not valid.",
+        "tr": "{field}: bu değer geçerli değil.",
+    },
+    "val_line": {"en": "Line {line}: {problem}", "tr": "Satır {line}: {problem}"},
 }
 
-# Error messages by the error's code; codes without a Turkish text show the API's message.
+# Error messages by the error's code (`err_<code>`): every code of `attn.errors` has one in
+# both languages (tests/web/test_catalogue.py); `{name}` is filled with the error's attribute.
 ERRORS: dict[str, tuple[str, str]] = {
     "missing_credentials": (
         "Type your school number and password.",
@@ -503,6 +619,45 @@ ERRORS: dict[str, tuple[str, str]] = {
         "The sign-in form had expired or was not opened here. Sign in again with this form.",
         "Giriş formunun süresi dolmuş ya da form burada açılmamış. Bu formla yeniden giriş yapın.",
     ),
+    "not_authenticated": (
+        "You are not signed in (or your session has ended); sign in again.",
+        "Giriş yapmamışsınız (ya da oturumunuz sona erdi); yeniden giriş yapın.",
+    ),
+    "forbidden": (
+        "This is not available to your role.",
+        "Bu işlem rolünüz için kullanılamıyor.",
+    ),
+    "user_exists": (
+        "A user with this school number already exists.",
+        "Bu okul numarasıyla bir kullanıcı zaten var.",
+    ),
+    "invalid_user": ("The user's data is not valid.", "Kullanıcı bilgileri geçerli değil."),
+    "code_not_enabled": (
+        "This lesson does not use a check-in code.",
+        "Bu ders yoklama kodu kullanmıyor.",
+    ),
+    "invalid_roster": (
+        "The roster is not a valid CSV file with the header school_number,full_name.",
+        "Öğrenci listesi, başlığı school_number,full_name olan geçerli bir CSV dosyası değil.",
+    ),
+    "roster_not_found": ("This course has no roster.", "Bu dersin öğrenci listesi yok."),
+    "invalid_signature": (
+        "The signature is missing, wrong or too old.",
+        "İmza eksik, yanlış ya da çok eski.",
+    ),
+    "verification_not_found": (
+        "No open verification has this id (it may have timed out).",
+        "Bu kimlikle açık bir doğrulama yok (süresi dolmuş olabilir).",
+    ),
+    "verification_already_answered": (
+        "This verification has already been answered.",
+        "Bu doğrulama zaten yanıtlandı.",
+    ),
+    "invalid_refresh_token": (
+        "This device is no longer remembered; sign in again.",
+        "Bu cihaz artık hatırlanmıyor; yeniden giriş yapın.",
+    ),
+    "error": ("The request failed.", "İstek yerine getirilemedi."),
 }
 for _code, (_english, _turkish) in ERRORS.items():
     TEXTS[f"err_{_code}"] = {"en": _english, "tr": _turkish}

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,8 +33,10 @@ from attn.http.errors import (
     status_of,
     unavailable_response,
 )
-from attn.models import UserSessionRedis, format_time
-from attn.web.i18n import LANGUAGES, pick_language, translator
+from attn.models import UserSessionRedis
+from attn.services.validation import broken_rule, rule_of
+from attn.web.form_errors import rule_text
+from attn.web.i18n import LANGUAGES, TEXTS, pick_language, translator
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +151,8 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     page_language = language(request)
+    settings = context_of(request).settings
+    times = PageTimes(settings.timezone, page_language)
     token = request.cookies.get(SESSION_COOKIE, "")
     other = next(code for code in LANGUAGES if code != page_language)
     response = templates.TemplateResponse(
@@ -160,7 +165,9 @@ def render(
             "lang_url": _with_language(request, other),
             "user": user,
             "csrf": csrf_token(request, token) if token else "",
-            "fmt": when,
+            "fmt": times,
+            "day": times.day,
+            "zone_name": settings.timezone_name,
             **context,
         },
         status_code=status_code,
@@ -179,13 +186,27 @@ def _with_language(request: Request, page_language: str) -> str:
 
 
 def error_text(request: Request, exc: AttnError) -> str:
-    """An error's message in the page's language (the API's English text as a fallback); a
-    lockout says how long to wait, in words."""
-    t = translator(language(request))
+    """An error's message in the page's language: a broken validation rule in words (see
+    `form_errors`), else the catalogue's text of its code (`err_<code>`, filled with the
+    error's attributes, say `{retry_after}`). An English page keeps a message the service
+    made for this one case (say, which line of a file is wrong), which the catalogue's text of
+    the code would lose. A lockout says how long to wait, in words."""
+    page_language = language(request)
+    translate = translator(page_language)
     if isinstance(exc, TooManyAttempts) and exc.code == TooManyAttempts.code:
-        return f"{t('too_many_tries')} {wait_text(t, exc.retry_after)}"
-    translated = t(f"err_{exc.code}")
-    return exc.message if translated == f"err_{exc.code}" else translated
+        return f"{translate('too_many_tries')} {wait_text(translate, exc.retry_after)}"
+    if exc.rule is not None:
+        return rule_text(translate, exc.rule)
+    key = f"err_{exc.code}"
+    specific = exc.message != type(exc).message
+    if key not in TEXTS or (specific and page_language == "en"):
+        return exc.message
+    return str(translate(key)).format_map(_Attributes(vars(exc)))
+
+
+class _Attributes(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def wait_text(t: Callable[[str], str], seconds: int) -> str:
@@ -197,13 +218,8 @@ def wait_text(t: Callable[[str], str], seconds: int) -> str:
 
 
 def form_error(request: Request, exc: ValidationError) -> str:
-    """The first rule a form broke: pydantic's words in English, the field name otherwise."""
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    page_language = language(request)
-    if page_language == "en":
-        return f"{field}: {first['msg']}"
-    return f"{translator(page_language)('err_validation_error')} ({field})"
+    """The first rule a form broke, in words, in the page's language."""
+    return rule_text(translator(language(request)), broken_rule(exc))
 
 
 def keep_device(request: Request, response: Response, device_id: str | None) -> None:
@@ -219,8 +235,64 @@ def keep_device(request: Request, response: Response, device_id: str | None) -> 
         )
 
 
-def when(value: Any) -> str:
-    return "" if value is None else format_time(value)[:16].replace("T", " ") + " UTC"
+# Month abbreviations as each language writes them in a date ("1 Dec 2026", "1 Ara 2026").
+MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "tr": ("Oca", "Şub", "Mar", "Nis", "May", "Haz", "Tem", "Ağu", "Eyl", "Eki", "Kas", "Ara"),
+}
+
+
+def day(value: datetime | None, *, zone: tzinfo = UTC, language: str = "en") -> str:
+    """A date in `zone` as the language writes it: `1 Dec 2026`, `1 Ara 2026`."""
+    if value is None:
+        return ""
+    local = value.astimezone(zone)
+    return f"{local.day} {MONTHS[language][local.month - 1]} {local.year}"
+
+
+def when(value: datetime | None, *, zone: tzinfo = UTC, language: str = "en") -> str:
+    """A moment in `zone` as the language writes it: `1 Dec 2026, 14:05` in English,
+    `1 Ara 2026 14:05` in Turkish."""
+    if value is None:
+        return ""
+    separator = ", " if language == "en" else " "
+    clock = value.astimezone(zone).strftime("%H:%M")
+    return f"{day(value, zone=zone, language=language)}{separator}{clock}"
+
+
+class PageTimes:
+    """How one page writes times: `fmt(value)` (a moment) and `day(value)` (a date), in the
+    institution's zone and the page's language. `shown` says whether the page wrote one, so
+    the page names the zone once, under it (base.html), and only when it shows a time."""
+
+    def __init__(self, zone: tzinfo, language: str) -> None:
+        self.zone = zone
+        self.language = language
+        self.shown = False
+
+    def __call__(self, value: datetime | None) -> str:
+        self.shown = self.shown or value is not None
+        return when(value, zone=self.zone, language=self.language)
+
+    def day(self, value: datetime | None) -> str:
+        self.shown = self.shown or value is not None
+        return day(value, zone=self.zone, language=self.language)
+
+
+def percent(value: float | None, lang: str) -> str:
+    """A percentage (a number of percent, 0-100) as the language writes it: `87%` in
+    English, `%87` in Turkish; a fraction of a percent keeps one decimal (`87.5%`,
+    `%87,5`); None (nothing to count) is a dash. A template global: `percent(value, lang)`."""
+    if value is None:
+        return "\u2013"
+    rounded = round(float(value), 1)
+    number = f"{rounded:.0f}" if rounded.is_integer() else f"{rounded:.1f}"
+    if lang == "tr":
+        return f"%{number.replace('.', ',')}"
+    return f"{number}%"
+
+
+templates.env.globals["percent"] = percent
 
 
 def back(url: str) -> RedirectResponse:
@@ -270,7 +342,8 @@ class PageRoute(APIRoute):
             except RequestValidationError as exc:
                 first = exc.errors()[0] if exc.errors() else {}
                 where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
-                return error_page(request, InvalidRequest(f"{where}: {first.get('msg', '')}"))
+                refusal = InvalidRequest(f"{where}: {first.get('msg', '')}")
+                return error_page(request, refusal.with_rule(rule_of(first, skip=1)))
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise

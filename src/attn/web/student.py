@@ -20,7 +20,7 @@ from attn.models import (
 )
 from attn.services import attendance, devices, scan, student_service, verification_service
 from attn.services.student_service import CheckIn
-from attn.services.validation import first_error
+from attn.services.validation import broken_rule, first_error
 from attn.web.i18n import translator
 from attn.web.render import (
     PageRoute,
@@ -176,7 +176,7 @@ async def join_submit(
         try:
             body = JoinIn.model_validate({"code": form.get("code") or None})
         except ValidationError as exc:
-            raise InvalidRequest(first_error(exc)) from None
+            raise InvalidRequest(first_error(exc)).with_rule(broken_rule(exc)) from None
         result = await student_service.join_attendance(
             ctx,
             student=user,
