@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Self
 
 
@@ -15,7 +16,7 @@ class BrokenRule:
 
     field: str
     kind: str
-    limits: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, Any] = dataclasses.field(default_factory=dict)
     value: str = ""
     line: int | None = None
 

@@ -43,21 +43,12 @@ log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
-def percent(value: int | None, lang: str) -> str:
-    """A whole percentage as the page's language writes it: "%67" in Turkish, "67%" in
-    English; a dash when there is none (no lesson counted)."""
-    if value is None:
-        return "\u2013"
-    return f"%{value}" if lang == "tr" else f"{value}%"
-
-
 def decimal(value: float, lang: str) -> str:
     """A weight as the language writes it: "1", "0.5" (English), "0,5" (Turkish)."""
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return text.replace(".", ",") if lang == "tr" else text
 
 
-templates.env.globals["percent"] = percent
 templates.env.globals["decimal"] = decimal
 
 SESSION_COOKIE = "attn_session"
