@@ -68,7 +68,14 @@ FOCUS_RING = """
   const el = document.activeElement;
   if (!el || el === document.body) return null;
   const style = getComputedStyle(el);
+  // what the ring is drawn on: the nearest ancestor with a background of its own
+  let behind = "rgb(255, 255, 255)";
+  for (let up = el.parentElement; up; up = up.parentElement) {
+    const color = getComputedStyle(up).backgroundColor;
+    if (color !== "transparent" && color !== "rgba(0, 0, 0, 0)") { behind = color; break; }
+  }
   return {
+    behind,
     element: el.outerHTML.slice(0, 120),
     focusVisible: el.matches(":focus-visible"),
     outlineStyle: style.outlineStyle,
@@ -77,6 +84,22 @@ FOCUS_RING = """
   };
 }
 """
+
+
+def _luminance(css_color: str) -> float:
+    """The relative luminance (WCAG 2.1) of a computed `rgb(...)`/`rgba(...)` colour."""
+    red, green, blue = (int(part) / 255 for part in re.findall(r"[\d.]+", css_color)[:3])
+
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+
+
+def contrast(first: str, second: str) -> float:
+    """The WCAG contrast ratio of two computed colours (1 to 21)."""
+    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
 
 
 def axe_source() -> str:
@@ -151,6 +174,7 @@ __all__ = [
     "assert_accessible",
     "axe_results",
     "axe_source",
+    "contrast",
     "focus_ring",
     "overflow_problem",
     "severe_violations",
