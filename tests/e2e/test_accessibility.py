@@ -28,20 +28,21 @@ def tour_people(attn_server: Server, tmp_path_factory: pytest.TempPathFactory) -
     add_people(attn_server, TOUR_PEOPLE, tmp_path_factory.mktemp("tour"))
 
 
+@pytest.mark.parametrize("lang", ["en", "tr"])
 def test_every_page_passes_axe_and_fits_a_phone(
-    attn_server: Server, new_context: NewContext, tour_people: None, axe_js: str
+    attn_server: Server, new_context: NewContext, tour_people: None, axe_js: str, lang: str
 ) -> None:
-    scene = build_scene(attn_server, new_context)
+    scene = build_scene(attn_server, new_context, lang)
     problems: list[str] = []
     for visit in VISITS:
         page = open_visit(scene, visit)
         for size in visit.sizes:
             page.set_viewport_size(size)
-            where = f"{visit.name} at {size['width']}x{size['height']}"
+            where = f"{visit.name} ({lang}) at {size['width']}x{size['height']}"
             if size == PHONE:
                 overflow = overflow_problem(page, where)
                 if overflow is not None:
                     problems.append(overflow)
             problems += accessibility_problems(page, where, axe_js)
-            tour_shot(page, visit.name, size)
+            tour_shot(page, f"{visit.name}-{lang}", size)
     assert not problems, "\n".join(problems)

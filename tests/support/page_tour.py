@@ -29,22 +29,41 @@ LAPTOP = Size(width=1280, height=900)
 PROJECTOR = Size(width=1280, height=720)
 BIG_PROJECTOR = Size(width=1920, height=1080)
 
-TOUR_TEACHER = Person("T7001", "Gül Şenyürek", "teacher")
-TOUR_STUDENT = Person("S7001", "Oğuz Çakır", "student")
-TOUR_LATECOMER = Person("S7002", "Işıl Ünal", "student")
-TOUR_ADMIN = Person("A7001", "Nur Aksoy", "admin")
 KEYBOARD_TEACHER = Person("T7002", "Tuna Erdem", "teacher")
 KEYBOARD_STUDENT = Person("S7003", "Ada Köse", "student")
-TOUR_PEOPLE = [
-    TOUR_TEACHER,
-    TOUR_STUDENT,
-    TOUR_LATECOMER,
-    TOUR_ADMIN,
-    KEYBOARD_TEACHER,
-    KEYBOARD_STUDENT,
-]
 
-TOUR_COURSE = "Biology 3"
+
+@dataclass(frozen=True)
+class Cast:
+    """The people of one tour, and the course they meet in (one tour per page language)."""
+
+    teacher: Person
+    student: Person
+    latecomer: Person  # checks in during the tour (the join and result pages)
+    admin: Person
+    course: str
+
+    def people(self) -> list[Person]:
+        return [self.teacher, self.student, self.latecomer, self.admin]
+
+
+CASTS = {
+    "en": Cast(
+        Person("T7001", "Gül Şenyürek", "teacher"),
+        Person("S7001", "Oğuz Çakır", "student"),
+        Person("S7002", "Işıl Ünal", "student"),
+        Person("A7001", "Nur Aksoy", "admin"),
+        "Biology 3",
+    ),
+    "tr": Cast(
+        Person("T7101", "Gökhan Işıkçı", "teacher"),
+        Person("S7101", "Şükrü Ağaoğlu", "student"),
+        Person("S7102", "İpek Güçlü", "student"),
+        Person("A7101", "Çağla Öğüt", "admin"),
+        "Biyoloji 3",
+    ),
+}
+TOUR_PEOPLE = [person for cast in CASTS.values() for person in cast.people()]
 
 
 def add_people(server: Server, people: list[Person], directory: Path) -> None:
@@ -62,18 +81,18 @@ def add_people(server: Server, people: list[Person], directory: Path) -> None:
 class Scene:
     """The signed-in pages of the tour, one per person, and the lessons they look at."""
 
+    cast: Cast
+    lang: str
     pages: dict[str, Page]
     live: str
     finished: str
-    course: str = TOUR_COURSE
-    teacher: str = TOUR_TEACHER.name
 
     def path(self, template: str) -> str:
         return template.format(
             live=self.live,
             finished=self.finished,
-            course=quote_plus(self.course),
-            teacher=quote_plus(self.teacher),
+            course=quote_plus(self.cast.course),
+            teacher=quote_plus(self.cast.teacher.name),
         )
 
 
@@ -86,17 +105,19 @@ def signed_in_page(new_context: NewContext, person: Person, viewport: Size) -> P
     return page
 
 
-def build_scene(server: Server, new_context: NewContext) -> Scene:
-    """A finished lesson of the course, swept to SQL (history, course, my attendance), and a
-    live one of the same course with a check-in on its roll."""
-    teacher = signed_in_page(new_context, TOUR_TEACHER, LAPTOP)
-    student = signed_in_page(new_context, TOUR_STUDENT, PHONE)
-    latecomer = signed_in_page(new_context, TOUR_LATECOMER, PHONE)
-    admin = signed_in_page(new_context, TOUR_ADMIN, LAPTOP)
+def build_scene(server: Server, new_context: NewContext, lang: str) -> Scene:
+    """A finished lesson of the cast's course, swept to SQL (history, course, my attendance),
+    and a live one of the same course with a check-in on its roll; the pages are then shown
+    in `lang` (the language cookie the page's own language link sets)."""
+    cast = CASTS[lang]
+    teacher = signed_in_page(new_context, cast.teacher, LAPTOP)
+    student = signed_in_page(new_context, cast.student, PHONE)
+    latecomer = signed_in_page(new_context, cast.latecomer, PHONE)
+    admin = signed_in_page(new_context, cast.admin, LAPTOP)
     anonymous = new_context(viewport=PHONE).new_page()
 
     teacher.goto("/teacher")
-    finished = start_lesson(teacher, TOUR_COURSE)
+    finished = start_lesson(teacher, cast.course)
     student.goto(f"/join/{finished}")
     check_in(student, Lesson(finished, teacher.context).code())
     teacher.goto(f"/teacher/lessons/{finished}")
@@ -106,7 +127,7 @@ def build_scene(server: Server, new_context: NewContext) -> Scene:
     assert swept.returncode == 0, swept.stderr
 
     teacher.goto("/teacher")
-    live = start_lesson(teacher, TOUR_COURSE)
+    live = start_lesson(teacher, cast.course)
     student.goto(f"/join/{live}")
     check_in(student, Lesson(live, teacher.context).code())
     pages = {
@@ -116,7 +137,9 @@ def build_scene(server: Server, new_context: NewContext) -> Scene:
         "latecomer": latecomer,
         "admin": admin,
     }
-    return Scene(pages=pages, live=live, finished=finished)
+    for page in pages.values():
+        page.goto(f"/login?lang={lang}")  # the language link's way: a cookie for a year
+    return Scene(cast=cast, lang=lang, pages=pages, live=live, finished=finished)
 
 
 def send_the_code(page: Page, scene: Scene) -> None:
@@ -128,7 +151,7 @@ def send_the_code(page: Page, scene: Scene) -> None:
 
 def wrong_password(page: Page, scene: Scene) -> None:
     """On the sign-in page: a wrong password (the refusal is shown on the form)."""
-    page.locator("#school_number").fill(TOUR_STUDENT.number)
+    page.locator("#school_number").fill(scene.cast.student.number)
     page.locator("#password").fill("not the password")
     page.locator("main form button[type=submit]").click()
     expect(page.get_by_role("alert")).to_be_visible()
