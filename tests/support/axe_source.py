@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import io
 import os
 import sys
@@ -54,7 +55,7 @@ def fetch(url: str = TARBALL_URL) -> Path:
             raise AxeUnavailable(f"not an https address: {url}")
         with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # noqa: S310 (https only)
             tarball: bytes = response.read()
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         raise AxeUnavailable(f"cannot download {url}: {exc}") from exc
     _check_integrity(tarball)
     try:
