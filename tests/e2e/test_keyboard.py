@@ -1,7 +1,7 @@
 """The key steps with the keyboard alone, and a focus ring that can be seen: the teacher starts
 a lesson from the dashboard's form at a laptop, the student signs in and checks in on a phone,
-the teacher excuses the student from the roll, and the projector view at 1280x720 shows where
-the focus is. Every control is reached with Tab and used with Enter or Space; no click."""
+the teacher excuses the student from the live roll (keeping the focus while another
+check-in updates it), and the projector view at 1280x720 shows where the focus is. Every control is reached with Tab and used with Enter or Space; no click."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.support.api import PASSWORD
 from tests.support.axe import contrast, focus_ring
 from tests.support.browser import Server
 from tests.support.page_tour import (
+    KEYBOARD_LATECOMER,
     KEYBOARD_STUDENT,
     KEYBOARD_TEACHER,
     LAPTOP,
@@ -23,7 +24,15 @@ from tests.support.page_tour import (
     TOUR_SHOTS,
     add_people,
 )
-from tests.support.pages import LESSON_URL, Lesson, NewContext
+from tests.support.pages import (
+    LESSON_URL,
+    LIVE_WAIT,
+    WATCH_STREAM,
+    Lesson,
+    NewContext,
+    check_in,
+    sign_in,
+)
 
 MAX_TABS = 40  # more than any page here has controls before the one looked for
 MIN_RING = 2  # px: the thinnest outline that counts as a visible focus ring
@@ -42,7 +51,11 @@ def ring_problem(where: str, ring: dict[str, Any]) -> str | None:
 
 @pytest.fixture(scope="module")
 def keyboard_people(attn_server: Server, tmp_path_factory: pytest.TempPathFactory) -> None:
-    add_people(attn_server, [KEYBOARD_TEACHER, KEYBOARD_STUDENT], tmp_path_factory.mktemp("keys"))
+    add_people(
+        attn_server,
+        [KEYBOARD_TEACHER, KEYBOARD_STUDENT, KEYBOARD_LATECOMER],
+        tmp_path_factory.mktemp("keys"),
+    )
 
 
 class Keyboard:
@@ -81,7 +94,9 @@ def test_the_key_steps_work_with_the_keyboard_alone_and_focus_is_visible(
     unseen: list[str] = []
 
     # The teacher signs in and starts a lesson with a rotating code, at a laptop.
-    teacher = new_context(viewport=LAPTOP).new_page()
+    teacher_context = new_context(viewport=LAPTOP)
+    teacher_context.add_init_script(WATCH_STREAM)
+    teacher = teacher_context.new_page()
     teacher.goto("/login")
     keys = Keyboard(teacher, "teacher sign-in")
     keys.type_into("#school_number", KEYBOARD_TEACHER.number)
@@ -129,12 +144,25 @@ def test_the_key_steps_work_with_the_keyboard_alone_and_focus_is_visible(
     expect(student.locator(".result")).to_contain_text("You are checked in: present.")
     unseen += keys.unseen
 
-    # The teacher excuses the student from the roll.
+    # The teacher excuses the student from the live roll; a check-in arriving meanwhile
+    # (the roll is swapped in anew) leaves the focus where it was.
     teacher.goto(f"/teacher/lessons/{lesson.lesson_id}")
-    row = f'tr[data-student="{KEYBOARD_STUDENT.number}"]'
+    teacher.wait_for_function("() => window.__attnStream && window.__attnStream.ready > 0")
+    row = f'[data-student="{KEYBOARD_STUDENT.number}"]'
+    excuse = f"{row} button[value=excused]"
     expect(teacher.locator(row)).to_be_visible()
     keys = Keyboard(teacher, "roll")
-    keys.tab_to(f"{row} button[value=excused]")
+    keys.tab_to(excuse)
+    latecomer = new_context(viewport=PHONE).new_page()
+    latecomer.goto(f"/join/{lesson.lesson_id}")
+    sign_in(latecomer, KEYBOARD_LATECOMER)
+    check_in(latecomer, lesson.code())
+    expect(teacher.locator(f'[data-student="{KEYBOARD_LATECOMER.number}"]')).to_be_visible(
+        timeout=LIVE_WAIT
+    )
+    assert teacher.locator(excuse).evaluate("el => el === document.activeElement"), (
+        f"the roll's update moved the focus to {focus_ring(teacher)}"
+    )
     teacher.keyboard.press("Enter")
     expect(teacher).to_have_url(re.compile(rf"/teacher/lessons/{lesson.lesson_id}"))
     expect(teacher.locator(f"{row} .pill").first).to_have_text("excused")

@@ -31,6 +31,7 @@ BIG_PROJECTOR = Size(width=1920, height=1080)
 
 KEYBOARD_TEACHER = Person("T7002", "Tuna Erdem", "teacher")
 KEYBOARD_STUDENT = Person("S7003", "Ada Köse", "student")
+KEYBOARD_LATECOMER = Person("S7004", "Umut Şimşek", "student")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,21 @@
     }
     return r.ok ? r.text() : null;
   }
+  // A keyboard user's place in the roll survives the swap: the same control (by id, by its
+  // form's action and its name and value, or by its link) takes the focus back.
+  function focusedControl() {
+    var el = document.activeElement, key = null;
+    if (!el || !body.contains(el)) return function () {};
+    if (el.id) key = "#" + CSS.escape(el.id);
+    else if (el.form && el.name) {
+      key = 'form[action="' + CSS.escape(el.form.getAttribute("action")) + '"] [name="' +
+        CSS.escape(el.name) + '"][value="' + CSS.escape(el.value) + '"]';
+    } else if (el.getAttribute("href")) key = 'a[href="' + CSS.escape(el.getAttribute("href")) + '"]';
+    return function () {
+      var same = key && body.querySelector(key);
+      if (same) same.focus();
+    };
+  }
   function reload() {
     pending = null;
     fetch("/teacher/lessons/" + lesson + "/roll", { credentials: "same-origin" })
@@ -39,7 +54,9 @@
           pending = setTimeout(reload, 1000);
           return;
         }
+        var again = focusedControl();
         body.innerHTML = doc.body.innerHTML;
+        again();
       })
       .catch(function () { /* the network or the server blinked: the next event retries */ });
   }
