@@ -1,7 +1,8 @@
 """The key steps with the keyboard alone, and a focus ring that can be seen: the teacher starts
 a lesson from the dashboard's form at a laptop, the student signs in and checks in on a phone,
-the teacher excuses the student from the live roll (keeping the focus while another
-check-in updates it), and the projector view at 1280x720 shows where the focus is. Every control is reached with Tab and used with Enter or Space; no click."""
+the teacher excuses the student from the live roll (keeping the focus while another check-in
+updates it), and the projector view at 1280x720 shows where the focus is. Every control is
+reached with Tab and used with Enter or Space; no click."""
 
 from __future__ import annotations
 
