@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote_plus
 
-from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import BrowserContext, Page, Route, ViewportSize, expect
 
 from tests.support.api import PASSWORD
 from tests.support.browser import ARTIFACTS, Server
@@ -166,6 +166,24 @@ def wrong_code(page: Page, scene: Scene) -> None:
     expect(page.get_by_role("alert")).to_be_visible()
 
 
+def cross_site_start(page: Page, scene: Scene) -> None:
+    """The dashboard's start form as another site's page would send it (the 403 page): the
+    request goes out with `Sec-Fetch-Site: cross-site`, which a browser does not let a page set,
+    so Playwright sends it in the browser's place and hands the answer back to the page."""
+
+    def from_elsewhere(route: Route) -> None:
+        headers = {**route.request.headers, "sec-fetch-site": "cross-site"}
+        route.fulfill(response=route.fetch(headers=headers))
+
+    page.route("**/teacher/start", from_elsewhere)
+    try:
+        page.get_by_label("Lesson name").fill("Elsewhere")
+        page.get_by_role("button", name="Start", exact=True).click()
+        expect(page.get_by_role("alert")).to_be_visible()
+    finally:
+        page.unroute("**/teacher/start", from_elsewhere)
+
+
 @dataclass(frozen=True)
 class Visit:
     """One page of the tour: who opens it, where, the sizes it is checked at, and the HTTP
@@ -204,6 +222,7 @@ VISITS = [
     Visit("course", "teacher", "/teacher/course?name={course}"),
     Visit("admin", "admin", "/admin"),
     Visit("not-found", "teacher", "/teacher/lessons/" + "0" * 32, status=404),
+    Visit("forbidden", "teacher", "/teacher", status=403, arrive=cross_site_start),
 ]
 
 
