@@ -3,7 +3,8 @@ the people who open them, the screen sizes, the lessons they show, and the list 
 
 A new page is one more `Visit` in `VISITS`: who opens it, its path (with `{live}`,
 `{finished}`, `{course}` and `{teacher}` filled in from the `Scene`), the sizes it is checked
-at, and, for a page reached by sending a form, what to do there (`arrive`).
+at, and, for a page reached by sending a form, what to do there (`arrive`, which finds the
+controls by id or role, never by their words: the tour runs in every page language).
 """
 
 from __future__ import annotations
@@ -177,8 +178,8 @@ def cross_site_start(page: Page, scene: Scene) -> None:
 
     page.route("**/teacher/start", from_elsewhere)
     try:
-        page.get_by_label("Lesson name").fill("Elsewhere")
-        page.get_by_role("button", name="Start", exact=True).click()
+        page.locator("#lesson_name").fill("Elsewhere")  # in any page language
+        page.locator("main form[action='/teacher/start'] button[type=submit]").click()
         expect(page.get_by_role("alert")).to_be_visible()
     finally:
         page.unroute("**/teacher/start", from_elsewhere)
