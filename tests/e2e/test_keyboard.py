@@ -1,7 +1,7 @@
 """The key steps with the keyboard alone, and a focus ring that can be seen: the teacher starts
 a lesson from the dashboard's form at a laptop, the student signs in and checks in on a phone,
-the teacher excuses the student from the live roll (keeping the focus while another check-in
-updates it), and the projector view at 1280x720 shows where the focus is. Every control is
+the teacher rejects the student from the live roll with a reason (both kept while another
+check-in updates it), and the projector view at 1280x720 shows where the focus is. Every control is
 reached with Tab and used with Enter or Space; no click."""
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from tests.support.pages import (
     sign_in,
 )
 
+REASON = "Seen in the corridor"
 MAX_TABS = 40  # more than any page here has controls before the one looked for
 MIN_RING = 2  # px: the thinnest outline that counts as a visible focus ring
 RING_CONTRAST = 3.0  # WCAG 2.1 1.4.11: a focus ring against what it is drawn on
@@ -145,15 +146,16 @@ def test_the_key_steps_work_with_the_keyboard_alone_and_focus_is_visible(
     expect(student.locator(".result")).to_contain_text("You are checked in: present.")
     unseen += keys.unseen
 
-    # The teacher excuses the student from the live roll; a check-in arriving meanwhile
-    # (the roll is swapped in anew) leaves the focus where it was.
+    # The teacher rejects the student from the live roll with a reason; a check-in arriving
+    # meanwhile (the roll is swapped in anew) keeps both the typed reason and the focus.
     teacher.goto(f"/teacher/lessons/{lesson.lesson_id}")
     teacher.wait_for_function("() => window.__attnStream && window.__attnStream.ready > 0")
     row = f'[data-student="{KEYBOARD_STUDENT.number}"]'
-    excuse = f"{row} button[value=excused]"
+    reject = f"{row} button[value=rejected]"
     expect(teacher.locator(row)).to_be_visible()
     keys = Keyboard(teacher, "roll")
-    keys.tab_to(excuse)
+    keys.type_into(f"#reason-{KEYBOARD_STUDENT.number}", REASON)
+    keys.tab_to(reject)
     latecomer = new_context(viewport=PHONE).new_page()
     latecomer.goto(f"/join/{lesson.lesson_id}")
     sign_in(latecomer, KEYBOARD_LATECOMER)
@@ -161,12 +163,14 @@ def test_the_key_steps_work_with_the_keyboard_alone_and_focus_is_visible(
     expect(teacher.locator(f'[data-student="{KEYBOARD_LATECOMER.number}"]')).to_be_visible(
         timeout=LIVE_WAIT
     )
-    assert teacher.locator(excuse).evaluate("el => el === document.activeElement"), (
+    assert teacher.locator(reject).evaluate("el => el === document.activeElement"), (
         f"the roll's update moved the focus to {focus_ring(teacher)}"
     )
+    expect(teacher.locator(f"#reason-{KEYBOARD_STUDENT.number}")).to_have_value(REASON)
     teacher.keyboard.press("Enter")
     expect(teacher).to_have_url(re.compile(rf"/teacher/lessons/{lesson.lesson_id}"))
-    expect(teacher.locator(f"{row} .pill").first).to_have_text("excused")
+    expect(teacher.locator(row)).to_contain_text("rejected")
+    expect(teacher.locator(row)).to_contain_text(REASON)
     unseen += keys.unseen
 
     # The projector at 1280x720, and a phone: every focus stop shows its ring.
