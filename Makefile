@@ -1,6 +1,7 @@
 # make run   - set up a local virtual environment, then serve with embedded defaults and demo accounts
 # make test  - set up, then run the whole test suite (SQLite and embedded Valkey unless ATTN_TEST_* say otherwise)
-# make browser - Debian's chromium for the browser tests: installed when missing and possible, else how to get it
+# make browser - Debian's chromium for the browser tests: installed when missing and possible, else how to get it;
+#                and axe-core (pinned, checked) for the accessibility tests, fetched into .cache/ when missing
 # make check - lint, format check and type check
 # make bench - the benchmark suite (starts the service itself; see bench/README.md)
 
@@ -62,6 +63,8 @@ browser:
 		echo "browser: install Debian's chromium package as root (apt-get install chromium, then make browser),"; \
 		echo "browser: or set ATTN_CHROMIUM to the path of a Chromium binary."; \
 	fi
+	@if [ -n "$(PYTHON)" ]; then $(PYTHON) tests/support/axe_source.py || true; \
+	else echo "browser: no Python 3.11+ to fetch axe-core; the accessibility tests will fetch it or be skipped"; fi
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench

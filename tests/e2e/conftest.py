@@ -25,6 +25,7 @@ import redis as sync_redis
 from playwright.sync_api import Browser, BrowserContext, Playwright, expect, sync_playwright
 
 from tests.support.api import PASSWORD
+from tests.support.axe import AxeUnavailable, axe_source
 from tests.support.browser import ARTIFACTS, CHROMIUM_ARGS, Server, chromium_missing, find_chromium
 from tests.support.database import Database, empty_tables
 from tests.support.health import wait_until_healthy
@@ -181,3 +182,16 @@ def chemistry(browser: Browser, attn_server: Server, people: None) -> Iterator[L
         yield Lesson(start_lesson(page, "Chemistry 2"), context)
     finally:
         context.close()
+
+
+# --- axe-core ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def axe_js() -> str:
+    """axe-core's source (pinned, integrity-checked, cached in .cache/axe-core/); fetched
+    when missing, and the test is skipped with the reason when it cannot be had."""
+    try:
+        return axe_source()
+    except AxeUnavailable as exc:
+        pytest.skip(f"axe-core unavailable: {exc} (`make browser` fetches it)")

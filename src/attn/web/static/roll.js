@@ -25,6 +25,30 @@
     }
     return r.ok ? r.text() : null;
   }
+  // The teacher's place in the roll survives the swap: what was typed in its fields (a
+  // reason not yet sent) is put back, and the same control (by id, by its form's action and
+  // its name and value, or by its link) takes the focus back.
+  function keptPlace() {
+    var el = document.activeElement, key = null, typed = [];
+    Array.prototype.forEach.call(body.querySelectorAll("input[id]:not([type=hidden])"), function (input) {
+      if (input.value) typed.push([input.id, input.value]);
+    });
+    if (el && body.contains(el)) {
+      if (el.id) key = "#" + CSS.escape(el.id);
+      else if (el.form && el.name) {
+        key = 'form[action="' + CSS.escape(el.form.getAttribute("action")) + '"] [name="' +
+          CSS.escape(el.name) + '"][value="' + CSS.escape(el.value) + '"]';
+      } else if (el.getAttribute("href")) key = 'a[href="' + CSS.escape(el.getAttribute("href")) + '"]';
+    }
+    return function () {
+      typed.forEach(function (field) {
+        var again = document.getElementById(field[0]);
+        if (again && body.contains(again) && !again.value) again.value = field[1];
+      });
+      var same = key && body.querySelector(key);
+      if (same) same.focus();
+    };
+  }
   function reload() {
     pending = null;
     fetch("/teacher/lessons/" + lesson + "/roll", { credentials: "same-origin" })
@@ -46,7 +70,9 @@
         // the not-yet list stays open (or closed) as the teacher left it
         var before = document.getElementById("not-yet");
         var open = before ? before.open : false;
+        var restore = keptPlace();
         body.innerHTML = doc.body.innerHTML;
+        restore();
         var after = document.getElementById("not-yet");
         if (after) after.open = open;
         reloadChanges();
