@@ -21,9 +21,9 @@ from tests.support.pages import (
 
 TEACHER_AT_LAPTOP = {"width": 1280, "height": 900}
 LAPTOP = ViewportSize(width=1280, height=900)
-TEACHER = Person("T1090", "Gül Ekinci", "teacher")
-STUDENT = Person("S2090", "Oğuz Çınar", "student")
-OTHER_STUDENT = Person("S2091", "Ece Tunç", "student")
+TEACHER = Person("T1091", "Gül Ekinci", "teacher")
+STUDENT = Person("S2190", "Oğuz Çınar", "student")
+OTHER_STUDENT = Person("S2191", "Ece Tunç", "student")
 ZONE_NOTE = "Saatler Europe/Istanbul saat dilimine göredir."
 # a time as a Turkish page writes it: `1 Ara 2026 14:05`
 TURKISH_TIME = re.compile(
@@ -96,7 +96,7 @@ def test_a_lesson_in_turkish_on_a_laptop_and_a_phone(
     student.get_by_label("Ders adı").fill("fizik 101")
     student.get_by_label("Öğretmen adı").fill(TEACHER.name)
     student.get_by_role("button", name="Bul").click()
-    card = student.locator(".card").filter(has_text="Fizik 101")
+    card = student.locator(".found-lesson").filter(has_text="Fizik 101")
     expect(card).to_contain_text(TURKISH_TIME)
     expect(student.locator("footer.zone")).to_have_text(ZONE_NOTE)
     shoot(student, "tr-student-search", PHONE)
@@ -110,10 +110,11 @@ def test_a_lesson_in_turkish_on_a_laptop_and_a_phone(
     row.get_by_placeholder("Gerekçe").fill("Başka sınıfta")
     row.get_by_role("button", name="Reddet").click()
     change = teacher.locator("ol.audit li").filter(has_text="reddedildi")
-    expect(change).to_contain_text("var → reddedildi (öğretmen T1090): Başka sınıfta")
+    expect(change).to_contain_text("var → reddedildi (öğretmen): Başka sınıfta")
     shoot(teacher, "tr-lesson", TEACHER_AT_LAPTOP, PHONE)
     teacher.set_viewport_size(LAPTOP)
     teacher.get_by_role("button", name="Dersi bitir").click()
+    teacher.get_by_role("button", name="Şimdi bitir").click()  # the finish asks first
     expect(teacher.locator("main p").filter(has_text="Başladı")).to_contain_text("bitti")
     swept = attn_server.attn("sweep", "--once")  # the course's table is of persisted lessons
     assert swept.returncode == 0, swept.stderr

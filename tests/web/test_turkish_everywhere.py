@@ -33,7 +33,7 @@ DATA = [
     "Deniz Aydın",
     LESSON,
 ]
-REASONS = ["Başka sınıfta", "Raporlu"]
+REASONS = ["Başka sınıfta", "Raporlu", "bad number!"]  # and a bad roster cell
 
 # English words a Turkish page has no use for (none of them a Turkish word as well, as "form"
 # and "on" are)
@@ -93,7 +93,8 @@ class Visit:
 
     def check(self, what: str, page: httpx.Response, *statuses: int) -> None:
         assert page.status_code in (statuses or (200,)), (what, page.status_code, page.text[:800])
-        fragment = page.request.url.path.endswith("/roll")  # swapped into the lesson page
+        # the roll and the change list are swapped into the lesson page
+        fragment = page.request.url.path.endswith(("/roll", "/changes"))
         assert fragment or 'lang="tr"' in page.text, what
         english = english_in(visible_text(page.text, "tr"), self.data)
         if english:
@@ -229,6 +230,10 @@ async def visit_teacher(visit: Visit, pages: httpx.AsyncClient, live: str, done:
         f"/teacher/lessons/{live}",
         f"/teacher/lessons/{done}",
         f"/teacher/lessons/{live}/roll",
+        f"/teacher/lessons/{live}/changes",
+        f"/teacher/lessons/{live}/finish",
+        "/teacher/rosters",
+        f"/teacher/rosters/{LESSON}",
         f"/teacher/lessons/{live}/projector",
         "/teacher/history",
         f"/teacher/course?name={LESSON}",
@@ -254,6 +259,42 @@ async def visit_teacher(visit: Visit, pages: httpx.AsyncClient, live: str, done:
         f"/teacher/lessons/{live}/records/S2001", data={"csrf": csrf, "status": "rejected"}
     )
     visit.check("a rejection without a reason", unreasoned, 422)
+    bad_roster = "school_number,full_name\nS2001,Elif Kaya\nbad number!,\n"
+    preview = await pages.post(
+        "/teacher/rosters/preview",
+        data={"csrf": csrf, "course": LESSON, "csv_text": bad_roster},
+    )
+    visit.check("a roster preview with bad lines", preview, 422)
+    good_roster = (
+        "school_number,full_name\nS2001,Elif Kaya\nS2002,Can Öztürk\nS2003,Zeynep Arslan\n"
+    )
+    preview = await pages.post(
+        "/teacher/rosters/preview",
+        data={"csrf": csrf, "course": LESSON, "csv_text": good_roster},
+    )
+    visit.check("a roster preview", preview)
+    broken = await pages.post(
+        "/teacher/rosters/apply", data={"csrf": csrf, "course": LESSON, "csv_b64": "%%"}
+    )
+    visit.check("a broken roster confirmation", broken, 422)
+    for action in ("remove", "delete"):
+        refused = await pages.post(
+            f"/teacher/rosters/{action}",
+            data={"csrf": csrf, "course": "Yok", "student_number": "S2001"},
+        )
+        visit.check(f"a refused roster {action}", refused, 404, 422)
+    weights = await pages.post(
+        f"/teacher/course/weights?name={LESSON}", data={"csrf": csrf, "w_present": "abc"}
+    )
+    visit.check("refused weights", weights, 422)
+    made = await pages.post(f"/teacher/lessons/{live}/projector-link", data={"csrf": csrf})
+    assert made.status_code == 303, made.text
+    link = re.search(
+        r"/projector/([A-Za-z0-9_.-]+)", (await pages.get(f"/teacher/lessons/{live}")).text
+    )
+    assert link, "the lesson page shows its projector link"
+    async with turkish(page_browser(visit.api.app)) as classroom:
+        visit.check("the projector link", await classroom.get(f"/projector/{link.group(1)}"))
     forged = await pages.post(
         f"/teacher/lessons/{live}/finish",
         data={"csrf": csrf},

@@ -440,6 +440,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "fld_lesson_id": {"en": "Lesson", "tr": "Ders"},
     "fld_remember_device": {"en": "Remember this device", "tr": "Bu cihazı hatırla"},
     "fld_device_id": {"en": "Device", "tr": "Cihaz"},
+    "fld_room": {"en": "Room or section", "tr": "Derslik ya da şube"},
     "fld_other": {"en": "A value", "tr": "Bir değer"},
     # what is wrong with a field (`val_<error type>`, or `val_<field>_<error type>` where one
     # field needs its own words): {field} is its label, the rest the rule's limits

@@ -158,6 +158,7 @@ def render(
             "csrf": csrf_token(request, token) if token else "",
             "fmt": times,
             "day": times.day,
+            "clock": times.clock,
             "zone_name": settings.timezone_name,
             **context,
         },
@@ -252,9 +253,10 @@ def when(value: datetime | None, *, zone: tzinfo = UTC, language: str = "en") ->
 
 
 class PageTimes:
-    """How one page writes times: `fmt(value)` (a moment) and `day(value)` (a date), in the
-    institution's zone and the page's language. `shown` says whether the page wrote one, so
-    the page names the zone once, under it (base.html), and only when it shows a time."""
+    """How one page writes times: `fmt(value)` (a moment), `day(value)` (a date) and
+    `clock(value)` (a time of day), in the institution's zone and the page's language.
+    `shown` says whether the page wrote one, so the page names the zone once, under it
+    (base.html), and only when it shows a time."""
 
     def __init__(self, zone: tzinfo, language: str) -> None:
         self.zone = zone
@@ -268,6 +270,11 @@ class PageTimes:
     def day(self, value: datetime | None) -> str:
         self.shown = self.shown or value is not None
         return day(value, zone=self.zone, language=self.language)
+
+    def clock(self, value: datetime | None) -> str:
+        """The time of day alone: `14:05`."""
+        self.shown = self.shown or value is not None
+        return "" if value is None else value.astimezone(self.zone).strftime("%H:%M")
 
 
 def percent(value: float | None, lang: str) -> str:

@@ -28,13 +28,13 @@ from attn.web.course_chart import Point, rate_chart
 from attn.web.i18n import translator
 from attn.web.render import (
     PageRoute,
+    PageTimes,
     back,
     error_text,
     form_error,
     language,
     percent,
     render,
-    when,
 )
 from attn.web.session import CsrfForm, PageTeacher, ScriptTeacher, sign_in_url
 
@@ -383,10 +383,10 @@ async def history_page(
     return render(request, "history.html", user=user, lessons=lessons, courses=courses, page=page)
 
 
-def lesson_label(column: attendance.CourseLesson) -> str:
-    """A course table's column: the lesson's start, and its name when the course's lessons
-    differ in spelling."""
-    start = when(column.lesson.start_time)
+def lesson_label(column: attendance.CourseLesson, times: PageTimes) -> str:
+    """A course chart's point: the lesson's start (in the institution's zone, as the page's
+    language writes it), and its name when the course's lessons differ in spelling."""
+    start = times(column.lesson.start_time)
     return f"{start} \u00b7 {column.lesson.lesson_name}" if column.named else start
 
 
@@ -403,7 +403,8 @@ async def _course_page(
     table = await attendance.course_table(ctx, teacher=user, course=name)
     page_language = language(request)
     t = translator(page_language)
-    points = [Point(lesson_label(column), column.rate.percent) for column in table.lessons]
+    times = PageTimes(ctx.settings.timezone, page_language)
+    points = [Point(lesson_label(column, times), column.rate.percent) for column in table.lessons]
     described = "; ".join(
         f"{point.label}: {percent(point.percent, page_language)}" for point in points
     )
@@ -423,7 +424,6 @@ async def _course_page(
         course=name,
         quote=quote,
         chart=chart,
-        label=lesson_label,
         earning=earning,
         excluded=excluded,
         error=error,
