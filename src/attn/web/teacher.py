@@ -28,13 +28,13 @@ from attn.web.course_chart import Point, rate_chart
 from attn.web.i18n import translator
 from attn.web.render import (
     PageRoute,
-    PageTimes,
     back,
     error_text,
     form_error,
     language,
     percent,
     render,
+    when,
 )
 from attn.web.session import CsrfForm, PageTeacher, ScriptTeacher, sign_in_url
 
@@ -383,20 +383,11 @@ async def history_page(
     return render(request, "history.html", user=user, lessons=lessons, courses=courses, page=page)
 
 
-def lesson_label(column: attendance.CourseLesson, times: PageTimes) -> str:
-    """A course table's lesson: its start as the page writes times (the institution's zone,
-    the page's language), and its name when the course's lessons differ in spelling."""
-    start = times(column.lesson.start_time)
+def lesson_label(column: attendance.CourseLesson) -> str:
+    """A course table's column: the lesson's start, and its name when the course's lessons
+    differ in spelling."""
+    start = when(column.lesson.start_time)
     return f"{start} \u00b7 {column.lesson.lesson_name}" if column.named else start
-
-
-def lesson_heading(column: attendance.CourseLesson, times: PageTimes) -> tuple[str, str]:
-    """A course table's column heading in two lines: the lesson's day, then its start time
-    (and its name when the course's lessons differ in spelling)."""
-    start = column.lesson.start_time
-    clock = start.astimezone(times.zone).strftime("%H:%M")
-    second = f"{clock} \u00b7 {column.lesson.lesson_name}" if column.named else clock
-    return times.day(start), second
 
 
 async def _course_page(
@@ -412,8 +403,7 @@ async def _course_page(
     table = await attendance.course_table(ctx, teacher=user, course=name)
     page_language = language(request)
     t = translator(page_language)
-    times = PageTimes(ctx.settings.timezone, page_language)
-    points = [Point(lesson_label(column, times), column.rate.percent) for column in table.lessons]
+    points = [Point(lesson_label(column), column.rate.percent) for column in table.lessons]
     described = "; ".join(
         f"{point.label}: {percent(point.percent, page_language)}" for point in points
     )
@@ -433,7 +423,7 @@ async def _course_page(
         course=name,
         quote=quote,
         chart=chart,
-        heading=lesson_heading,
+        label=lesson_label,
         earning=earning,
         excluded=excluded,
         error=error,
