@@ -524,6 +524,7 @@ def _walk(walk: Walk, server: Server, cast: Cast) -> None:
     for status, number in expected_counts.items():
         label = t("attended") if status == "attended" else t(f"st_{status}")
         expect(listed.locator(f'[data-count="{status}"]')).to_have_text(f"{label}: {number}")
+    started = listed.locator("td").nth(1).inner_text()  # the lesson's start, as pages write it
     walk.shot(laptop, "history")
     laptop.goto(f"/teacher/lessons/{lesson_id}")  # now read from SQL: the same counts
     for status, number in expected_counts.items():
@@ -540,6 +541,9 @@ def _walk(walk: Walk, server: Server, cast: Cast) -> None:
     laptop.goto(f"/teacher/course?name={LESSON}")
     expect(laptop.get_by_role("heading", level=1)).to_have_text(LESSON)
     expect(laptop.locator("table.course thead th.lesson")).to_have_count(1)
+    # the lesson's column: its start in the institution's zone and the page's language
+    expect(laptop.locator("table.course thead th.lesson")).to_have_text(started.replace(",", ""))
+    expect(laptop.locator("footer.zone")).to_have_text(says("zone"))
     expect(laptop.locator(f'tfoot td[data-lesson="{lesson_id}"]')).to_have_text("3/4")
     expect(laptop.locator("tfoot tr.lesson-rate td").nth(1)).to_have_text(says("lesson_rate"))
     expect(laptop.locator("svg.chart circle")).to_have_count(1)
