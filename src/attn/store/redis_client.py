@@ -9,6 +9,7 @@ Imports only `attn.models` and `attn.store.keys`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -190,8 +191,14 @@ class ProjectorLinkOutcome(StrEnum):
     NOT_ACTIVE = "not_active"
 
 
+_INCLUDE = re.compile(r"^-- include: (\w+)$", re.MULTILINE)
+
+
 def _script_source(name: str) -> str:
-    return resources.files("attn.store").joinpath("scripts", f"{name}.lua").read_text("utf-8")
+    """A script's text, with each `-- include: <part>` line replaced by `_<part>.lua`."""
+    scripts = resources.files("attn.store").joinpath("scripts")
+    text = scripts.joinpath(f"{name}.lua").read_text("utf-8")
+    return _INCLUDE.sub(lambda found: scripts.joinpath(f"_{found[1]}.lua").read_text("utf-8"), text)
 
 
 # Built once: without it every new pooled connection reads the installed packages' metadata
