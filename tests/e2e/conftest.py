@@ -22,13 +22,13 @@ import pytest
 import redis as sync_redis
 from playwright.sync_api import Browser, BrowserContext, Playwright, expect, sync_playwright
 
-from tests.support.api import PASSWORD
 from tests.support.axe import AxeUnavailable, axe_source
 from tests.support.browser import (
     ARTIFACTS,
     CHROMIUM_ARGS,
     Server,
     add_people,
+    add_person,
     chromium_missing,
     find_chromium,
     serving,
@@ -131,19 +131,7 @@ def attn_server(
 def people(attn_server: Server, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The accounts, made with the CLI: the main teacher with `attn users add`, everyone else
     with one `attn users import`."""
-    added = attn_server.attn(
-        "users",
-        "add",
-        "--school-number",
-        TEACHER.number,
-        "--full-name",
-        TEACHER.name,
-        "--role",
-        TEACHER.role,
-        "--password-stdin",
-        stdin=f"{PASSWORD}\n",
-    )
-    assert added.returncode == 0, added.stderr
+    add_person(attn_server, TEACHER)
     add_people(attn_server, OTHERS, tmp_path_factory.mktemp("people"))
 
 

@@ -98,6 +98,23 @@ class Listed(Protocol):
     def role(self) -> str: ...
 
 
+def add_person(server: Server, person: Listed) -> None:
+    """Make one account (password `PASSWORD`) with `attn users add`."""
+    added = server.attn(
+        "users",
+        "add",
+        "--school-number",
+        person.number,
+        "--full-name",
+        person.name,
+        "--role",
+        person.role,
+        "--password-stdin",
+        stdin=f"{PASSWORD}\n",
+    )
+    assert added.returncode == 0, added.stderr
+
+
 def add_people(server: Server, people: Iterable[Listed], directory: Path) -> None:
     """Make the accounts (password `PASSWORD`) with one `attn users import`."""
     listing = directory / "people.csv"
