@@ -14,8 +14,6 @@ sign-in ends the last one); the server is always stopped.
 from __future__ import annotations
 
 import asyncio
-import csv
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,16 +22,22 @@ import pytest
 import redis as sync_redis
 from playwright.sync_api import Browser, BrowserContext, Playwright, expect, sync_playwright
 
-from tests.support.api import PASSWORD
 from tests.support.axe import AxeUnavailable, axe_source
-from tests.support.browser import ARTIFACTS, CHROMIUM_ARGS, Server, chromium_missing, find_chromium
+from tests.support.browser import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    Server,
+    add_people,
+    add_person,
+    chromium_missing,
+    find_chromium,
+    serving,
+)
 from tests.support.database import Database, empty_tables
-from tests.support.health import wait_until_healthy
 from tests.support.pages import LAB_TEACHER, OTHERS, PHONE, TEACHER, Lesson, sign_in, start_lesson
 from tests.support.ports import free_port
-from tests.support.processes import ATTN, child_environment, stop_popen
+from tests.support.processes import child_environment
 
-STARTUP_TIMEOUT = 30
 HERE = Path(__file__).parent
 
 expect.set_options(timeout=10_000)
@@ -116,28 +120,8 @@ def attn_server(
         LOG_LEVEL="warning",
         TIMEZONE="Europe/Istanbul",  # the institution's zone, which the pages show times in
     )
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / "e2e-server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [ATTN, "serve", "--no-sweep", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_healthy(
-                base_url,
-                process,
-                lambda: log_path.read_text(errors="replace")[-2000:],
-                seconds=STARTUP_TIMEOUT,
-            )
-            yield Server(base_url=base_url, env=env, database=database)
-        finally:
-            stop_popen(process)
+    with serving(free_port(), env, database, ARTIFACTS / "e2e-server.log") as server:
+        yield server
 
 
 # --- the people and the lesson they share ------------------------------------------------
@@ -147,26 +131,8 @@ def attn_server(
 def people(attn_server: Server, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The accounts, made with the CLI: the main teacher with `attn users add`, everyone else
     with one `attn users import`."""
-    added = attn_server.attn(
-        "users",
-        "add",
-        "--school-number",
-        TEACHER.number,
-        "--full-name",
-        TEACHER.name,
-        "--role",
-        TEACHER.role,
-        "--password-stdin",
-        stdin=f"{PASSWORD}\n",
-    )
-    assert added.returncode == 0, added.stderr
-    listing = tmp_path_factory.mktemp("people") / "people.csv"
-    with listing.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["school_number", "full_name", "role", "password"])
-        writer.writerows([p.number, p.name, p.role, PASSWORD] for p in OTHERS)
-    imported = attn_server.attn("users", "import", str(listing))
-    assert imported.returncode == 0, imported.stderr
+    add_person(attn_server, TEACHER)
+    add_people(attn_server, OTHERS, tmp_path_factory.mktemp("people"))
 
 
 @pytest.fixture(scope="package")

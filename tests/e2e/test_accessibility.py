@@ -10,12 +10,11 @@ from __future__ import annotations
 import pytest
 
 from tests.support.axe import accessibility_problems, overflow_problem
-from tests.support.browser import Server
+from tests.support.browser import Server, add_people
 from tests.support.page_tour import (
     PHONE,
     TOUR_PEOPLE,
     VISITS,
-    add_people,
     build_scene,
     open_visit,
     tour_shot,

@@ -5,14 +5,13 @@ In English and in Turkish, with screenshots."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.support.api import PASSWORD
-from tests.support.browser import Server
+from tests.support.browser import Server, add_people
 from tests.support.pages import PHONE, SHOTS, NewContext, Person, sign_in
 
 TEACHER_SIZE = {"width": 1280, "height": 900}
@@ -27,13 +26,7 @@ PEOPLE = [ROSTER_TEACHER, NAMESAKE_COURSE_TEACHER, ROSTER_STUDENT, SEARCHING_STU
 
 @pytest.fixture(scope="module")
 def find_people(attn_server: Server, tmp_path_factory: pytest.TempPathFactory) -> None:
-    listing = tmp_path_factory.mktemp("find-people") / "people.csv"
-    with listing.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["school_number", "full_name", "role", "password"])
-        writer.writerows([p.number, p.name, p.role, PASSWORD] for p in PEOPLE)
-    imported = attn_server.attn("users", "import", str(listing))
-    assert imported.returncode == 0, imported.stderr
+    add_people(attn_server, PEOPLE, tmp_path_factory.mktemp("find-people"))
 
 
 def upload_roster(context: BrowserContext, teacher: Person, course: str, student: Person) -> None:

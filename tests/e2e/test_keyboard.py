@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.support.api import PASSWORD
 from tests.support.axe import contrast, focus_ring
-from tests.support.browser import Server
+from tests.support.browser import Server, add_people
 from tests.support.page_tour import (
     KEYBOARD_LATECOMER,
     KEYBOARD_STUDENT,
@@ -23,7 +23,6 @@ from tests.support.page_tour import (
     PHONE,
     PROJECTOR,
     TOUR_SHOTS,
-    add_people,
 )
 from tests.support.pages import (
     LESSON_URL,

@@ -7,35 +7,9 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.support.axe import overflow_problem
 from tests.support.browser import Server
 from tests.support.pages import LAYOUT_STUDENT, PHONE, Lesson, NewContext, check_in, sign_in
-
-# What overflows the page horizontally: the outermost elements that end past the viewport.
-OVERFLOW = """
-() => {
-  const width = document.documentElement.clientWidth;
-  const culprits = [];
-  const clipped = el => {
-    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
-      if (getComputedStyle(up).overflowX !== "visible") return true;
-    }
-    return false;
-  };
-  for (const el of document.body.querySelectorAll("*")) {
-    if (clipped(el)) continue;
-    const box = el.getBoundingClientRect();
-    const parent = el.parentElement && el.parentElement.getBoundingClientRect();
-    if (box.width > 0 && box.right > width + 0.5 && (!parent || parent.right <= width + 0.5)) {
-      const classes = typeof el.className === "string" ? el.className.trim() : "";
-      const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
-        (classes ? "." + classes.replace(/\\s+/g, ".") : "");
-      culprits.push(name + " ends at " + Math.round(box.right) + "px");
-    }
-  }
-  return { scrollWidth: document.documentElement.scrollWidth, culprits: culprits.slice(0, 5) };
-}
-"""
-
 
 # Each input's accessible label: a <label> (wrapping or for=) with text, or aria-label(ledby).
 UNLABELLED = """
@@ -54,12 +28,9 @@ def layout_problems(page: Page, name: str) -> list[str]:
     size = page.viewport_size
     page.set_viewport_size(PHONE)
     problems: list[str] = []
-    measured = page.evaluate(OVERFLOW)
-    if measured["scrollWidth"] > PHONE["width"]:
-        problems.append(
-            f"{name} ({page.url}): scrollWidth {measured['scrollWidth']} > 360; "
-            f"overflowing: {', '.join(measured['culprits']) or 'unknown'}"
-        )
+    overflow = overflow_problem(page, name)
+    if overflow is not None:
+        problems.append(overflow)
     for html in page.locator("input:not([type=hidden])").evaluate_all(UNLABELLED):
         problems.append(f"{name} ({page.url}): input without a label: {html}")
     if size is not None:

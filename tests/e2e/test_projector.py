@@ -11,21 +11,19 @@ on the screen that shows it. Screenshots: test-artifacts/screenshots/projector-*
 
 from __future__ import annotations
 
-import csv
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.api import PASSWORD
-from tests.support.browser import Server
+from tests.support.browser import Server, add_people
 from tests.support.pages import (
     LIVE_WAIT,
     PHONE,
     SHOTS,
     NewContext,
     Person,
+    assert_projector_fits,
     check_in,
     sign_in,
     start_lesson,
@@ -40,46 +38,16 @@ LINK = re.compile(r"^http://127\.0\.0\.1:\d+/projector/[0-9a-f]{32}\.\d+\.[A-Za-
 LESSON = "Fizik 101 — Elektrik ve Manyetizma Laboratuvarı (Şube 2)"
 NOTICE_WAIT = 5_000  # ms: how soon the projector must notice a change (it polls every second)
 
-# The page's size against the window's, and the QR image's box: the view must fit.
-MEASURE = """() => {
-  const page = document.scrollingElement, qr = document.getElementById("qr");
-  const box = qr ? qr.getBoundingClientRect() : null;
-  const bottoms = Array.from(document.querySelectorAll("main *"))
-    .filter((e) => e.getClientRects().length).map((e) => e.getBoundingClientRect().bottom);
-  return {
-    height: page.scrollHeight, width: page.scrollWidth,
-    innerHeight: innerHeight, innerWidth: innerWidth,
-    qrHeight: box ? box.height : 0, qrWidth: box ? box.width : 0,
-    qrLoaded: qr ? qr.complete && qr.naturalWidth > 0 : false,
-    lowest: Math.max.apply(null, bottoms),
-  };
-}"""
-
 
 @pytest.fixture(scope="module")
 def projector_people(
     attn_server: Server, people: None, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    listing: Path = tmp_path_factory.mktemp("projector-people") / "people.csv"
-    with listing.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["school_number", "full_name", "role", "password"])
-        writer.writerows(
-            [p.number, p.name, p.role, PASSWORD] for p in (TEACHER, REVOKING_TEACHER, STUDENT)
-        )
-    imported = attn_server.attn("users", "import", str(listing))
-    assert imported.returncode == 0, imported.stderr
-
-
-def assert_fits(page: Page, where: str, *, qr: bool) -> None:
-    sizes = page.evaluate(MEASURE)
-    assert sizes["height"] <= sizes["innerHeight"], (where, sizes)
-    assert sizes["width"] <= sizes["innerWidth"], (where, sizes)
-    assert sizes["lowest"] <= sizes["innerHeight"], (where, sizes)
-    if qr:
-        assert sizes["qrLoaded"], where
-        assert sizes["qrHeight"] >= 0.6 * sizes["innerHeight"], (where, sizes)
-        assert abs(sizes["qrHeight"] - sizes["qrWidth"]) < 2, (where, sizes)
+    add_people(
+        attn_server,
+        [TEACHER, REVOKING_TEACHER, STUDENT],
+        tmp_path_factory.mktemp("projector-people"),
+    )
 
 
 def shoot_sizes(page: Page, name: str, *, qr: bool) -> None:
@@ -87,12 +55,7 @@ def shoot_sizes(page: Page, name: str, *, qr: bool) -> None:
     for size in PROJECTORS:
         page.set_viewport_size(size)  # type: ignore[arg-type]
         label = f"{size['width']}x{size['height']}"
-        if qr:
-            page.wait_for_function(
-                "() => { const img = document.getElementById('qr');"
-                " return img && img.complete && img.naturalWidth > 0; }"
-            )
-        assert_fits(page, f"{name} {label}", qr=qr)
+        assert_projector_fits(page, f"{name} {label}", qr=qr)
         page.screenshot(path=SHOTS / f"{name}-{label}.png")
 
 

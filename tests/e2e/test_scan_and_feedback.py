@@ -11,13 +11,10 @@ student).
 
 from __future__ import annotations
 
-import csv
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,12 +22,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from tests.support.api import PASSWORD
-from tests.support.browser import ARTIFACTS, Server
+from tests.support.browser import Server, own_server
 from tests.support.database import Database
-from tests.support.health import wait_until_healthy
 from tests.support.pages import PHONE, SHOTS, Person
-from tests.support.ports import free_port
-from tests.support.processes import ATTN, child_environment, stop_popen
 
 ROTATION = 5
 VERIFIER_DELAY = 2.0
@@ -88,13 +82,6 @@ class QuickServer:
         return str(started.json()["lesson_id"]), api
 
 
-def _serve(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [ATTN, *args], env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-        )
-
-
 @pytest.fixture(scope="module")
 def quick(
     attn_server: Server,
@@ -104,59 +91,22 @@ def quick(
 ) -> Iterator[QuickServer]:
     """The quick server, started after the package's (which empties the databases first, and
     must do so before Playwright's loop runs: so this comes before `browser`)."""
-    port, verifier_port = free_port(), free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    data_dir = tmp_path_factory.mktemp("attn-quick")
-    env = child_environment(
-        DATABASE_URL=database.url,
-        REDIS_URL=redis_url,
-        DATA_DIR=data_dir / "data",
-        PUBLIC_URL=base_url,
-        CODE_ROTATION_SECONDS=str(ROTATION),
-        CODE_MAX_FAILURES="2",
-        VERIFIER_URL=f"http://127.0.0.1:{verifier_port}/",
-        VERIFIER_SECRET=SECRET,
-        LOG_LEVEL="warning",
-    )
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    server_log, verifier_log = ARTIFACTS / "e2e-quick.log", ARTIFACTS / "e2e-quick-verifier.log"
-    verifier = _serve(
-        [
-            "fake-verifier",
-            "--port",
-            str(verifier_port),
-            "--delay",
-            str(VERIFIER_DELAY),
-            "--reject",
-            VERIFY_TR.number,
-        ],
-        env,
-        verifier_log,
-    )
-    serve = _serve(
-        ["serve", "--no-sweep", "--host", "127.0.0.1", "--port", str(port)], env, server_log
-    )
-    try:
-        wait_until_healthy(
-            base_url, serve, lambda: server_log.read_text(errors="replace")[-2000:], seconds=30
-        )
-        server = Server(base_url=base_url, env=env, database=database)
-        listing = data_dir / "people.csv"
-        with listing.open("w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow(["school_number", "full_name", "role", "password"])
-            writer.writerows([p.number, p.name, p.role, PASSWORD] for p in PEOPLE)
-        imported = server.attn("users", "import", str(listing))
-        assert imported.returncode == 0, imported.stderr
+    with own_server(
+        database,
+        redis_url,
+        tmp_path_factory.mktemp("attn-quick"),
+        name="quick",
+        people=PEOPLE,
+        settings={"CODE_ROTATION_SECONDS": str(ROTATION), "CODE_MAX_FAILURES": "2"},
+        verifier_args=["--delay", str(VERIFIER_DELAY), "--reject", VERIFY_TR.number],
+        verifier_secret=SECRET,
+    ) as server:
         running = QuickServer(server)
         try:
             yield running
         finally:
             for client in running.clients:
                 client.close()
-    finally:
-        stop_popen(serve)
-        stop_popen(verifier)
 
 
 def phone(browser: Browser, quick: QuickServer, language: str) -> BrowserContext:

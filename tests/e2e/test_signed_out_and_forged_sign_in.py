@@ -7,7 +7,6 @@ Screenshots go to test-artifacts/screenshots/ (the projector at 1280x720, the ro
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.support.api import PASSWORD
-from tests.support.browser import ARTIFACTS, Server
+from tests.support.browser import ARTIFACTS, Server, add_people
 
 SHOTS = ARTIFACTS / "screenshots"
 PROJECTOR = {"width": 1280, "height": 720}
@@ -65,15 +64,7 @@ VICTIM = Person("S4003", "Zeynep Arslan", "student")
 
 @pytest.fixture(scope="module")
 def people(attn_server: Server, tmp_path_factory: pytest.TempPathFactory) -> None:
-    listing = tmp_path_factory.mktemp("people") / "people.csv"
-    with listing.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["school_number", "full_name", "role", "password"])
-        writer.writerows(
-            [p.number, p.name, p.role, PASSWORD] for p in (TEACHER, STUDENT, ATTACKER, VICTIM)
-        )
-    imported = attn_server.attn("users", "import", str(listing))
-    assert imported.returncode == 0, imported.stderr
+    add_people(attn_server, [TEACHER, STUDENT, ATTACKER, VICTIM], tmp_path_factory.mktemp("people"))
 
 
 def sign_in(page: Page, person: Person) -> None:

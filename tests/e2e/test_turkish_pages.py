@@ -8,8 +8,7 @@ import re
 
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.support.api import PASSWORD
-from tests.support.browser import Server
+from tests.support.browser import Server, add_person
 from tests.support.pages import (
     LESSON_URL,
     PHONE,
@@ -41,19 +40,7 @@ def shoot(page: Page, name: str, *sizes: dict[str, int]) -> None:
 
 def add_people(server: Server) -> None:
     for person in (TEACHER, STUDENT, OTHER_STUDENT):
-        added = server.attn(
-            "users",
-            "add",
-            "--school-number",
-            person.number,
-            "--full-name",
-            person.name,
-            "--role",
-            person.role,
-            "--password-stdin",
-            stdin=f"{PASSWORD}\n",
-        )
-        assert added.returncode == 0, added.stderr
+        add_person(server, person)
 
 
 def test_a_lesson_in_turkish_on_a_laptop_and_a_phone(

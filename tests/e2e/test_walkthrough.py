@@ -20,13 +20,10 @@ Screenshots: test-artifacts/walkthrough/<lang>/NN-<step>-<WxH>.png; the time fro
 
 from __future__ import annotations
 
-import csv
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import (
@@ -39,14 +36,10 @@ from playwright.sync_api import (
 )
 
 from attn.web.i18n import TEXTS
-from tests.support.api import PASSWORD
 from tests.support.axe import AxeUnavailable, assert_accessible, axe_source, overflow_problem
-from tests.support.browser import ARTIFACTS, Server
+from tests.support.browser import ARTIFACTS, Server, own_server
 from tests.support.database import Database
-from tests.support.health import wait_until_healthy
-from tests.support.pages import WATCH_STREAM, Person
-from tests.support.ports import free_port
-from tests.support.processes import ATTN, child_environment, stop_popen
+from tests.support.pages import WATCH_STREAM, Person, assert_projector_fits, sign_in
 
 ROTATION = 10  # s: the 40 s between the scan and the sign-in are four code windows
 SCAN_WAIT = 40.0  # s
@@ -130,31 +123,6 @@ SAYS = {
     },
 }
 
-# The projector page against its window, and the QR image's box.
-MEASURE = """() => {
-  const page = document.scrollingElement, qr = document.getElementById("qr");
-  const box = qr ? qr.getBoundingClientRect() : null;
-  const bottoms = Array.from(document.querySelectorAll("main *"))
-    .filter((e) => e.getClientRects().length).map((e) => e.getBoundingClientRect().bottom);
-  return {
-    height: page.scrollHeight, width: page.scrollWidth,
-    innerHeight: innerHeight, innerWidth: innerWidth,
-    qrHeight: box ? box.height : 0, qrWidth: box ? box.width : 0,
-    lowest: Math.max.apply(null, bottoms),
-  };
-}"""
-QR_LOADED = (
-    "() => { const img = document.getElementById('qr');"
-    " return img && img.complete && img.naturalWidth > 0; }"
-)
-
-
-def _serve(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [ATTN, *args], env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-        )
-
 
 @pytest.fixture(scope="module")
 def walk_server(
@@ -165,48 +133,21 @@ def walk_server(
 ) -> Iterator[Server]:
     """This test's server and verifier, started after the package's server (which empties
     the databases first), with everyone of both casts imported."""
-    port, verifier_port = free_port(), free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    data_dir = tmp_path_factory.mktemp("attn-walk")
-    env = child_environment(
-        DATABASE_URL=database.url,
-        REDIS_URL=redis_url,
-        DATA_DIR=data_dir / "data",
-        PUBLIC_URL=base_url,
-        CODE_ROTATION_SECONDS=str(ROTATION),
-        TIMEZONE=ZONE,
-        VERIFIER_URL=f"http://127.0.0.1:{verifier_port}/",
-        VERIFIER_SECRET=SECRET,
-        LOG_LEVEL="warning",
-    )
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    server_log, verifier_log = ARTIFACTS / "e2e-walk.log", ARTIFACTS / "e2e-walk-verifier.log"
-    verifier = _serve(
-        ["fake-verifier", "--port", str(verifier_port), "--delay", str(VERIFIER_DELAY)],
-        env,
-        verifier_log,
-    )
-    serve = _serve(
-        ["serve", "--no-sweep", "--host", "127.0.0.1", "--port", str(port)], env, server_log
-    )
-    try:
-        wait_until_healthy(
-            base_url, serve, lambda: server_log.read_text(errors="replace")[-2000:], seconds=30
-        )
-        server = Server(base_url=base_url, env=env, database=database)
-        listing = data_dir / "people.csv"
-        with listing.open("w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow(["school_number", "full_name", "role", "password"])
-            for cast in CASTS.values():
-                for p in (cast.teacher, cast.tapper, cast.scanner, cast.searcher):
-                    writer.writerow([p.number, p.name, p.role, PASSWORD])
-        imported = server.attn("users", "import", str(listing))
-        assert imported.returncode == 0, imported.stderr
+    with own_server(
+        database,
+        redis_url,
+        tmp_path_factory.mktemp("attn-walk"),
+        name="walk",
+        people=[
+            person
+            for cast in CASTS.values()
+            for person in (cast.teacher, cast.tapper, cast.scanner, cast.searcher)
+        ],
+        settings={"CODE_ROTATION_SECONDS": str(ROTATION), "TIMEZONE": ZONE},
+        verifier_args=["--delay", str(VERIFIER_DELAY)],
+        verifier_secret=SECRET,
+    ) as server:
         yield server
-    finally:
-        stop_popen(serve)
-        stop_popen(verifier)
 
 
 class Walk:
@@ -263,26 +204,10 @@ class Walk:
             assert_accessible(page, f"walkthrough {self.lang} {self.step:02d} {name}", self.axe)
 
 
-def sign_in(page: Page, person: Person) -> None:
-    page.locator("#school_number").fill(person.number)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-
-
 def roster_csv(cast: Cast) -> bytes:
     rows = [cast.tapper, cast.scanner, cast.searcher, cast.absentee]
     text = "school_number,full_name\r\n" + "".join(f"{p.number},{p.name}\r\n" for p in rows)
     return text.encode("utf-8")
-
-
-def fits_the_projector(page: Page, where: str) -> None:
-    page.wait_for_function(QR_LOADED)
-    sizes = page.evaluate(MEASURE)
-    assert sizes["height"] <= sizes["innerHeight"], (where, sizes)
-    assert sizes["width"] <= sizes["innerWidth"], (where, sizes)
-    assert sizes["lowest"] <= sizes["innerHeight"], (where, sizes)
-    assert sizes["qrHeight"] >= 0.6 * sizes["innerHeight"], (where, sizes)
-    assert abs(sizes["qrHeight"] - sizes["qrWidth"]) < 2, (where, sizes)
 
 
 def check_in_with_code(walk: Walk, phone: Page, code: str, name: str) -> None:
@@ -379,7 +304,7 @@ def _walk(walk: Walk, server: Server, cast: Cast) -> None:
     expect(projector.get_by_text(t("sign_out"))).to_have_count(0)
     for size in PROJECTORS:
         projector.set_viewport_size(size)
-        fits_the_projector(projector, f"{lang} projector {size}")
+        assert_projector_fits(projector, f"{lang} projector {size}", qr=True)
         walk.shot(projector, "projector-active", full_page=False)
     projector.set_viewport_size(PROJECTORS[0])
     alt = projector.locator("img#qr").get_attribute("alt") or ""
@@ -507,8 +432,7 @@ def _walk(walk: Walk, server: Server, cast: Cast) -> None:
     expect(projector.locator("#qr")).to_have_count(0)
     for size in PROJECTORS:
         projector.set_viewport_size(size)
-        sizes = projector.evaluate(MEASURE)
-        assert sizes["height"] <= sizes["innerHeight"], sizes
+        assert_projector_fits(projector, f"{lang} projector closed {size}", qr=False)
         walk.shot(projector, "projector-closed", full_page=False)
 
     # 10. A sweep moves the lesson to SQL; the history lists it with the roll's counts.

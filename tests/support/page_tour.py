@@ -9,7 +9,6 @@ controls by id or role, never by their words: the tour runs in every page langua
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from urllib.parse import quote_plus
 
 from playwright.sync_api import BrowserContext, Page, Route, ViewportSize, expect
 
-from tests.support.api import PASSWORD
 from tests.support.browser import ARTIFACTS, Server
 from tests.support.pages import Lesson, NewContext, Person, check_in, sign_in, start_lesson
 
@@ -66,17 +64,6 @@ CASTS = {
     ),
 }
 TOUR_PEOPLE = [person for cast in CASTS.values() for person in cast.people()]
-
-
-def add_people(server: Server, people: list[Person], directory: Path) -> None:
-    """Make the accounts with one `attn users import`."""
-    listing = directory / "tour-people.csv"
-    with listing.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["school_number", "full_name", "role", "password"])
-        writer.writerows([p.number, p.name, p.role, PASSWORD] for p in people)
-    imported = server.attn("users", "import", str(listing))
-    assert imported.returncode == 0, imported.stderr
 
 
 @dataclass

@@ -131,6 +131,41 @@ WATCH_STREAM = """
 """
 
 
+# The projector page's size against the window's, and the QR image's box: the view must fit.
+PROJECTOR_MEASURE = """() => {
+  const page = document.scrollingElement, qr = document.getElementById("qr");
+  const box = qr ? qr.getBoundingClientRect() : null;
+  const bottoms = Array.from(document.querySelectorAll("main *"))
+    .filter((e) => e.getClientRects().length).map((e) => e.getBoundingClientRect().bottom);
+  return {
+    height: page.scrollHeight, width: page.scrollWidth,
+    innerHeight: innerHeight, innerWidth: innerWidth,
+    qrHeight: box ? box.height : 0, qrWidth: box ? box.width : 0,
+    qrLoaded: qr ? qr.complete && qr.naturalWidth > 0 : false,
+    lowest: Math.max.apply(null, bottoms),
+  };
+}"""
+QR_LOADED = (
+    "() => { const img = document.getElementById('qr');"
+    " return img && img.complete && img.naturalWidth > 0; }"
+)
+
+
+def assert_projector_fits(page: Page, where: str, *, qr: bool) -> None:
+    """The projector page fits its window with no scrolling; with `qr`, once the QR image has
+    loaded, it is square and at least 60% of the window's height."""
+    if qr:
+        page.wait_for_function(QR_LOADED)
+    sizes = page.evaluate(PROJECTOR_MEASURE)
+    assert sizes["height"] <= sizes["innerHeight"], (where, sizes)
+    assert sizes["width"] <= sizes["innerWidth"], (where, sizes)
+    assert sizes["lowest"] <= sizes["innerHeight"], (where, sizes)
+    if qr:
+        assert sizes["qrLoaded"], where
+        assert sizes["qrHeight"] >= 0.6 * sizes["innerHeight"], (where, sizes)
+        assert abs(sizes["qrHeight"] - sizes["qrWidth"]) < 2, (where, sizes)
+
+
 @dataclass(frozen=True)
 class Lesson:
     lesson_id: str

@@ -79,6 +79,27 @@ def secure_cookies(request: Request) -> bool:
     return context_of(request).settings.https
 
 
+def set_private_cookie(
+    request: Request,
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    max_age: int | None,
+    path: str = "/",
+) -> None:
+    """A cookie for the server only: HttpOnly, SameSite=Lax, and Secure over https."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+    )
+
+
 def csrf_token(request: Request, session_token: str) -> str:
     """The CSRF token of the forms of one session: derived from it with the server key."""
     return _keyed(request, f"csrf:{session_token}")
@@ -217,14 +238,7 @@ def form_error(request: Request, exc: ValidationError) -> str:
 def keep_device(request: Request, response: Response, device_id: str | None) -> None:
     """Keep the device id the server issued in the phone's cookie (when it changed)."""
     if device_id and request.cookies.get(DEVICE_COOKIE) != device_id:
-        response.set_cookie(
-            DEVICE_COOKIE,
-            device_id,
-            max_age=YEAR,
-            httponly=True,
-            samesite="lax",
-            secure=secure_cookies(request),
-        )
+        set_private_cookie(request, response, DEVICE_COOKIE, device_id, max_age=YEAR)
 
 
 # Month abbreviations as each language writes them in a date ("1 Dec 2026", "1 Ara 2026").

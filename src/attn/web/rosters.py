@@ -183,32 +183,22 @@ async def _refused(
         message = "; ".join(problem_text(request, problem) for problem in exc.problems)
     else:
         message = error_text(request, exc)
-    if not course.strip():
-        summaries = await rosters.list_rosters(ctx, teacher=user)
-        return render(
-            request,
-            "rosters.html",
-            422,
-            user=user,
-            summaries=summaries,
-            roster_url=roster_url,
-            notice=None,
-            error=message,
-        )
-    try:
-        return await _roster_page(request, ctx, user, course, error=message, status_code=422)
-    except AttnError:
-        summaries = await rosters.list_rosters(ctx, teacher=user)
-        return render(
-            request,
-            "rosters.html",
-            422,
-            user=user,
-            summaries=summaries,
-            roster_url=roster_url,
-            notice=None,
-            error=message,
-        )
+    if course.strip():
+        try:
+            return await _roster_page(request, ctx, user, course, error=message, status_code=422)
+        except AttnError:
+            pass  # no page of its own: the list of rosters says it
+    summaries = await rosters.list_rosters(ctx, teacher=user)
+    return render(
+        request,
+        "rosters.html",
+        422,
+        user=user,
+        summaries=summaries,
+        roster_url=roster_url,
+        notice=None,
+        error=message,
+    )
 
 
 @router.post("/teacher/rosters/apply", response_class=HTMLResponse)

@@ -52,6 +52,7 @@ from attn.web.render import (
     keep_device,
     render,
     secure_cookies,
+    set_private_cookie,
     sign_in_form_token,
     wants_html,
 )
@@ -234,14 +235,8 @@ async def _sign_in_page(
         remember=remember,
         remember_days=context_of(request).settings.REFRESH_TTL_DAYS,
     )
-    response.set_cookie(
-        SIGN_IN_FORM_COOKIE,
-        nonce,
-        max_age=SIGN_IN_FORM_SECONDS,
-        path="/login",
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
+    set_private_cookie(
+        request, response, SIGN_IN_FORM_COOKIE, nonce, max_age=SIGN_IN_FORM_SECONDS, path="/login"
     )
     return response
 
@@ -330,31 +325,18 @@ async def login_submit(request: Request) -> Response:
 def _signed_in(request: Request, response: Response, result: LoginResult) -> None:
     """The cookies of a new session: the session, its marker, the phone's device id, and
     for a remembered device its refresh token (cleared when there is none)."""
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.access_token,
-        max_age=result.expires_in,
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
+    set_private_cookie(
+        request, response, SESSION_COOKIE, result.access_token, max_age=result.expires_in
     )
-    response.set_cookie(
-        SIGNED_IN_COOKIE,
-        "1",
-        max_age=YEAR,
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
-    )
+    set_private_cookie(request, response, SIGNED_IN_COOKIE, "1", max_age=YEAR)
     keep_device(request, response, result.device_id)  # a student's phone: its device id
     if result.refresh_token is not None:
-        response.set_cookie(
+        set_private_cookie(
+            request,
+            response,
             REMEMBER_COOKIE,
             result.refresh_token,
             max_age=result.refresh_expires_in,
-            httponly=True,
-            samesite="lax",
-            secure=secure_cookies(request),
         )
     elif request.cookies.get(REMEMBER_COOKIE):
         _forget_cookie(request, response)

@@ -30,6 +30,7 @@ from attn.web.render import (
     language,
     render,
     secure_cookies,
+    set_private_cookie,
 )
 from attn.web.session import (
     CsrfForm,
@@ -89,14 +90,13 @@ def _join_path(lesson_id: str) -> str:
 
 
 def _keep_ticket(request: Request, response: Response, lesson_id: str, ticket: str) -> None:
-    response.set_cookie(
+    set_private_cookie(
+        request,
+        response,
         SCAN_COOKIE,
         ticket,
         max_age=context_of(request).settings.SCAN_GRACE_SECONDS,
         path=_join_path(lesson_id),
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
     )
 
 
