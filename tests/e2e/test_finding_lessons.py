@@ -1,6 +1,6 @@
 """A student finds a lesson in seconds, on a 360x740 phone: the lesson of their course that is
 on now is one tap away, and any other is found by typing the start of its name in ASCII
-("fiz", teacher "ayse"), the results telling same-named lessons apart by teacher and room.
+("kuan", teacher "ayse"), the results telling same-named lessons apart by teacher and room.
 In English and in Turkish, with screenshots."""
 
 from __future__ import annotations
@@ -70,47 +70,47 @@ def fits_the_phone(page: Page) -> None:
 def test_a_student_finds_the_lesson_by_roster_tap_and_by_ascii_search(
     attn_server: Server, new_context: NewContext, find_people: None
 ) -> None:
-    # Two teachers start a "Fizik 101" each; the first has the student on its roster.
+    # Two teachers start a "Kuantum 301" each; the first has the student on its roster.
     first = new_context(viewport=TEACHER_SIZE)
-    upload_roster(first, ROSTER_TEACHER, "Fizik 101", ROSTER_STUDENT)
+    upload_roster(first, ROSTER_TEACHER, "Kuantum 301", ROSTER_STUDENT)
     first_page = first.new_page()
     first_page.goto("/login")
     sign_in(first_page, ROSTER_TEACHER)
-    start(first_page, "Fizik 101", "A-101")
+    start(first_page, "Kuantum 301", "A-101")
     page_of_namesake = new_context(viewport=TEACHER_SIZE).new_page()
     page_of_namesake.goto("/login")
     sign_in(page_of_namesake, NAMESAKE_COURSE_TEACHER)
-    start(page_of_namesake, "Fizik 101", "B-204, Şube 2", shot="find-start-form-1280x900")
+    start(page_of_namesake, "Kuantum 301", "B-204, Şube 2", shot="find-start-form-1280x900")
 
-    # 1. On the roster: "Now: Fizik 101 — Ayşe Yılmaz", one tap, checked in.
+    # 1. On the roster: "Now: Kuantum 301 — Ayşe Yılmaz", one tap, checked in.
     rostered = new_context(viewport=PHONE).new_page()
     rostered.goto("/login")
     sign_in(rostered, ROSTER_STUDENT)
     expect(rostered).to_have_url(attn_server.url("/student"))
     now = rostered.locator(".now-lesson")
     expect(now).to_have_count(1)
-    expect(now).to_contain_text("Now: Fizik 101 — Ayşe Yılmaz · A-101")
+    expect(now).to_contain_text("Now: Kuantum 301 — Ayşe Yılmaz · A-101")
     fits_the_phone(rostered)
     screenshot(rostered, "find-now-en-360x740")
     rostered.goto("/student?lang=tr")
-    expect(now).to_contain_text("Şimdi: Fizik 101 — Ayşe Yılmaz · A-101")
+    expect(now).to_contain_text("Şimdi: Kuantum 301 — Ayşe Yılmaz · A-101")
     expect(now.get_by_role("link", name="Katıl")).to_be_visible()
     fits_the_phone(rostered)
     screenshot(rostered, "find-now-tr-360x740")
     rostered.goto("/student?lang=en")
     now.get_by_role("link", name="Check in").click()
-    expect(rostered.locator("main .card h2")).to_have_text("Fizik 101")
+    expect(rostered.locator("main .card h2")).to_have_text("Kuantum 301")
     expect(rostered.locator("#code")).to_have_count(0)  # no code asked: the lesson has none
     rostered.locator("main form button[type=submit]").click()
     expect(rostered.locator(".result")).to_contain_text("You are checked in: present.")
 
-    # 2. Not on any roster: no "Now"; "fiz" finds both, told apart by teacher and room.
+    # 2. Not on any roster: no "Now"; "kuan" finds both, told apart by teacher and room.
     searching = new_context(viewport=PHONE).new_page()
     searching.goto("/login")
     sign_in(searching, SEARCHING_STUDENT)
     expect(searching).to_have_url(attn_server.url("/student"))
     expect(searching.locator(".now-lesson")).to_have_count(0)
-    searching.get_by_label("Lesson name").fill("fiz")
+    searching.get_by_label("Lesson name").fill("kuan")
     searching.get_by_role("button", name="Find").click()
     cards = searching.locator(".found-lesson")
     expect(cards).to_have_count(2)
@@ -122,13 +122,13 @@ def test_a_student_finds_the_lesson_by_roster_tap_and_by_ascii_search(
     # ... and typed in ASCII, the teacher's first name narrows it to Ayşe Yılmaz's lesson.
     searching.get_by_label("Teacher's name").fill("ayse")
     searching.get_by_role("button", name="Find").click()
-    expect(searching).to_have_url(attn_server.url("/student?lesson_name=fiz&teacher_name=ayse"))
+    expect(searching).to_have_url(attn_server.url("/student?lesson_name=kuan&teacher_name=ayse"))
     expect(cards).to_have_count(1)
-    expect(cards.get_by_role("heading", name="Fizik 101")).to_be_visible()
+    expect(cards.get_by_role("heading", name="Kuantum 301")).to_be_visible()
     expect(cards).to_contain_text("Ayşe Yılmaz")
     fits_the_phone(searching)
     screenshot(searching, "find-search-ayse-en-360x740")
-    searching.goto("/student?lesson_name=fiz&teacher_name=ayse&lang=tr")
+    searching.goto("/student?lesson_name=kuan&teacher_name=ayse&lang=tr")
     expect(cards).to_have_count(1)
     expect(cards).to_contain_text("Derslik A-101")
     expect(searching.get_by_label("Öğretmen adı")).to_have_value("ayse")
@@ -138,7 +138,7 @@ def test_a_student_finds_the_lesson_by_roster_tap_and_by_ascii_search(
     expect(searching.get_by_role("status")).to_have_text(
         "Eşleşen aktif ders yok. Yazımı kontrol edin ya da adın daha azını yazın."
     )
-    searching.goto("/student?lesson_name=fiz&teacher_name=ayse&lang=en")
+    searching.goto("/student?lesson_name=kuan&teacher_name=ayse&lang=en")
     cards.get_by_role("link", name="Check in").click()
     searching.locator("main form button[type=submit]").click()
     expect(searching.locator(".result")).to_contain_text("You are checked in: present.")
