@@ -50,7 +50,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "actions": {"en": "Actions", "tr": "İşlemler"},
     "accept": {"en": "Accept", "tr": "Onayla"},
     "reject": {"en": "Reject", "tr": "Reddet"},
-    "excuse": {"en": "Excuse", "tr": "Mazeretli say"},
     "add_student": {
         "en": "Add a student who could not check in",
         "tr": "Katılamayan öğrenciyi ekle",
@@ -62,15 +61,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The roll updates itself as students check in.",
         "tr": "Liste öğrenciler katıldıkça kendiliğinden güncellenir.",
     },
-    "checked_in": {"en": "checked in", "tr": "katıldı"},
     "code": {"en": "Code", "tr": "Kod"},
     "seconds_left": {"en": "seconds left", "tr": "saniye kaldı"},
     "scan": {"en": "Scan the QR code or type the code", "tr": "QR kodu okutun ya da kodu yazın"},
     "find": {"en": "Find", "tr": "Bul"},
-    "no_lessons_found": {
-        "en": "No active lesson with these names.",
-        "tr": "Bu adlarla aktif ders yok.",
-    },
     "join": {"en": "Check in", "tr": "Katıl"},
     "started": {"en": "Started", "tr": "Başladı"},
     "ends": {"en": "Ends", "tr": "Biter"},
