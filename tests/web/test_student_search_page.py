@@ -61,5 +61,12 @@ async def test_the_start_form_keeps_the_room(api: Api) -> None:
         started = await laptop.post("/teacher/start", data={**form, "room": "  B-204  "})
         assert started.status_code == 303, started.text
         lesson_id = started.headers["location"].rsplit("/", 1)[1]
+        roll = await laptop.get(f"/teacher/lessons/{lesson_id}")
+        assert "Room B-204 · Started" in roll.text  # the lesson page names its room
     lesson = await api.context.redis_client.get_lesson(lesson_id)
     assert lesson is not None and lesson.room == "B-204"
+    student = await api.add_user("student")
+    async with page_browser(api.app) as phone:
+        await sign_in(phone, student.school_number)
+        join = await phone.get(f"/join/{lesson_id}")
+        assert '<span class="nowrap">Room B-204</span>' in join.text  # and so does the join page
