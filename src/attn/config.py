@@ -206,7 +206,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_oidc(self) -> Settings:
         if self.OIDC_ISSUER and not (self.OIDC_CLIENT_ID and self.OIDC_CLIENT_SECRET):
-            raise ValueError("ATTN_OIDC_ISSUER needs ATTN_OIDC_CLIENT_ID and ATTN_OIDC_CLIENT_SECRET")
+            raise ValueError(
+                "ATTN_OIDC_ISSUER needs ATTN_OIDC_CLIENT_ID and ATTN_OIDC_CLIENT_SECRET"
+            )
         return self
 
     @property

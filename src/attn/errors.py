@@ -274,3 +274,10 @@ class SsoRefused(AttnError):
 
     code = "sso_refused"
     message = "The sign-in through your identity provider failed."
+
+
+class SsoUnavailable(AttnError):
+    """The identity provider cannot be reached, or answers what no provider should."""
+
+    code = "sso_unavailable"
+    message = "The identity provider cannot be reached now; try again in a moment."

@@ -22,7 +22,7 @@ provider that cannot be reached or answers nonsense is `SsoUnavailable`):
 
 Uses httpx (its own client per call, so nothing is bound to an event loop), joserfc (JOSE, by
 authlib's authors) and authlib's PKCE and token helpers. Imports `attn.store`, `attn.models`,
-`attn.errors` and `attn.config` only.
+`attn.errors`, `attn.config` and the service context.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,9 +49,9 @@ from joserfc.jwt import JWTClaimsRegistry
 from attn.config import Settings
 from attn.errors import SsoRefused, SsoUnavailable
 from attn.models import ExternalIdentity, Role
+from attn.services.context import ServiceContext
 from attn.store import formats
 from attn.store.formats import OidcPending
-from attn.store.redis_client import RedisClient
 
 log = logging.getLogger("attn.oidc")
 
@@ -95,11 +94,10 @@ class Finished:
 class OidcProvider:
     """The configured provider, with its discovery document and keys cached for one process."""
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, settings: Settings) -> None:
         assert settings.OIDC_ISSUER, "OIDC sign-in is off"
         self.settings = settings
         self.issuer = settings.OIDC_ISSUER
-        self.clock = clock
         self._discovery: Discovery | None = None
         self._discovery_at = 0.0
         self._keys: KeySet | None = None
@@ -258,7 +256,7 @@ class OidcProvider:
             raise SsoRefused("the token response has no ID token")
         return id_token
 
-    async def checked_claims(self, id_token: str, *, nonce: str) -> dict[str, Any]:
+    async def checked_claims(self, id_token: str, *, nonce: str, now: datetime) -> dict[str, Any]:
         """The claims of `id_token` after every check of the module docstring's step 3-4."""
         discovery = await self.discovery()
         try:
@@ -277,9 +275,8 @@ class OidcProvider:
             raise SsoRefused(f"the ID token's signature does not verify: {exc.error}") from exc
         claims = token.claims
         self._check_issuer(discovery, claims)
-        now = int(self.clock().timestamp())
         registry = JWTClaimsRegistry(
-            now=now,
+            now=int(now.timestamp()),
             leeway=LEEWAY_SECONDS,
             aud={"essential": True, "value": self.settings.OIDC_CLIENT_ID},
             exp={"essential": True},
@@ -309,6 +306,15 @@ class OidcProvider:
                 raise SsoRefused(f"the tenant {tenant!r} is not allowed")
         elif issuer != discovery.issuer:
             raise SsoRefused(f"the ID token's issuer {issuer!r} is not {discovery.issuer!r}")
+
+    async def issued_by(self, issuer: str) -> bool:
+        """Whether `issuer` (an authorization response's `iss`) is this provider's."""
+        expected = (await self.discovery()).issuer
+        if TENANT_TEMPLATE not in expected:
+            return issuer == expected
+        prefix, _, suffix = expected.partition(TENANT_TEMPLATE)
+        tenant = issuer.removeprefix(prefix).removesuffix(suffix)
+        return issuer == f"{prefix}{tenant}{suffix}" and tenant in self.settings.oidc_tenants
 
     def identity(self, claims: dict[str, Any]) -> ExternalIdentity:
         """The ATTN identity the claims name, by the configured claims and role map."""
@@ -355,7 +361,7 @@ def _code_digest(code: str) -> str:
 
 
 async def start(
-    redis_client: RedisClient,
+    ctx: ServiceContext,
     provider: OidcProvider,
     *,
     redirect_uri: str,
@@ -369,34 +375,41 @@ async def start(
         state=state, nonce=nonce, verifier=verifier, redirect_uri=redirect_uri
     )
     pending = OidcPending(nonce=nonce, verifier=verifier, target=target, remember=remember)
-    await redis_client.put_sso_state(
+    await ctx.redis_client.put_sso_state(
         PROVIDER, state, formats.dump_oidc_pending(pending), STATE_SECONDS
     )
     return url
 
 
 async def finish(
-    redis_client: RedisClient,
+    ctx: ServiceContext,
     provider: OidcProvider,
     *,
     state: str,
     code: str,
     error: str,
+    issuer: str,
     redirect_uri: str,
 ) -> Finished:
     """Check a callback (the module docstring's steps) and return who signed in."""
-    stored = await redis_client.take_sso_state(PROVIDER, state) if state else None
+    stored = await ctx.redis_client.take_sso_state(PROVIDER, state) if state else None
     if stored is None:
         raise SsoRefused("unknown or used state: not a sign-in this server started, or a replay")
     pending = formats.load_oidc_pending(stored)
     if error:
         raise SsoRefused(f"the provider answered error={provider_error(error)}")
+    if issuer and not await provider.issued_by(issuer):
+        # RFC 9207: the answer names the provider that sent it (a mix-up attack's answer
+        # comes from another one)
+        raise SsoRefused(f"the answer is from the issuer {issuer[:100]!r}, not this provider")
     if not code:
         raise SsoRefused("the callback has no code")
-    if not await redis_client.first_sight(PROVIDER, _code_digest(code), CODE_SEEN_SECONDS):
+    if not await ctx.redis_client.first_sight(PROVIDER, _code_digest(code), CODE_SEEN_SECONDS):
         raise SsoRefused("the authorization code was used before")
-    id_token = await provider.redeem(code=code, verifier=pending.verifier, redirect_uri=redirect_uri)
-    claims = await provider.checked_claims(id_token, nonce=pending.nonce)
+    id_token = await provider.redeem(
+        code=code, verifier=pending.verifier, redirect_uri=redirect_uri
+    )
+    claims = await provider.checked_claims(id_token, nonce=pending.nonce, now=ctx.now())
     return Finished(
         identity=provider.identity(claims), target=pending.target, remember=pending.remember
     )
