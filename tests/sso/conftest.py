@@ -19,8 +19,8 @@ from tests.support.browser import ARTIFACTS
 from tests.support.oidc_harness import (
     CLIENT_ID,
     CLIENT_SECRET,
-    ProviderUnavailable,
     HarnessProvider,
+    ProviderUnavailable,
     free_ports,
     running,
 )

@@ -37,8 +37,8 @@ STAMP = CACHE / ".installed"
 INSTALL_TIMEOUT = 300  # seconds for npm ci
 STARTUP_TIMEOUT = 20
 CLIENT_ID = "attn"
-CLIENT_SECRET = "attn-test-client-secret"  # noqa: S105 (the test provider's own)
-OTHER_CLIENT_ID, OTHER_CLIENT_SECRET = "other-app", "other-secret"  # noqa: S105
+CLIENT_SECRET = "attn-test-client-secret"
+OTHER_CLIENT_ID, OTHER_CLIENT_SECRET = "other-app", "other-secret"
 # set to `first-last` (say 18100-18199) to keep the servers the tests start in that range
 PORT_RANGE_VARIABLE = "ATTN_TEST_PORT_RANGE"
 

@@ -20,7 +20,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from attn.config import Settings
-from attn.errors import AttnError, SsoRefused
+from attn.errors import AttnError, SsoRefused, SsoUnavailable
 from attn.http.deps import DEVICE_COOKIE, address_of, context_of
 from attn.http.errors import error_headers, status_of
 from attn.services import auth, oidc
@@ -84,7 +84,7 @@ async def oidc_start(request: Request) -> Response:
         )
     except AttnError as exc:
         log.warning("oidc: sign-in not started: %s", exc.message)
-        return await external_sign_in_refused(request, exc, target)
+        return await external_sign_in_refused(request, _shown(exc), target)
     return RedirectResponse(url, status_code=303)
 
 
@@ -120,6 +120,12 @@ async def oidc_callback(request: Request) -> Response:
     return await finish_external_sign_in(request, result, finished.target)
 
 
+def _shown(exc: AttnError) -> AttnError:
+    """What a page says of `exc`: a provider's refusal or outage in general words (their
+    details, which name the failed check or the network error, are for the log)."""
+    return type(exc)() if isinstance(exc, SsoRefused | SsoUnavailable) else exc
+
+
 def _failed(
     request: Request, provider: OidcProvider, exc: AttnError, *, provider_error: str
 ) -> HTMLResponse:
@@ -130,7 +136,7 @@ def _failed(
         "oidc_failed.html",
         status_code=status_of(exc),
         provider=provider.label,
-        reason="" if isinstance(exc, SsoRefused) else error_text(request, exc),
+        reason="" if isinstance(exc, SsoRefused) else error_text(request, _shown(exc)),
         provider_error=provider_error,
         sign_in="/login",
     )

@@ -26,7 +26,9 @@
 //                                                altered, or its header naming an unknown key
 //   /_control/home-tenant  {"tenant": "..."}
 //   /_control/reset        {}                   all of the above back to normal (keys stay)
-// GET /_control/stats counts the discovery, key set and token requests served.
+// GET /_control/stats counts the discovery, key set and token requests served;
+// /mirror/.well-known/openid-configuration is the root provider's document copied to an
+// address that is not its issuer.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -137,9 +139,9 @@ function send(res, status, type, body) {
   res.end(body);
 }
 
-function alteredToken(idToken) {
+function alteredToken(idToken, part) {
   const [header, payload, signature] = idToken.split('.');
-  if (tamper === 'kid') {
+  if (part === 'kid') {
     const decoded = JSON.parse(Buffer.from(header, 'base64url').toString());
     const renamed = Buffer.from(JSON.stringify({ ...decoded, kid: `unknown-${randomUUID()}` }));
     return [renamed.toString('base64url'), payload, signature].join('.');
@@ -163,7 +165,7 @@ function rewriteTokenResponse(res) {
       const parsed = JSON.parse(Buffer.isBuffer(chunk) ? chunk.toString() : chunk);
       if (parsed.id_token) {
         if (replacement) parsed.id_token = replacement;
-        if (altering) parsed.id_token = alteredToken(parsed.id_token);
+        if (altering) parsed.id_token = alteredToken(parsed.id_token, altering);
         body = JSON.stringify(parsed);
         res.setHeader('content-length', Buffer.byteLength(body));
       }
@@ -250,6 +252,11 @@ const server = http.createServer(async (req, res) => {
     if (path === '/common/v2.0/.well-known/openid-configuration' && homeTenant) {
       stats.discovery += 1;
       return await commonDiscovery(res);
+    }
+    if (path === '/mirror/.well-known/openid-configuration') {
+      // the root provider's document copied to another address (its issuer is not this one)
+      const copied = await fetch(`${origin}/.well-known/openid-configuration`);
+      return send(res, 200, 'application/json', await copied.text());
     }
     const [prefix, provider] = route(path);
     const inner = path.slice(prefix.length) || '/';
