@@ -68,7 +68,7 @@ def redirect_uri(request: Request) -> str:
     return f"{context_of(request).settings.public_url}{CALLBACK_PATH}"
 
 
-@router.post(START_PATH)
+@router.post(START_PATH, response_class=HTMLResponse)
 async def oidc_start(request: Request) -> Response:
     """From the sign-in form: check its CSRF token, keep the sign-in's state, go to the provider."""
     form = await request.form()
