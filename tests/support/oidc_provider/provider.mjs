@@ -15,7 +15,8 @@
 //
 // The sign-in page (/interaction/<uid>) takes any account name and signs it in with consent
 // to the requested scopes; its claims are what POST /_control/accounts stored for it
-// ({"id": "...", "claims": {...}}), besides `sub`. A second registered client, `other-app`
+// ({"id": "...", "claims": {...}}), besides `sub` (an account never stored there has only
+// `preferred_username`, its name: type T1001 to be the demo teacher of `make run`). A second registered client, `other-app`
 // (secret `other-secret`, the same redirect URIs), stands for another site's application.
 //
 // Test knobs (POST, JSON body), for attacks as they happen in the wild:
@@ -98,7 +99,9 @@ function buildProvider(prefix, tenant) {
     cookies: { keys: ['attn-test-provider-cookie-key'] },
     findAccount: async (ctx, id) => ({
       accountId: id,
-      claims: async () => ({ ...(accounts.get(id) || {}), sub: id, ...(tenant ? { tid: tenant } : {}) }),
+      claims: async () => ({
+        ...(accounts.get(id) || { preferred_username: id }), sub: id, ...(tenant ? { tid: tenant } : {}),
+      }),
     }),
     claims: {
       openid: ['sub', 'tid'],
