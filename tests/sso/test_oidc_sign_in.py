@@ -166,3 +166,20 @@ async def test_the_discovery_document_and_keys_are_fetched_once_for_many_sign_in
             assert (await browser.get(url)).status_code == 303
     counts = provider.stats()
     assert (counts["discovery"], counts["jwks"], counts["token"]) == (1, 1, 3)
+
+
+async def test_the_providers_groups_give_a_role_only_to_a_new_account(
+    make_sso_api: Callable[..., Any], provider: HarnessProvider
+) -> None:
+    async with make_sso_api(SSO_CREATE_USERS=True) as api:
+        student = await api.add_user("student")
+        claims_staff = provider_account(provider, student.school_number, groups=["staff"])
+        async with sso_browser(api.app) as browser:
+            assert (await sso_sign_in(browser, claims_staff)).status_code == 303
+            page = await browser.get("/", follow_redirects=True)
+            assert page.url.path == "/student"  # the administrator's role stays
+        newcomer = provider_account(provider, "A77001122", groups=["it-admins"])
+        async with sso_browser(api.app) as browser:
+            assert (await sso_sign_in(browser, newcomer)).status_code == 303
+            page = await browser.get("/", follow_redirects=True)
+            assert page.url.path == "/admin"  # mapped explicitly: it-admins=admin
