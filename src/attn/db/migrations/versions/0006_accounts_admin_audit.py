@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from attn.db import append_only
-from attn.models import fold_name
+from attn.models import searchable_name
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -41,7 +41,7 @@ def upgrade() -> None:
         connection.execute(
             users.update()
             .where(users.c.school_number == number)
-            .values(name_folded=fold_name(name))
+            .values(name_folded=searchable_name(name))
         )
     op.create_index("ix_users_name_folded", "users", ["name_folded"])
 
