@@ -114,11 +114,14 @@ async def find_accounts(
     """Accounts by school number prefix or by name words (Turkish letters folded, each word a
     prefix of a word of the name), of a role and activity when given, by school number."""
     query = query.strip()
+    words, number_prefix = name_words(query), _number_prefix(query)
+    if query and not words and not number_prefix:
+        return []  # nothing a name or a number could match
     async with ctx.db() as session:
         rows = await users.find_users(
             session=session,
-            words=name_words(query),
-            number_prefix=_number_prefix(query),
+            words=words,
+            number_prefix=number_prefix,
             role=None if role is None else role.value,
             active=active,
             limit=min(max(limit, 1), SEARCH_LIMIT_MAX),
@@ -170,6 +173,14 @@ async def change_account(
     if changes.password is not None:
         new_hash = await ctx.hasher.hash(accounts.validate_password(changes.password))
     if changes.ends_sessions:
+        # refused before anything ends when it is bound to be (the check is made again,
+        # under lock, in the change's transaction)
+        async with ctx.db() as session:
+            row = await users.get_user(session=session, school_number=school_number)
+            if row is None:
+                raise UserNotFound
+            if _demotes(row, changes) and await users.count_active_admins(session=session) <= 1:
+                raise LastAdmin
         await auth.end_sessions(ctx, school_number)
     async with ctx.db() as session, session.begin():
         await users.lock_active_admins(session=session)
@@ -177,7 +188,7 @@ async def change_account(
         if row is None:
             raise UserNotFound
         before = accounts.snapshot(row)
-        was_admin = row.role == Role.ADMIN and row.active
+        demoted = _demotes(row, changes)
         if changes.full_name is not None:
             users.rename(row, changes.full_name)
         if changes.role is not None:
@@ -187,7 +198,6 @@ async def change_account(
         if new_hash is not None:
             row.password_hash = new_hash
         await session.flush()
-        demoted = was_admin and not (row.role == Role.ADMIN and row.active)
         if demoted and await users.count_active_admins(session=session) == 0:
             raise LastAdmin
         after = accounts.snapshot(row)
@@ -207,6 +217,14 @@ async def change_account(
     if changes.ends_sessions:
         await auth.end_sessions(ctx, school_number)
     return account
+
+
+def _demotes(row: UserRow, changes: AccountChanges) -> bool:
+    """Whether the change takes an active administrator's role or activity away."""
+    active_admin = row.role == Role.ADMIN and row.active
+    role = changes.role.value if changes.role is not None else row.role
+    active = changes.active if changes.active is not None else row.active
+    return active_admin and not (role == Role.ADMIN and active)
 
 
 async def check_import(ctx: ServiceContext, text: str) -> ImportCheck:
