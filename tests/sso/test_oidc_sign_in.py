@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from attn.db.tables import UserRow
+from attn.services import administration
 from tests.support.api import Api
 from tests.support.oidc_flow import (
     callback_url,
@@ -103,12 +104,20 @@ async def test_an_unknown_person_is_refused_unless_accounts_are_made_on_first_si
 
 
 async def test_a_deactivated_account_is_refused(sso_api: Api, provider: HarnessProvider) -> None:
+    admin = await sso_api.add_user("admin")
     user = await sso_api.add_user("student")
     account = provider_account(provider, user.school_number, groups=["student"])
-    async with sso_api.context.db() as session, session.begin():
-        await session.execute(
-            update(UserRow).where(UserRow.school_number == user.school_number).values(active=False)
+    async with sso_browser(sso_api.app) as browser:
+        assert (await sso_sign_in(browser, account)).status_code == 303
+        # the administrator deactivates the account: its session ends, and so do SSO sign-ins
+        await administration.change_account(
+            sso_api.context,
+            actor=admin.school_number,
+            school_number=user.school_number,
+            changes=administration.AccountChanges(active=False),
         )
+        ended = await browser.get("/student")
+        assert ended.status_code == 303 and ended.headers["location"].startswith("/login")
     async with sso_browser(sso_api.app) as browser:
         refused = await sso_sign_in(browser, account)
         assert refused.status_code == 403
