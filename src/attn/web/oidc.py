@@ -7,8 +7,8 @@ The routes and the button exist only when `ATTN_OIDC_ISSUER` is set. The redirec
 `<ATTN_PUBLIC_URL>/sso/oidc/callback` (the configured public URL, never a request's Host
 header: it must be the one registered at the provider). A refused callback answers a page
 saying, in the page's language, that signing in through the provider failed, with a link back
-to the sign-in page; the reason is logged. Imports `attn.http`, `attn.services` and
-`attn.web.session`/`render`.
+to the sign-in page; the reason is logged. Imports `attn.http`, `attn.services`, `attn.web`'s
+`session` and `render`, and the errors and settings.
 """
 
 from __future__ import annotations

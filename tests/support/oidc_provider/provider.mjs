@@ -230,12 +230,10 @@ async function control(req, res, name) {
 
 // Entra's common endpoint: the home tenant's document with the issuer as a template
 async function commonDiscovery(res) {
-  const provider = providers.get(`/${homeTenant}/v2.0`);
   const response = await fetch(`${origin}/${homeTenant}/v2.0/.well-known/openid-configuration`);
   const document = await response.json();
   const common = JSON.parse(JSON.stringify(document).replaceAll(`/${homeTenant}/v2.0/`, '/common/v2.0/'));
   common.issuer = `${origin}/{tenantid}/v2.0`;
-  void provider;
   return send(res, 200, 'application/json', JSON.stringify(common));
 }
 
