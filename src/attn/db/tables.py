@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     false,
     true,
 )
@@ -240,3 +241,130 @@ class CourseSettingsRow(Base):
     weight_rejected: Mapped[float | None] = mapped_column(Float)
     weight_absent: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- LTI 1.3: platforms, the tool's keys, linked courses, their members, grades ---------------
+
+
+class LtiPlatformRow(Base):
+    """A learning platform (Moodle, Canvas, Brightspace) registered to launch ATTN: its issuer,
+    the client id it gave ATTN, its endpoints and the deployments it may launch from."""
+
+    __tablename__ = "lti_platforms"
+    __table_args__ = (UniqueConstraint("issuer", "client_id", name="uq_lti_platforms_client"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    auth_login_url: Mapped[str] = mapped_column(String(1000))
+    auth_token_url: Mapped[str] = mapped_column(String(1000))
+    # the `aud` of the token request's assertion when it is not the token URL (Brightspace)
+    auth_audience: Mapped[str | None] = mapped_column(String(1000))
+    keyset_url: Mapped[str] = mapped_column(String(1000))
+    deployment_ids: Mapped[str] = mapped_column(Text, default="[]")  # a JSON list of strings
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LtiToolKeyRow(Base):
+    """One of the tool's RSA signing keys: the newest unretired one signs; a retired one is
+    still published until the grace period after its retirement ends."""
+
+    __tablename__ = "lti_tool_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    private_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class LtiCourseRow(Base):
+    """An LMS course (an LTI context) as one teacher's ATTN course, with the platform's
+    service endpoints for it (NRPS, AGS) and whether its grades are sent back."""
+
+    __tablename__ = "lti_courses"
+
+    platform_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("lti_platforms.id", ondelete="CASCADE"), primary_key=True
+    )
+    context_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    teacher_school_number: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.school_number"), primary_key=True
+    )
+    course_key: Mapped[str] = mapped_column(String(200), index=True)  # normalised name
+    course_name: Mapped[str] = mapped_column(String(200))
+    memberships_url: Mapped[str | None] = mapped_column(String(1000))
+    lineitems_url: Mapped[str | None] = mapped_column(String(1000))
+    ags_scopes: Mapped[str] = mapped_column(Text, default="")  # space-separated
+    lineitem_url: Mapped[str | None] = mapped_column(String(1000))  # the "Attendance" item
+    grades_on: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sync_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class LtiMemberRow(Base):
+    """A member of a linked course as the platform last listed it: the platform's user id,
+    the ATTN school number it maps to (None: not known yet) and whether they are still a
+    member ("active") or have left ("left")."""
+
+    __tablename__ = "lti_members"
+
+    platform_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("lti_platforms.id", ondelete="CASCADE"), primary_key=True
+    )
+    context_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    school_number: Mapped[str | None] = mapped_column(String(32))
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    learner: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LtiUserRow(Base):
+    """A platform's user id and the ATTN account its launches signed in."""
+
+    __tablename__ = "lti_users"
+
+    platform_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("lti_platforms.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    school_number: Mapped[str] = mapped_column(String(32), index=True)
+
+
+class LtiGradeJobRow(Base):
+    """The outbox of grade passback: one row per persisted lesson of a linked course, written
+    in the lesson's own transaction and drained by the worker until the platform took the
+    scores (`done_at`), with its attempts and the last failure."""
+
+    __tablename__ = "lti_grade_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("lti_platforms.id", ondelete="CASCADE")
+    )
+    context_id: Mapped[str] = mapped_column(String(255))
+    teacher_school_number: Mapped[str] = mapped_column(String(32))
+    lesson_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class LtiScoreRow(Base):
+    """The score last accepted by the platform for one member of a linked course: a retried
+    or repeated passback sends only what changed."""
+
+    __tablename__ = "lti_scores"
+
+    platform_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("lti_platforms.id", ondelete="CASCADE"), primary_key=True
+    )
+    context_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    teacher_school_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime)
