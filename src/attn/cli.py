@@ -610,3 +610,116 @@ def sweep_export(
     if exported is None:
         fail(f"lesson {lesson_id} is not in Redis")
     typer.echo(json.dumps(exported, ensure_ascii=False, indent=2))
+
+
+# --- LTI 1.3 ---------------------------------------------------------------------------------
+
+lti_app = typer.Typer(
+    help="LTI 1.3: the learning platforms (Moodle, Canvas, Brightspace) that launch ATTN.",
+    no_args_is_help=True,
+)
+app.add_typer(lti_app, name="lti")
+
+
+def _lti_context(command: Any) -> Any:
+    """Run `command(ctx)` in a service context of the settings, the database migrated."""
+    settings = settings_or_exit()
+    prepare_database(settings)
+
+    async def main() -> Any:
+        async with open_context(settings) as ctx:
+            return await command(ctx)
+
+    try:
+        return run(main())
+    except (ValueError, AttnError) as exc:
+        fail(str(exc.message if isinstance(exc, AttnError) else exc), code=2)
+    except Exception as exc:
+        fail(f"lti: {_one_line(exc)}")
+
+
+@lti_app.command("add-platform")
+def lti_add_platform(
+    issuer: Annotated[str, typer.Option("--issuer", help="The platform's issuer (iss).")],
+    client_id: Annotated[str, typer.Option("--client-id", help="ATTN's client id there.")],
+    auth_login_url: Annotated[
+        str, typer.Option("--auth-login-url", help="Its OIDC authentication request URL.")
+    ],
+    auth_token_url: Annotated[
+        str, typer.Option("--auth-token-url", help="Its OAuth 2 access token URL.")
+    ],
+    keyset_url: Annotated[str, typer.Option("--keyset-url", help="Its public keyset URL.")],
+    deployment_id: Annotated[
+        list[str], typer.Option("--deployment-id", help="A deployment id (repeatable).")
+    ],
+    name: Annotated[str, typer.Option("--name", help="A name to show.")] = "",
+    auth_audience: Annotated[
+        str, typer.Option("--auth-audience", help="The token request's audience, if not its URL.")
+    ] = "",
+) -> None:
+    """Register a platform (or add deployments to one registered before)."""
+    from attn.services import lti
+
+    platform = _lti_context(
+        lambda ctx: lti.add_platform(
+            ctx,
+            issuer=issuer,
+            client_id=client_id,
+            auth_login_url=auth_login_url,
+            auth_token_url=auth_token_url,
+            keyset_url=keyset_url,
+            deployment_ids=deployment_id,
+            name=name,
+            auth_audience=auth_audience or None,
+        )
+    )
+    typer.echo(f"platform {platform.id}: {platform.issuer} client {platform.client_id}")
+
+
+@lti_app.command("list")
+def lti_list() -> None:
+    """The registered platforms: id, issuer, client id, deployments."""
+    from attn.services import lti
+
+    for platform in _lti_context(lti.list_platforms):
+        deployments = ",".join(platform.deployment_ids)
+        typer.echo(
+            f"{platform.id}\t{platform.issuer}\t{platform.client_id}\t{deployments}\t{platform.name}"
+        )
+
+
+@lti_app.command("remove")
+def lti_remove(platform_id: Annotated[int, typer.Argument(help="The platform's id.")]) -> None:
+    """Remove a platform: its launches stop working; ATTN's courses and history stay."""
+    from attn.services import lti
+
+    if not _lti_context(lambda ctx: lti.remove_platform(ctx, platform_id)):
+        fail(f"no platform {platform_id}", code=1)
+    typer.echo(f"platform {platform_id} removed")
+
+
+@lti_app.command("rotate-key")
+def lti_rotate_key() -> None:
+    """A new signing key; the old one is still published for ATTN_LTI_KEY_GRACE_SECONDS."""
+    from attn.services import lti
+
+    typer.echo(f"signing key {_lti_context(lti.rotate_key)}")
+
+
+@lti_app.command("registration-url")
+def lti_registration_url() -> None:
+    """A one-time Dynamic Registration URL to paste into a platform (valid for a day)."""
+    from attn.services import lti
+
+    typer.echo(_lti_context(lti.new_registration_url))
+
+
+@lti_app.command("send-grades")
+def lti_send_grades() -> None:
+    """Drain the grade passback outbox once (the worker does so after every sweep)."""
+    from attn.services import lti_courses
+
+    summary = _lti_context(lti_courses.drain_grades)
+    typer.echo(f"courses {summary.courses}, scores sent {summary.scores}, failed {summary.failed}")
+    if summary.failed:
+        raise typer.Exit(1)

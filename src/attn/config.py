@@ -304,6 +304,49 @@ class Settings(BaseSettings):
             return self.STUDENT_SESSION_TTL_SECONDS
         return self.ADMIN_SESSION_TTL_SECONDS
 
+    # LTI 1.3: ATTN as a tool inside an LMS (Moodle, Canvas, Brightspace)
+    # false: the /lti routes answer 404 (platforms stay registered)
+    LTI_ENABLED: bool = True
+    # the tool's name as Dynamic Registration gives it to a platform
+    LTI_TOOL_NAME: str = Field(default="ATTN", min_length=1, max_length=60)
+    # whether a launch by an unknown user creates the account; unset: ATTN_SSO_CREATE_USERS
+    LTI_CREATE_USERS: bool | None = None
+    # the launch claim naming the ATTN account: "lis" (lis person_sourcedid), "email" (its
+    # part before @) or "custom:<name>" (a custom parameter the platform sends)
+    LTI_ACCOUNT_CLAIM: str = Field(default="lis", pattern=r"^(lis|email|custom:[A-Za-z0-9_.-]+)$")
+    # with the email claim: the domains accepted (comma-separated; empty: any)
+    LTI_EMAIL_DOMAINS: str = ""
+    # LTI role=ATTN role pairs (the role's last word: Instructor, TeachingAssistant, Learner);
+    # a launch with none of them is refused
+    LTI_ROLE_MAP: str = "Instructor=teacher,TeachingAssistant=teacher,Learner=student"
+    # a retired signing key is still published at /lti/jwks this long
+    LTI_KEY_GRACE_SECONDS: Annotated[int, Field(ge=0)] = 7 * 24 * 3600
+    # a signing key older than this is replaced at the next use (0: only `attn lti rotate-key`)
+    LTI_KEY_MAX_AGE_DAYS: Annotated[int, Field(ge=0)] = 90
+    # seconds a platform has to answer each request (keys, tokens, NRPS, AGS, registration)
+    LTI_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=60)] = 10
+    # the first wait before a failed grade passback is tried again (it doubles, up to an hour)
+    LTI_GRADE_RETRY_SECONDS: Annotated[int, Field(ge=1, le=3600)] = 60
+
+    @field_validator("LTI_ROLE_MAP")
+    @classmethod
+    def _check_lti_role_map(cls, value: str) -> str:
+        for item in _split(value):
+            lti_role, equals, role = item.rpartition("=")
+            if not equals or not lti_role.strip() or role.strip() not in ("teacher", "student"):
+                raise ValueError(f"{item!r} is not <LTI role>=teacher|student")
+        return value
+
+    @property
+    def lti_role_map(self) -> dict[str, str]:
+        """`ATTN_LTI_ROLE_MAP` as LTI role (its last word) -> ATTN role."""
+        pairs = (item.rpartition("=") for item in _split(self.LTI_ROLE_MAP))
+        return {key.strip(): role.strip() for key, _, role in pairs}
+
+    @property
+    def lti_create_users(self) -> bool:
+        return self.SSO_CREATE_USERS if self.LTI_CREATE_USERS is None else self.LTI_CREATE_USERS
+
 
 def _split(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]

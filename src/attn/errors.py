@@ -286,3 +286,25 @@ class SsoUnavailable(AttnError):
 
     code = "sso_unavailable"
     message = "The identity provider cannot be reached now; try again in a moment."
+
+
+class LtiRegistrationFailed(AttnError):
+    """An LTI Dynamic Registration that could not complete: the platform's configuration or
+    its answer to the registration is not what the specification asks for."""
+
+    code = "lti_registration_failed"
+    message = "The registration with the learning platform could not be completed."
+
+
+class LtiPlatformFailed(AttnError):
+    """A learning platform's service (roster, grades, keys) refused or could not be reached."""
+
+    code = "lti_platform_failed"
+    message = "The learning platform did not answer as expected; try again in a moment."
+
+
+class LtiNotLinked(AttnError):
+    """The course is not linked to a course of a learning platform."""
+
+    code = "lti_not_linked"
+    message = "This course is not linked to a course of a learning platform."

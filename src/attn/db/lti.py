@@ -290,9 +290,16 @@ async def grade_jobs(*, session: AsyncSession, pending_only: bool = False) -> li
 
 
 async def finish_grade_jobs(
-    *, session: AsyncSession, platform_id: int, context_id: str, teacher: str, now: datetime
+    *,
+    session: AsyncSession,
+    platform_id: int,
+    context_id: str,
+    teacher: str,
+    up_to: datetime,
+    now: datetime,
 ) -> None:
-    """Every pending job of the course is done: one passback sends the course's whole state."""
+    """Every pending job of the course queued by `up_to` is done: one passback sends the
+    course's whole state."""
     await session.execute(
         update(LtiGradeJobRow)
         .where(
@@ -300,7 +307,7 @@ async def finish_grade_jobs(
             LtiGradeJobRow.context_id == context_id,
             LtiGradeJobRow.teacher_school_number == teacher,
             LtiGradeJobRow.done_at.is_(None),
-            LtiGradeJobRow.created_at <= now,
+            LtiGradeJobRow.created_at <= up_to,
         )
         .values(done_at=now, last_error=None)
     )

@@ -64,6 +64,10 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.AccountDisabled: 403,
     errors.SsoRefused: 401,
     errors.SsoUnavailable: 503,
+    # LTI 1.3
+    errors.LtiRegistrationFailed: 400,
+    errors.LtiPlatformFailed: 502,
+    errors.LtiNotLinked: 404,
 }
 
 # A backing store that did not answer, or refused to write: 503, whichever face asked.

@@ -9,6 +9,7 @@ import logging
 import threading
 
 from attn.config import Settings
+from attn.services import lti_courses
 from attn.services.context import ServiceContext, open_context
 from attn.tasks.sweep import sweep_attendances
 
@@ -23,6 +24,11 @@ async def run_forever(ctx: ServiceContext, stop: asyncio.Event) -> None:
             await sweep_attendances(ctx)
         except Exception as exc:
             log.warning("sweep: pass failed: %s: %s", type(exc).__name__, exc)
+        try:
+            # the grade passback outbox of linked LMS courses (LTI), after the lessons
+            await lti_courses.drain_grades(ctx)
+        except Exception as exc:
+            log.warning("lti: grade passback pass failed: %s: %s", type(exc).__name__, exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
 

@@ -36,7 +36,14 @@ from redis.exceptions import RedisError
 
 from attn.db import history
 from attn.db.refusals import refuses_write
-from attn.models import AttendanceRecordRedis, AuditEntry, HeldLesson, RecordStatus
+from attn.models import (
+    AttendanceRecordRedis,
+    AuditEntry,
+    HeldLesson,
+    RecordStatus,
+    normalize_name,
+)
+from attn.services import lti_courses
 from attn.services.context import ServiceContext
 from attn.store.redis_client import DropOutcome, LessonSnapshot
 
@@ -185,6 +192,17 @@ async def persist_batch(
         await checkpoint("read")
         async with ctx.db() as session, session.begin():
             written = await history.persist_lessons(session=session, lessons=due, now=now)
+            # grade passback of linked LMS courses: queued with the lessons, sent by the worker
+            await lti_courses.queue_grades(
+                session,
+                [
+                    (write.lesson.lesson_id, write.lesson.teacher_school_number,
+                     normalize_name(write.lesson.lesson_name))
+                    for write in due
+                    if write.lesson.lesson_id in written
+                ],
+                now,
+            )
             await checkpoint("written")
         await checkpoint("committed")
         deleted = await asyncio.gather(
