@@ -91,9 +91,15 @@ class Edge:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                headers.extend(self.headers)
-                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                own_csp = [v for n, v in headers if n.lower() == b"content-security-policy"]
+                if not own_csp:
                     headers.append(self.csp)
+                # a page that names who may frame it (the LTI pages: their platforms) is not
+                # refused framing by the older header, which cannot name them
+                framable = any(
+                    b"frame-ancestors" in v and b"frame-ancestors 'none'" not in v for v in own_csp
+                )
+                headers.extend(h for h in self.headers if not (framable and h[0] == b"x-frame-options"))
                 message = {**message, "headers": headers}
             await send(message)
 

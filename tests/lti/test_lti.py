@@ -1,0 +1,394 @@
+"""LTI 1.3 against a real platform on loopback: launches for each role, a roster of 120 over
+several NRPS pages, a lesson, the sweep and the grades arriving at the platform; every
+refusal of a launch; grades retried after the platform was down; Dynamic Registration; the
+tool's key rotation; the framing policy."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from attn.db import lti as lti_db
+from attn.db.tables import AdminAuditRow, LtiGradeJobRow
+from attn.services import lti, lti_courses
+from attn.tasks.sweep import sweep_until_done
+from tests.lti.conftest import browser
+from tests.support.api import Api
+from tests.support.check_in import now_code
+from tests.support.clock import Clock
+from tests.support.lti_platform import (
+    INSTRUCTOR,
+    LEARNER,
+    TA,
+    Member,
+    LtiTestPlatform,
+    form_of,
+    new_nonce,
+    new_private_key,
+    query_of,
+)
+
+COURSE = "Distributed Systems"
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+async def _login(web: httpx.AsyncClient, platform: LtiTestPlatform, hint: str) -> dict[str, str]:
+    """The platform's login initiation at ATTN; the authorization request ATTN sends back."""
+    response = await web.get("/lti/login", params=platform.login_params(hint))
+    assert response.status_code == 302, response.text
+    location = response.headers["location"]
+    assert location.startswith(f"{platform.url}/auth?")
+    return query_of(location)
+
+
+async def launch(
+    web: httpx.AsyncClient, platform: LtiTestPlatform, claims: dict[str, Any], hint: str
+) -> httpx.Response:
+    """A whole launch as a browser makes it; the answer of /lti/enter."""
+    platform.pending[hint] = claims
+    response = await web.get("/lti/login", params=platform.login_params(hint))
+    assert response.status_code == 302, response.text
+    async with httpx.AsyncClient() as outside:
+        page = await outside.get(response.headers["location"])
+    action, fields = form_of(page.text)
+    assert action == "http://testserver/lti/launch"
+    launched = await web.post("/lti/launch", data=fields)
+    assert launched.status_code == 303, launched.text
+    assert launched.headers["location"].startswith("/lti/enter?ticket=")
+    return await web.get(launched.headers["location"])
+
+
+def teacher_claims(platform: LtiTestPlatform, **more: Any) -> dict[str, Any]:
+    return platform.launch_claims(
+        sub="u-teacher", name="Ada Teacher", sourcedid="T900", roles=[INSTRUCTOR], **more
+    )
+
+
+def student_claims(platform: LtiTestPlatform, index: int) -> dict[str, Any]:
+    return platform.launch_claims(
+        sub=f"u-{index}", name=f"Student {index}", sourcedid=f"S{index:04d}", roles=[LEARNER]
+    )
+
+
+def enrol(platform: LtiTestPlatform, learners: int, context: str = "course-1") -> None:
+    platform.members[context] = [
+        Member("u-teacher", "Ada Teacher", "T900", [INSTRUCTOR]),
+        *(Member(f"u-{i}", f"Student {i}", f"S{i:04d}", [LEARNER]) for i in range(learners)),
+    ]
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = CSRF.search(page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+async def test_teacher_launch_roster_lesson_and_grades(
+    lti_api: Api, platform: LtiTestPlatform, clock: Clock
+) -> None:
+    enrol(platform, 120)
+    async with browser(lti_api) as teacher:
+        entered = await launch(teacher, platform, teacher_claims(platform), "teacher")
+        assert entered.status_code == 303
+        assert entered.headers["location"] == "/lti/course?name=Distributed%20Systems"
+        assert "attn_session" in entered.headers.get("set-cookie", "") or teacher.cookies
+        assert platform.member_pages == 3  # 121 members, 50 a page
+        roster = lti_api.context
+        async with roster.db() as session:
+            from attn.db import rosters
+
+            listed = await rosters.roster_names(
+                session=session, teacher_school_number="T900", course_key="distributed systems"
+            )
+        assert len(listed) == 120 and "T900" not in listed
+        page = await teacher.get(entered.headers["location"])
+        assert page.status_code == 200 and "Student 7" in page.text
+        started = await teacher.post(
+            "/teacher/start",
+            data={"csrf": csrf_of(page), "lesson_name": COURSE, "duration_minutes": "60"},
+        )
+        assert started.status_code == 303, started.text
+        lesson_id = started.headers["location"].rsplit("/", 1)[-1]
+        present = [3, 5, 8, 13, 21]
+        for index in present:
+            async with browser(lti_api) as phone:
+                entered_student = await launch(
+                    phone, platform, student_claims(platform, index), f"s{index}"
+                )
+                assert entered_student.status_code == 303
+                way_in = await phone.get(entered_student.headers["location"])
+                assert way_in.status_code == 303
+                assert way_in.headers["location"] == f"/join/{lesson_id}"
+                join_page = await phone.get(way_in.headers["location"])
+                joined = await phone.post(
+                    f"/student/lessons/{lesson_id}/join",
+                    data={"csrf": csrf_of(join_page), "code": now_code(lti_api, lesson_id, clock)},
+                )
+                assert joined.status_code == 200, joined.text
+        lesson_page = await teacher.get(f"/teacher/lessons/{lesson_id}")
+        finished = await teacher.post(
+            f"/teacher/lessons/{lesson_id}/finish", data={"csrf": csrf_of(lesson_page)}
+        )
+        assert finished.status_code == 303
+    summary, left = await sweep_until_done(lti_api.context)
+    assert summary.persisted == 1 and not left
+    drained = await lti_courses.drain_grades(lti_api.context)
+    assert drained.failed == 0 and drained.scores == 120
+    assert [item["label"] for item in platform.line_items["course-1"]] == ["Attendance"]
+    given = {score["userId"]: score["scoreGiven"] for score in platform.scores}
+    assert len(given) == 120
+    assert {user for user, score in given.items() if score == 100} == {f"u-{i}" for i in present}
+    assert all(score["scoreMaximum"] == 100 for score in platform.scores)
+    # a second pass, or a second lesson's job with nothing changed, sends nothing again
+    again = await lti_courses.drain_grades(lti_api.context)
+    assert again.scores == 0 and len(platform.scores) == 120
+
+
+async def test_roster_sync_marks_who_left_and_audits_it(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    enrol(platform, 60)
+    async with browser(lti_api) as teacher:
+        await launch(teacher, platform, teacher_claims(platform), "teacher")
+        platform.members["course-1"] = [
+            member for member in platform.members["course-1"] if member.user_id != "u-4"
+        ]
+        platform.members["course-1"][2].status = "Inactive"  # u-1
+        page = await teacher.get("/lti/course?name=Distributed%20Systems")
+        synced = await teacher.post(
+            "/lti/course/sync?name=Distributed%20Systems", data={"csrf": csrf_of(page)}
+        )
+        assert synced.status_code == 303
+        shown = await teacher.get(synced.headers["location"])
+        assert "0 added, 2 left" in shown.text
+        assert "Left the course" in shown.text
+    async with lti_api.context.db() as session:
+        members = await lti_db.members_of(session=session, platform_id=1, context_id="course-1")
+        audit = list(await session.scalars(select(AdminAuditRow).order_by(AdminAuditRow.id)))
+    assert members["u-4"].status == "left" and members["u-1"].status == "left"
+    assert members["u-2"].status == "active"
+    assert audit[-1].action == "lti_roster_sync" and '"S0001"' in (audit[-1].before or "")
+
+
+async def test_a_teaching_assistant_is_a_teacher_and_a_student_sees_no_lesson(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    enrol(platform, 2)
+    async with browser(lti_api) as assistant:
+        claims = platform.launch_claims(sub="u-ta", name="Tom Assistant", sourcedid="T901", roles=[TA])
+        entered = await launch(assistant, platform, claims, "ta")
+        assert entered.headers["location"].startswith("/lti/course?")
+    async with browser(lti_api) as phone:
+        entered = await launch(phone, platform, student_claims(platform, 1), "s1")
+        way_in = await phone.get(entered.headers["location"])
+        assert way_in.status_code == 200
+        assert "No lesson of this course is open now" in way_in.text
+
+
+async def _refused(
+    web: httpx.AsyncClient, platform: LtiTestPlatform, claims: dict[str, Any], **sign: Any
+) -> httpx.Response:
+    request = await _login(web, platform, "x")
+    token = platform.sign(claims, nonce=request["nonce"], **sign)
+    return await web.post("/lti/launch", data={"id_token": token, "state": request["state"]})
+
+
+async def test_refused_launches(lti_api: Api, platform: LtiTestPlatform) -> None:
+    async with browser(lti_api) as web:
+        good = teacher_claims(platform)
+        expired = await _refused(web, platform, good, expires_in=-120)
+        assert expired.status_code == 401 and "launch from your course failed" in expired.text
+        wrong_aud = await _refused(web, platform, {**good, "aud": "someone-else", "azp": "someone-else"})
+        assert wrong_aud.status_code == 401
+        many_aud = await _refused(web, platform, {**good, "aud": ["other", platform.client_id], "azp": "other"})
+        assert many_aud.status_code == 401
+        deployment = {**good, lti.CLAIM + "deployment_id": "unknown-deployment"}
+        assert (await _refused(web, platform, deployment)).status_code == 401
+        forged = await _refused(web, platform, good, key=new_private_key())
+        assert forged.status_code == 401
+        other_issuer = await _refused(web, platform, {**good, "iss": "http://127.0.0.1:1"})
+        assert other_issuer.status_code == 401
+        no_role = await _refused(web, platform, {**good, lti.CLAIM + "roles": ["urn:x#Mentor"]})
+        assert no_role.status_code == 401
+        request = await _login(web, platform, "y")
+        wrong_nonce = platform.sign(good, nonce="not-the-nonce")
+        refused = await web.post("/lti/launch", data={"id_token": wrong_nonce, "state": request["state"]})
+        assert refused.status_code == 401
+        # a replayed launch: the same state and token a second time
+        request = await _login(web, platform, "z")
+        fields = {"id_token": platform.sign(good, nonce=request["nonce"]), "state": request["state"]}
+        first = await web.post("/lti/launch", data=fields)
+        assert first.status_code == 303
+        replayed = await web.post("/lti/launch", data=fields)
+        assert replayed.status_code == 401
+        # the same token under a fresh state: its nonce is not the state's, and was used
+        request = await _login(web, platform, "w")
+        again = await web.post("/lti/launch", data={**fields, "state": request["state"]})
+        assert again.status_code == 401
+        # an unknown issuer's login is not started
+        unknown = await web.get("/lti/login", params={**platform.login_params("v"), "iss": "http://evil"})
+        assert unknown.status_code == 401
+    async with browser(lti_api) as other_browser:
+        # a login started in one browser, finished in another (no state cookie): not used;
+        # a tab of its own is offered instead
+        async with browser(lti_api) as web:
+            request = await _login(web, platform, "u")
+        token = platform.sign(good, nonce=request["nonce"])
+        blocked = await other_browser.post("/lti/launch", data={"id_token": token, "state": request["state"]})
+        assert blocked.status_code == 200 and 'target="_blank"' in blocked.text
+        assert "/lti/login?iss=" in blocked.text
+    # a nonce used once is refused again even under a new state with a matching login
+    async with browser(lti_api) as web:
+        ticket = await web.get("/lti/enter?ticket=made-up")
+        assert ticket.status_code == 401
+
+
+async def test_grades_wait_while_the_platform_is_down(
+    lti_api: Api, platform: LtiTestPlatform, clock: Clock
+) -> None:
+    enrol(platform, 3)
+    async with browser(lti_api) as teacher:
+        await launch(teacher, platform, teacher_claims(platform), "teacher")
+        page = await teacher.get("/lti/course?name=Distributed%20Systems")
+        started = await teacher.post(
+            "/teacher/start",
+            data={"csrf": csrf_of(page), "lesson_name": COURSE, "duration_minutes": "60"},
+        )
+        lesson_id = started.headers["location"].rsplit("/", 1)[-1]
+        lesson_page = await teacher.get(f"/teacher/lessons/{lesson_id}")
+        await teacher.post(f"/teacher/lessons/{lesson_id}/finish", data={"csrf": csrf_of(lesson_page)})
+    platform.down = True
+    await sweep_until_done(lti_api.context)  # the sweep is not held back by the platform
+    failed = await lti_courses.drain_grades(lti_api.context)
+    assert failed.failed == 1 and platform.scores == []
+    async with lti_api.context.db() as session:
+        [job] = list(await session.scalars(select(LtiGradeJobRow)))
+    assert job.done_at is None and job.attempts == 1 and "503" in (job.last_error or "")
+    platform.down = False
+    early = await lti_courses.drain_grades(lti_api.context)
+    assert early.courses == 0  # not due yet: it waits its retry time
+    clock.advance(seconds=31)
+    sent = await lti_courses.drain_grades(lti_api.context)
+    assert sent.failed == 0 and sent.scores == 3
+    assert sorted(score["scoreGiven"] for score in platform.scores) == [0, 0, 0]
+    async with lti_api.context.db() as session:
+        [job] = list(await session.scalars(select(LtiGradeJobRow)))
+    assert job.done_at is not None
+
+
+async def test_grade_passback_turned_off(lti_api: Api, platform: LtiTestPlatform) -> None:
+    enrol(platform, 2)
+    async with browser(lti_api) as teacher:
+        await launch(teacher, platform, teacher_claims(platform), "teacher")
+        page = await teacher.get("/lti/course?name=Distributed%20Systems")
+        off = await teacher.post(
+            "/lti/course/grades?name=Distributed%20Systems", data={"csrf": csrf_of(page), "on": "0"}
+        )
+        assert off.status_code == 303
+        page = await teacher.get("/lti/course?name=Distributed%20Systems")
+        assert "Attendance rates are not sent" in page.text
+        started = await teacher.post(
+            "/teacher/start",
+            data={"csrf": csrf_of(page), "lesson_name": COURSE, "duration_minutes": "60"},
+        )
+        lesson_id = started.headers["location"].rsplit("/", 1)[-1]
+        lesson_page = await teacher.get(f"/teacher/lessons/{lesson_id}")
+        await teacher.post(f"/teacher/lessons/{lesson_id}/finish", data={"csrf": csrf_of(lesson_page)})
+    await sweep_until_done(lti_api.context)
+    async with lti_api.context.db() as session:
+        assert list(await session.scalars(select(LtiGradeJobRow))) == []
+    assert (await lti_courses.drain_grades(lti_api.context)).scores == 0
+
+
+async def test_dynamic_registration(lti_api: Api, platform: LtiTestPlatform) -> None:
+    config = f"{platform.url}/.well-known/openid-configuration"
+    async with browser(lti_api) as web:
+        no_key = await web.get("/lti/register", params={"openid_configuration": config, "registration_token": "reg-token"})
+        assert no_key.status_code == 400
+        url = await lti.new_registration_url(lti_api.context)
+        key = query_of(url)["key"]
+        page = await web.get(
+            "/lti/register",
+            params={"key": key, "openid_configuration": config, "registration_token": "reg-token"},
+        )
+        assert page.status_code == 200, page.text
+        assert "/static/lti-close.js" in page.text
+        assert f"frame-ancestors {platform.url}" in page.headers["content-security-policy"]
+        assert "x-frame-options" not in page.headers
+        script = await web.get("/static/lti-close.js")
+        assert "org.imsglobal.lti.close" in script.text
+        used = await web.get(
+            "/lti/register",
+            params={"key": key, "openid_configuration": config, "registration_token": "reg-token"},
+        )
+        assert used.status_code == 400
+    [sent] = platform.registrations
+    assert sent["initiate_login_uri"] == "http://testserver/lti/login"
+    assert sent["jwks_uri"] == "http://testserver/lti/jwks"
+    stored = {(p.client_id, p.deployment_ids) for p in await lti.list_platforms(lti_api.context)}
+    assert ("registered-client", ("registered-deployment",)) in stored
+
+
+async def test_tool_keys_rotate_and_the_old_key_stays_published(
+    lti_api: Api, clock: Clock
+) -> None:
+    async with browser(lti_api) as web:
+        before = (await web.get("/lti/jwks")).json()["keys"]
+        new_kid = await lti.rotate_key(lti_api.context)
+        both = (await web.get("/lti/jwks")).json()["keys"]
+        assert {key["kid"] for key in both} == {before[0]["kid"], new_kid}
+        assert all("d" not in key and key["alg"] == "RS256" for key in both)
+        clock.advance(seconds=lti_api.context.settings.LTI_KEY_GRACE_SECONDS + 1)
+        after = (await web.get("/lti/jwks")).json()["keys"]
+        assert [key["kid"] for key in after] == [new_kid]
+
+
+async def test_only_lti_pages_may_be_framed_by_the_platforms(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    enrol(platform, 1)
+    async with browser(lti_api) as web:
+        login = await web.get("/lti/login", params=platform.login_params("f"))
+        assert f"frame-ancestors {platform.url}" in login.headers["content-security-policy"]
+        assert "x-frame-options" not in login.headers
+        other = await web.get("/login")
+        assert "frame-ancestors 'none'" in other.headers["content-security-policy"]
+        assert other.headers["x-frame-options"] == "DENY"
+
+
+@pytest.mark.parametrize("claim", ["email", "custom:student_number"])
+async def test_account_claims(make_api: Any, platform: LtiTestPlatform, claim: str) -> None:
+    async with make_api(LTI_CREATE_USERS=True, LTI_ACCOUNT_CLAIM=claim, LTI_EMAIL_DOMAINS="uni.example") as api:
+        await lti.add_platform(
+            api.context, issuer=platform.issuer, client_id=platform.client_id,
+            auth_login_url=f"{platform.url}/auth", auth_token_url=f"{platform.url}/token",
+            keyset_url=f"{platform.url}/jwks", deployment_ids=[platform.deployment_id],
+        )
+        claims = {
+            **student_claims(platform, 9),
+            "email": "E123@uni.example",
+            lti.CLAIM + "custom": {"student_number": "E123"},
+        }
+        async with browser(api) as phone:
+            entered = await launch(phone, platform, claims, "e")
+            assert entered.status_code == 303
+        async with api.context.db() as session:
+            from attn.db import users
+
+            assert await users.get_user(session=session, school_number="E123") is not None
+
+
+async def test_unknown_account_without_creation(make_api: Any, platform: LtiTestPlatform) -> None:
+    async with make_api() as api:
+        await lti.add_platform(
+            api.context, issuer=platform.issuer, client_id=platform.client_id,
+            auth_login_url=f"{platform.url}/auth", auth_token_url=f"{platform.url}/token",
+            keyset_url=f"{platform.url}/jwks", deployment_ids=[platform.deployment_id],
+        )
+        async with browser(api) as phone:
+            entered = await launch(phone, platform, student_claims(platform, 2), "n")
+            assert entered.status_code == 403
