@@ -24,10 +24,9 @@ from tests.support.lti_platform import (
     INSTRUCTOR,
     LEARNER,
     TA,
-    Member,
     LtiTestPlatform,
+    Member,
     form_of,
-    new_nonce,
     new_private_key,
     query_of,
 )
@@ -179,7 +178,9 @@ async def test_a_teaching_assistant_is_a_teacher_and_a_student_sees_no_lesson(
 ) -> None:
     enrol(platform, 2)
     async with browser(lti_api) as assistant:
-        claims = platform.launch_claims(sub="u-ta", name="Tom Assistant", sourcedid="T901", roles=[TA])
+        claims = platform.launch_claims(
+            sub="u-ta", name="Tom Assistant", sourcedid="T901", roles=[TA]
+        )
         entered = await launch(assistant, platform, claims, "ta")
         assert entered.headers["location"].startswith("/lti/course?")
     async with browser(lti_api) as phone:
@@ -202,9 +203,13 @@ async def test_refused_launches(lti_api: Api, platform: LtiTestPlatform) -> None
         good = teacher_claims(platform)
         expired = await _refused(web, platform, good, expires_in=-120)
         assert expired.status_code == 401 and "launch from your course failed" in expired.text
-        wrong_aud = await _refused(web, platform, {**good, "aud": "someone-else", "azp": "someone-else"})
+        wrong_aud = await _refused(
+            web, platform, {**good, "aud": "someone-else", "azp": "someone-else"}
+        )
         assert wrong_aud.status_code == 401
-        many_aud = await _refused(web, platform, {**good, "aud": ["other", platform.client_id], "azp": "other"})
+        many_aud = await _refused(
+            web, platform, {**good, "aud": ["other", platform.client_id], "azp": "other"}
+        )
         assert many_aud.status_code == 401
         deployment = {**good, lti.CLAIM + "deployment_id": "unknown-deployment"}
         assert (await _refused(web, platform, deployment)).status_code == 401
@@ -216,11 +221,16 @@ async def test_refused_launches(lti_api: Api, platform: LtiTestPlatform) -> None
         assert no_role.status_code == 401
         request = await _login(web, platform, "y")
         wrong_nonce = platform.sign(good, nonce="not-the-nonce")
-        refused = await web.post("/lti/launch", data={"id_token": wrong_nonce, "state": request["state"]})
+        refused = await web.post(
+            "/lti/launch", data={"id_token": wrong_nonce, "state": request["state"]}
+        )
         assert refused.status_code == 401
         # a replayed launch: the same state and token a second time
         request = await _login(web, platform, "z")
-        fields = {"id_token": platform.sign(good, nonce=request["nonce"]), "state": request["state"]}
+        fields = {
+            "id_token": platform.sign(good, nonce=request["nonce"]),
+            "state": request["state"],
+        }
         first = await web.post("/lti/launch", data=fields)
         assert first.status_code == 303
         replayed = await web.post("/lti/launch", data=fields)
@@ -230,7 +240,9 @@ async def test_refused_launches(lti_api: Api, platform: LtiTestPlatform) -> None
         again = await web.post("/lti/launch", data={**fields, "state": request["state"]})
         assert again.status_code == 401
         # an unknown issuer's login is not started
-        unknown = await web.get("/lti/login", params={**platform.login_params("v"), "iss": "http://evil"})
+        unknown = await web.get(
+            "/lti/login", params={**platform.login_params("v"), "iss": "http://evil"}
+        )
         assert unknown.status_code == 401
     async with browser(lti_api) as other_browser:
         # a login started in one browser, finished in another (no state cookie): not used;
@@ -238,7 +250,9 @@ async def test_refused_launches(lti_api: Api, platform: LtiTestPlatform) -> None
         async with browser(lti_api) as web:
             request = await _login(web, platform, "u")
         token = platform.sign(good, nonce=request["nonce"])
-        blocked = await other_browser.post("/lti/launch", data={"id_token": token, "state": request["state"]})
+        blocked = await other_browser.post(
+            "/lti/launch", data={"id_token": token, "state": request["state"]}
+        )
         assert blocked.status_code == 200 and 'target="_blank"' in blocked.text
         assert "/lti/login?iss=" in blocked.text
     # a nonce used once is refused again even under a new state with a matching login
@@ -260,7 +274,9 @@ async def test_grades_wait_while_the_platform_is_down(
         )
         lesson_id = started.headers["location"].rsplit("/", 1)[-1]
         lesson_page = await teacher.get(f"/teacher/lessons/{lesson_id}")
-        await teacher.post(f"/teacher/lessons/{lesson_id}/finish", data={"csrf": csrf_of(lesson_page)})
+        await teacher.post(
+            f"/teacher/lessons/{lesson_id}/finish", data={"csrf": csrf_of(lesson_page)}
+        )
     platform.down = True
     await sweep_until_done(lti_api.context)  # the sweep is not held back by the platform
     failed = await lti_courses.drain_grades(lti_api.context)
@@ -297,7 +313,9 @@ async def test_grade_passback_turned_off(lti_api: Api, platform: LtiTestPlatform
         )
         lesson_id = started.headers["location"].rsplit("/", 1)[-1]
         lesson_page = await teacher.get(f"/teacher/lessons/{lesson_id}")
-        await teacher.post(f"/teacher/lessons/{lesson_id}/finish", data={"csrf": csrf_of(lesson_page)})
+        await teacher.post(
+            f"/teacher/lessons/{lesson_id}/finish", data={"csrf": csrf_of(lesson_page)}
+        )
     await sweep_until_done(lti_api.context)
     async with lti_api.context.db() as session:
         assert list(await session.scalars(select(LtiGradeJobRow))) == []
@@ -307,7 +325,10 @@ async def test_grade_passback_turned_off(lti_api: Api, platform: LtiTestPlatform
 async def test_dynamic_registration(lti_api: Api, platform: LtiTestPlatform) -> None:
     config = f"{platform.url}/.well-known/openid-configuration"
     async with browser(lti_api) as web:
-        no_key = await web.get("/lti/register", params={"openid_configuration": config, "registration_token": "reg-token"})
+        no_key = await web.get(
+            "/lti/register",
+            params={"openid_configuration": config, "registration_token": "reg-token"},
+        )
         assert no_key.status_code == 400
         url = await lti.new_registration_url(lti_api.context)
         key = query_of(url)["key"]
@@ -333,9 +354,7 @@ async def test_dynamic_registration(lti_api: Api, platform: LtiTestPlatform) -> 
     assert ("registered-client", ("registered-deployment",)) in stored
 
 
-async def test_tool_keys_rotate_and_the_old_key_stays_published(
-    lti_api: Api, clock: Clock
-) -> None:
+async def test_tool_keys_rotate_and_the_old_key_stays_published(lti_api: Api, clock: Clock) -> None:
     async with browser(lti_api) as web:
         before = (await web.get("/lti/jwks")).json()["keys"]
         new_kid = await lti.rotate_key(lti_api.context)
@@ -362,11 +381,17 @@ async def test_only_lti_pages_may_be_framed_by_the_platforms(
 
 @pytest.mark.parametrize("claim", ["email", "custom:student_number"])
 async def test_account_claims(make_api: Any, platform: LtiTestPlatform, claim: str) -> None:
-    async with make_api(LTI_CREATE_USERS=True, LTI_ACCOUNT_CLAIM=claim, LTI_EMAIL_DOMAINS="uni.example") as api:
+    async with make_api(
+        LTI_CREATE_USERS=True, LTI_ACCOUNT_CLAIM=claim, LTI_EMAIL_DOMAINS="uni.example"
+    ) as api:
         await lti.add_platform(
-            api.context, issuer=platform.issuer, client_id=platform.client_id,
-            auth_login_url=f"{platform.url}/auth", auth_token_url=f"{platform.url}/token",
-            keyset_url=f"{platform.url}/jwks", deployment_ids=[platform.deployment_id],
+            api.context,
+            issuer=platform.issuer,
+            client_id=platform.client_id,
+            auth_login_url=f"{platform.url}/auth",
+            auth_token_url=f"{platform.url}/token",
+            keyset_url=f"{platform.url}/jwks",
+            deployment_ids=[platform.deployment_id],
         )
         claims = {
             **student_claims(platform, 9),
@@ -385,9 +410,13 @@ async def test_account_claims(make_api: Any, platform: LtiTestPlatform, claim: s
 async def test_unknown_account_without_creation(make_api: Any, platform: LtiTestPlatform) -> None:
     async with make_api() as api:
         await lti.add_platform(
-            api.context, issuer=platform.issuer, client_id=platform.client_id,
-            auth_login_url=f"{platform.url}/auth", auth_token_url=f"{platform.url}/token",
-            keyset_url=f"{platform.url}/jwks", deployment_ids=[platform.deployment_id],
+            api.context,
+            issuer=platform.issuer,
+            client_id=platform.client_id,
+            auth_login_url=f"{platform.url}/auth",
+            auth_token_url=f"{platform.url}/token",
+            keyset_url=f"{platform.url}/jwks",
+            deployment_ids=[platform.deployment_id],
         )
         async with browser(api) as phone:
             entered = await launch(phone, platform, student_claims(platform, 2), "n")

@@ -48,9 +48,11 @@ def new_private_key() -> str:
 
 def public_pem(private_pem: str) -> str:
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 class PlatformConf(LTI1P3PlatformConfAbstract):  # type: ignore[misc]
@@ -122,7 +124,9 @@ class LtiTestPlatform:
 
     # --- what a test asks -------------------------------------------------------------------
 
-    def login_params(self, login_hint: str, target: str = "http://testserver/lti/launch") -> dict[str, str]:
+    def login_params(
+        self, login_hint: str, target: str = "http://testserver/lti/launch"
+    ) -> dict[str, str]:
         return {
             "iss": self.issuer,
             "login_hint": login_hint,
@@ -245,8 +249,11 @@ class LtiTestPlatform:
         if start + PAGE_SIZE < len(members):
             headers["Link"] = f'<{self.url}/nrps/{context}?from={start + PAGE_SIZE}>; rel="next"'
         return JSONResponse(
-            {"id": str(request.url), "context": {"id": context},
-             "members": [member.json() for member in page]},
+            {
+                "id": str(request.url),
+                "context": {"id": context},
+                "members": [member.json() for member in page],
+            },
             headers=headers,
         )
 

@@ -208,7 +208,9 @@ async def remember_user(
 ) -> None:
     row = await session.get(LtiUserRow, (platform_id, user_id))
     if row is None:
-        session.add(LtiUserRow(platform_id=platform_id, user_id=user_id, school_number=school_number))
+        session.add(
+            LtiUserRow(platform_id=platform_id, user_id=user_id, school_number=school_number)
+        )
     else:
         row.school_number = school_number
     await session.flush()
@@ -271,7 +273,9 @@ async def queue_grade_jobs(
     return count
 
 
-async def due_grade_jobs(*, session: AsyncSession, now: datetime, limit: int) -> list[LtiGradeJobRow]:
+async def due_grade_jobs(
+    *, session: AsyncSession, now: datetime, limit: int
+) -> list[LtiGradeJobRow]:
     return list(
         await session.scalars(
             select(LtiGradeJobRow)

@@ -99,7 +99,9 @@ class Edge:
                 framable = any(
                     b"frame-ancestors" in v and b"frame-ancestors 'none'" not in v for v in own_csp
                 )
-                headers.extend(h for h in self.headers if not (framable and h[0] == b"x-frame-options"))
+                headers.extend(
+                    h for h in self.headers if not (framable and h[0] == b"x-frame-options")
+                )
                 message = {**message, "headers": headers}
             await send(message)
 

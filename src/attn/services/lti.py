@@ -267,12 +267,14 @@ class _TimedSession(requests.Session):
         self.timeout = timeout
         self.headers["User-Agent"] = "ATTN-LTI/1.0"
 
-    def request(self, method: str | bytes, url: str | bytes, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def request(  # type: ignore[override]
+        self, method: str, url: str, *args: t.Any, **kwargs: t.Any
+    ) -> t.Any:
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
 
 
-class _FormRequest(LtiRequest):  # type: ignore[misc]
+class _FormRequest(LtiRequest):
     """The launch's form fields, as PyLTI1p3 reads a request."""
 
     def __init__(self, form: Mapping[str, str], secure: bool) -> None:
@@ -318,7 +320,7 @@ class _NoCookies:
         return None
 
 
-class _ToolRegistration(Registration):  # type: ignore[misc]
+class _ToolRegistration(Registration):
     """A registration whose token requests name the tool's signing key by its kid."""
 
     kid: str | None = None
@@ -327,10 +329,10 @@ class _ToolRegistration(Registration):  # type: ignore[misc]
         return self.kid
 
 
-def _registration(platform: Platform, key: ToolKey | None = None) -> Registration:
-    registration = (
-        _ToolRegistration()
-        .set_issuer(platform.issuer)
+def _registration(platform: Platform, key: ToolKey | None = None) -> _ToolRegistration:
+    registration = _ToolRegistration()
+    (
+        registration.set_issuer(platform.issuer)
         .set_client_id(platform.client_id)
         .set_auth_login_url(platform.auth_login_url)
         .set_auth_token_url(platform.auth_token_url)
@@ -344,7 +346,7 @@ def _registration(platform: Platform, key: ToolKey | None = None) -> Registratio
     return registration
 
 
-class _PlatformConf(ToolConfAbstract[_FormRequest]):  # type: ignore[misc]
+class _PlatformConf(ToolConfAbstract[_FormRequest]):
     """The one platform a launch's state was started for: any other issuer, client id or
     deployment is not found."""
 
@@ -378,7 +380,7 @@ class _PlatformConf(ToolConfAbstract[_FormRequest]):  # type: ignore[misc]
         return Deployment().set_deployment_id(deployment_id)
 
 
-class _Launch(MessageLaunch):  # type: ignore[misc]
+class _Launch(MessageLaunch[t.Any, t.Any, t.Any, t.Any]):
     def __init__(self, form: Mapping[str, str], platform: Platform, nonce: str, timeout: float):
         super().__init__(
             _FormRequest(form, secure=True),
@@ -406,7 +408,7 @@ class _Launch(MessageLaunch):  # type: ignore[misc]
 
 
 def _registered_client(conf: _PlatformConf) -> str:
-    return conf._platform.client_id  # noqa: SLF001
+    return conf._platform.client_id
 
 
 # --- login initiation ------------------------------------------------------------------------
@@ -435,8 +437,15 @@ class StoredLogin:
         return cls(int(value["p"]), str(value["n"]), {k: str(v) for k, v in value["q"].items()})
 
 
-LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id",
-                "lti_deployment_id", "lti_storage_target")
+LOGIN_PARAMS = (
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "lti_message_hint",
+    "client_id",
+    "lti_deployment_id",
+    "lti_storage_target",
+)
 
 
 async def start_login(
@@ -532,7 +541,7 @@ async def check_launch(
         raise SsoRefused("the platform of this login was removed")
     launch = _Launch(form, platform, stored.nonce, ctx.settings.LTI_TIMEOUT_SECONDS)
     try:
-        claims: dict[str, t.Any] = await asyncio.to_thread(launch.get_launch_data)
+        claims: dict[str, t.Any] = dict(await asyncio.to_thread(launch.get_launch_data))
     except LtiException as exc:
         raise SsoRefused(f"the ID token is refused: {_first_line(exc)}") from None
     except requests.RequestException as exc:
@@ -575,7 +584,7 @@ def _first_line(exc: BaseException) -> str:
 # --- the platform's services -----------------------------------------------------------------
 
 
-class _Connector(ServiceConnector):  # type: ignore[misc]
+class _Connector(ServiceConnector):
     """PyLTI1p3's service connector with its access tokens kept for their lifetime."""
 
     def __init__(self, registration: Registration, session: requests.Session) -> None:
@@ -601,9 +610,10 @@ class Member:
 
 
 def _member(raw: Mapping[str, t.Any]) -> Member:
-    name = str(raw.get("name") or " ".join(
-        str(raw.get(part) or "") for part in ("given_name", "family_name")
-    ).strip())
+    name = str(
+        raw.get("name")
+        or " ".join(str(raw.get(part) or "") for part in ("given_name", "family_name")).strip()
+    )
     return Member(
         user_id=str(raw.get("user_id", "")),
         name=name,
@@ -644,7 +654,8 @@ class ServiceClient:
 
     def _ags(self, lineitems_url: str, scopes: Sequence[str]) -> AssignmentsGradesService:
         return AssignmentsGradesService(
-            self._connector, {"scope": list(scopes), "lineitems": lineitems_url}
+            self._connector,
+            t.cast(t.Any, {"scope": list(scopes), "lineitems": lineitems_url}),
         )
 
     async def attendance_line_item(
@@ -688,7 +699,7 @@ class ServiceClient:
             .set_user_id(user_id)
         )
         service = self._ags(lineitems_url, scopes)
-        item = LineItem({"id": lineitem_url})  # type: ignore[typeddict-item]
+        item = LineItem({"id": lineitem_url})
         await self._run("a score", lambda: service.put_grade(grade, item))
 
 
@@ -763,9 +774,11 @@ async def register(
         if missing:
             raise LtiRegistrationFailed(f"the configuration has no {', '.join(missing)}")
         platform_config = config.get(PLATFORM_CONFIGURATION) or {}
-        product = str(platform_config.get("product_family_code") or "") if isinstance(
-            platform_config, dict
-        ) else ""
+        product = (
+            str(platform_config.get("product_family_code") or "")
+            if isinstance(platform_config, dict)
+            else ""
+        )
         try:
             registered = await client.post(
                 config["registration_endpoint"],
@@ -779,7 +792,9 @@ async def register(
     if not isinstance(client_config, dict) or not client_config.get("client_id"):
         raise LtiRegistrationFailed("the platform's answer has no client_id")
     tool_config = client_config.get(TOOL_CONFIGURATION) or {}
-    deployment = str(tool_config.get("deployment_id") or "") if isinstance(tool_config, dict) else ""
+    deployment = (
+        str(tool_config.get("deployment_id") or "") if isinstance(tool_config, dict) else ""
+    )
     if not deployment:
         raise LtiRegistrationFailed("the platform's answer has no deployment_id")
     try:
@@ -808,9 +823,7 @@ async def new_registration_url(ctx: ServiceContext) -> str:
     """A Dynamic Registration URL with a one-time key: only a platform an administrator
     pasted it into can register itself (a registered platform vouches for its users)."""
     key = secrets.token_urlsafe(24)
-    await ctx.redis_client.put_sso_state(
-        PROVIDER + "-register", key, "1", REGISTRATION_KEY_SECONDS
-    )
+    await ctx.redis_client.put_sso_state(PROVIDER + "-register", key, "1", REGISTRATION_KEY_SECONDS)
     return f"{ctx.settings.public_url}{REGISTER_PATH}?{urlencode({'key': key})}"
 
 
@@ -823,6 +836,4 @@ async def take_registration_key(ctx: ServiceContext, key: str) -> bool:
 
 async def give_back_registration_key(ctx: ServiceContext, key: str) -> None:
     """A registration that failed keeps its URL usable for another try."""
-    await ctx.redis_client.put_sso_state(
-        PROVIDER + "-register", key, "1", REGISTRATION_KEY_SECONDS
-    )
+    await ctx.redis_client.put_sso_state(PROVIDER + "-register", key, "1", REGISTRATION_KEY_SECONDS)

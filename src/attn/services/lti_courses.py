@@ -88,7 +88,9 @@ def school_number_of(ctx: ServiceContext, *, sourcedid: str, email: str, custom:
         value = sourcedid
     elif claim == "email":
         local, at, domain = email.strip().rpartition("@")
-        domains = {d.strip().lower() for d in ctx.settings.LTI_EMAIL_DOMAINS.split(",") if d.strip()}
+        domains = {
+            d.strip().lower() for d in ctx.settings.LTI_EMAIL_DOMAINS.split(",") if d.strip()
+        }
         value = local if at and (not domains or domain.lower() in domains) else ""
     else:
         value = custom
@@ -358,12 +360,15 @@ async def sync_roster(
         before = await lti_db.members_of(
             session=session, platform_id=platform_id, context_id=context_id
         )
-        stored = await rosters.stored_students(
-            session=session,
-            teacher_school_number=teacher,
-            course_key=course.course_key,
-            lock=True,
-        ) or {}
+        stored = (
+            await rosters.stored_students(
+                session=session,
+                teacher_school_number=teacher,
+                course_key=course.course_key,
+                lock=True,
+            )
+            or {}
+        )
         roster: dict[str, str] = {}
         unknown = 0
         seen: set[str] = set()
@@ -377,30 +382,30 @@ async def sync_roster(
             )
             name = _display_name(member.name) or (number or "?")
             status = "active" if member.active else "left"
-            row = before.get(member.user_id)
-            if row is None:
-                row = LtiMemberRow(
+            member_row = before.get(member.user_id)
+            if member_row is None:
+                member_row = LtiMemberRow(
                     platform_id=platform_id, context_id=context_id, user_id=member.user_id
                 )
-                session.add(row)
-            row.school_number = number or None
-            row.full_name = name
-            row.learner = learner
-            if row.status != status:
-                row.changed_at = now
-            row.status = status
-            if row.changed_at is None:
-                row.changed_at = now
+                session.add(member_row)
+            member_row.school_number = number or None
+            member_row.full_name = name
+            member_row.learner = learner
+            if member_row.status != status:
+                member_row.changed_at = now
+            member_row.status = status
+            if member_row.changed_at is None:
+                member_row.changed_at = now
             if not learner or not member.active:
                 continue
             if not number:
                 unknown += 1
                 continue
             roster[number] = name
-        for user_id, row in before.items():
-            if user_id not in seen and row.status != "left":
-                row.status = "left"
-                row.changed_at = now
+        for user_id, member_row in before.items():
+            if user_id not in seen and member_row.status != "left":
+                member_row.status = "left"
+                member_row.changed_at = now
         added = sorted((n, roster[n]) for n in roster if n not in stored)
         left = sorted((n, stored[n]) for n in stored if n not in roster)
         await rosters.replace_roster(
@@ -438,7 +443,11 @@ async def sync_roster(
     result = RosterSync(added, left, unknown, len(roster))
     log.info(
         "lti: roster of %r synced: %d students, %d added, %d left, %d unknown",
-        course.course_name, len(roster), len(added), len(left), unknown,
+        course.course_name,
+        len(roster),
+        len(added),
+        len(left),
+        unknown,
     )
     return result
 
@@ -461,9 +470,7 @@ class DrainSummary:
     failed: int = 0
 
 
-async def course_percents(
-    ctx: ServiceContext, *, teacher: str, course_key: str
-) -> dict[str, int]:
+async def course_percents(ctx: ServiceContext, *, teacher: str, course_key: str) -> dict[str, int]:
     """Each student's attendance rate in the course as a whole percentage, by the course's
     rule (`rate_of` with its weights); students no lesson counts for are left out."""
     async with ctx.db() as session:
@@ -568,9 +575,9 @@ async def drain_grades(ctx: ServiceContext, *, limit: int = 50) -> DrainSummary:
         jobs = await lti_db.due_grade_jobs(session=session, now=now, limit=limit)
     courses: dict[tuple[int, str, str], list[Any]] = {}
     for job in jobs:
-        courses.setdefault(
-            (job.platform_id, job.context_id, job.teacher_school_number), []
-        ).append(job)
+        courses.setdefault((job.platform_id, job.context_id, job.teacher_school_number), []).append(
+            job
+        )
     for (platform_id, context_id, teacher), course_jobs in courses.items():
         summary.courses += 1
         try:
@@ -608,9 +615,7 @@ async def drain_grades(ctx: ServiceContext, *, limit: int = 50) -> DrainSummary:
     return summary
 
 
-async def queue_grades(
-    session: Any, lessons: list[tuple[str, str, str]], now: datetime
-) -> int:
+async def queue_grades(session: Any, lessons: list[tuple[str, str, str]], now: datetime) -> int:
     """The sweep's hook, in its transaction: outbox jobs for the persisted lessons of linked
     courses (a savepoint, so that a failure here never fails the lessons' write)."""
     try:

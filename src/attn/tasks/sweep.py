@@ -196,8 +196,11 @@ async def persist_batch(
             await lti_courses.queue_grades(
                 session,
                 [
-                    (write.lesson.lesson_id, write.lesson.teacher_school_number,
-                     normalize_name(write.lesson.lesson_name))
+                    (
+                        write.lesson.lesson_id,
+                        write.lesson.teacher_school_number,
+                        normalize_name(write.lesson.lesson_name),
+                    )
                     for write in due
                     if write.lesson.lesson_id in written
                 ],

@@ -546,7 +546,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "oidc_back_to_sign_in": {"en": "Back to the sign-in page", "tr": "Giriş sayfasına dön"},
     # LTI 1.3: launches from a learning platform, the linked course, the platforms' admin page
-    "lti_failed_title": {"en": "The launch from your course failed", "tr": "Dersinizden açılış yapılamadı"},
+    "lti_failed_title": {
+        "en": "The launch from your course failed",
+        "tr": "Dersinizden açılış yapılamadı",
+    },
     "lti_failed": {
         "en": "ATTN could not open from your learning platform. Open it again from the course.",
         "tr": "ATTN öğrenme platformunuzdan açılamadı. Dersten yeniden açın.",
@@ -554,7 +557,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "lti_new_tab_title": {"en": "Open ATTN in a new tab", "tr": "ATTN'yi yeni sekmede açın"},
     "lti_new_tab": {
         "en": "Your browser keeps ATTN from working inside this page. Open it in a tab of its own.",
-        "tr": "Tarayıcınız ATTN'nin bu sayfanın içinde çalışmasına izin vermiyor. Ayrı bir sekmede açın.",
+        "tr": (
+            "Tarayıcınız ATTN'nin bu sayfanın içinde çalışmasına "
+            "izin vermiyor. Ayrı bir sekmede açın."
+        ),
     },
     "lti_open_new_tab": {"en": "Open in a new tab", "tr": "Yeni sekmede aç"},
     "lti_registered_title": {"en": "ATTN is registered", "tr": "ATTN kaydedildi"},
@@ -569,16 +575,28 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "lti_look_again": {"en": "Look again", "tr": "Yeniden bak"},
     "lti_synced": {
-        "en": "Roster synced: {added} added, {left} left, {unknown} not known to ATTN yet; {students} students.",
-        "tr": "Liste eşitlendi: {added} eklendi, {left} ayrıldı, {unknown} kişi ATTN'de henüz tanınmıyor; {students} öğrenci.",
+        "en": (
+            "Roster synced: {added} added, {left} left, {unknown} "
+            "not known to ATTN yet; {students} students."
+        ),
+        "tr": (
+            "Liste eşitlendi: {added} eklendi, {left} ayrıldı, "
+            "{unknown} kişi ATTN'de henüz tanınmıyor; {students} öğrenci."
+        ),
     },
     "lti_sync_failed": {
         "en": "The last roster sync failed: the learning platform did not answer.",
         "tr": "Son liste eşitlemesi başarısız oldu: öğrenme platformu yanıt vermedi.",
     },
     "lti_open_lesson": {"en": "Open the lesson that is on now", "tr": "Şu anki oturumu aç"},
-    "lti_statistics": {"en": "The course's attendance statistics", "tr": "Dersin yoklama istatistikleri"},
-    "lti_roster": {"en": "Roster from the learning platform", "tr": "Öğrenme platformundan öğrenci listesi"},
+    "lti_statistics": {
+        "en": "The course's attendance statistics",
+        "tr": "Dersin yoklama istatistikleri",
+    },
+    "lti_roster": {
+        "en": "Roster from the learning platform",
+        "tr": "Öğrenme platformundan öğrenci listesi",
+    },
     "lti_synced_at": {"en": "Last synced at {when}.", "tr": "Son eşitleme: {when}."},
     "lti_never_synced": {"en": "Not synced yet.", "tr": "Henüz eşitlenmedi."},
     "lti_sync_now": {"en": "Sync now", "tr": "Şimdi eşitle"},
@@ -588,13 +606,19 @@ TEXTS: dict[str, dict[str, str]] = {
     "lti_unknown_number": {"en": "not known yet", "tr": "henüz bilinmiyor"},
     "lti_grades": {"en": "Grades in the learning platform", "tr": "Öğrenme platformundaki notlar"},
     "lti_grades_on": {
-        "en": "Each student's attendance rate is sent to the grade book as \"Attendance\".",
-        "tr": "Her öğrencinin devam oranı not defterine \"Attendance\" olarak gönderilir.",
+        "en": 'Each student\'s attendance rate is sent to the grade book as "Attendance".',
+        "tr": 'Her öğrencinin devam oranı not defterine "Attendance" olarak gönderilir.',
     },
-    "lti_grades_off": {"en": "Attendance rates are not sent.", "tr": "Devam oranları gönderilmiyor."},
+    "lti_grades_off": {
+        "en": "Attendance rates are not sent.",
+        "tr": "Devam oranları gönderilmiyor.",
+    },
     "lti_grades_turn_off": {"en": "Stop sending grades", "tr": "Not göndermeyi durdur"},
     "lti_grades_turn_on": {"en": "Send grades", "tr": "Not gönder"},
-    "lti_admin_title": {"en": "Learning platforms (LTI 1.3)", "tr": "Öğrenme platformları (LTI 1.3)"},
+    "lti_admin_title": {
+        "en": "Learning platforms (LTI 1.3)",
+        "tr": "Öğrenme platformları (LTI 1.3)",
+    },
     "lti_tool_urls": {"en": "What to paste into the platform", "tr": "Platforma yapıştırılacaklar"},
     "lti_login_url": {"en": "Login initiation URL", "tr": "Giriş başlatma adresi"},
     "lti_launch_url": {"en": "Redirect (launch) URL", "tr": "Yönlendirme (açılış) adresi"},
@@ -614,10 +638,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "lti_field_name": {"en": "Name", "tr": "Ad"},
     "lti_field_issuer": {"en": "Issuer (platform ID)", "tr": "Yayımcı (platform kimliği)"},
     "lti_field_client_id": {"en": "Client ID", "tr": "İstemci kimliği"},
-    "lti_field_auth_login_url": {"en": "Authentication request URL", "tr": "Kimlik doğrulama isteği adresi"},
+    "lti_field_auth_login_url": {
+        "en": "Authentication request URL",
+        "tr": "Kimlik doğrulama isteği adresi",
+    },
     "lti_field_auth_token_url": {"en": "Access token URL", "tr": "Erişim belirteci adresi"},
     "lti_field_keyset_url": {"en": "Public keyset URL", "tr": "Genel anahtar kümesi adresi"},
-    "lti_field_deployment_ids": {"en": "Deployment IDs (comma-separated)", "tr": "Dağıtım kimlikleri (virgülle ayrılmış)"},
+    "lti_field_deployment_ids": {
+        "en": "Deployment IDs (comma-separated)",
+        "tr": "Dağıtım kimlikleri (virgülle ayrılmış)",
+    },
     "err_lti_registration_failed": {
         "en": "The registration with the learning platform could not be completed.",
         "tr": "Öğrenme platformuyla kayıt tamamlanamadı.",

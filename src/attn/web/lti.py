@@ -70,7 +70,9 @@ def _urls(request: Request) -> lti.ToolUrls:
     return lti.ToolUrls(context_of(request).settings.public_url)
 
 
-def _framed_cookie(request: Request, response: Response, name: str, value: str, **kw: object) -> None:
+def _framed_cookie(
+    request: Request, response: Response, name: str, value: str, **kw: object
+) -> None:
     """A cookie that must reach ATTN inside the platform's frame: over https it is
     `SameSite=None; Secure; Partitioned` (CHIPS); over plain http (a local try) Lax."""
     https = secure_cookies(request)
@@ -154,7 +156,9 @@ async def lti_enter(request: Request, ticket: str = "") -> Response:
     """The launch's account signed in (a same-site GET: the phone's device cookie is sent),
     then on to the course's page or its check-in."""
     ctx = context_of(request)
-    raw = await ctx.redis_client.take_sso_state(lti.PROVIDER + "-ticket", ticket) if ticket else None
+    raw = (
+        await ctx.redis_client.take_sso_state(lti.PROVIDER + "-ticket", ticket) if ticket else None
+    )
     if raw is None:
         return _failed(request, SsoRefused("the launch's ticket is unknown, expired or used"))
     entry = lti_courses.Entry.load(raw)
@@ -221,7 +225,9 @@ async def lti_register(
     tells the platform it is done (`org.imsglobal.lti.close`)."""
     ctx = context_of(request)
     if not await lti.take_registration_key(ctx, key):
-        return _failed(request, LtiRegistrationFailed("the registration URL's key is unknown or used"))
+        return _failed(
+            request, LtiRegistrationFailed("the registration URL's key is unknown or used")
+        )
     try:
         platform = await lti.register(
             ctx,
@@ -233,9 +239,7 @@ async def lti_register(
         await lti.give_back_registration_key(ctx, key)
         return _failed(request, exc)
     response = render(request, "lti_registered.html", platform=platform)
-    response.headers["content-security-policy"] = _csp(
-        {lti.origin_of(openid_configuration)}
-    )
+    response.headers["content-security-policy"] = _csp({lti.origin_of(openid_configuration)})
     return response
 
 
@@ -260,7 +264,8 @@ async def lti_course(
         (
             lesson
             for lesson in active
-            if lesson.is_active(ctx.now()) and normalize_name(lesson.lesson_name) == course.course_key
+            if lesson.is_active(ctx.now())
+            and normalize_name(lesson.lesson_name) == course.course_key
         ),
         None,
     )
@@ -310,7 +315,13 @@ async def lti_student(
     )
     if lesson_id is not None:
         return RedirectResponse(f"/join/{lesson_id}", status_code=303)
-    return render(request, "lti_no_lesson.html", user=user, course_name=course_name, here=str(request.url.path) + "?" + request.url.query)
+    return render(
+        request,
+        "lti_no_lesson.html",
+        user=user,
+        course_name=course_name,
+        here=str(request.url.path) + "?" + request.url.query,
+    )
 
 
 # --- framing ---------------------------------------------------------------------------------
@@ -370,4 +381,3 @@ class LtiFraming:
             await send(message)
 
         await self.app(scope, receive, framed_send)
-

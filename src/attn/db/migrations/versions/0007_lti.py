@@ -114,9 +114,7 @@ def upgrade() -> None:
         _platform_fk("lti_grade_jobs"),
         sa.PrimaryKeyConstraint("id", name="pk_lti_grade_jobs"),
     )
-    op.create_index(
-        "ix_lti_grade_jobs_next_attempt_at", "lti_grade_jobs", ["next_attempt_at"]
-    )
+    op.create_index("ix_lti_grade_jobs_next_attempt_at", "lti_grade_jobs", ["next_attempt_at"])
     op.create_table(
         "lti_scores",
         sa.Column("platform_id", sa.Integer(), nullable=False),
