@@ -202,6 +202,8 @@ async def test_every_page_in_turkish_is_all_turkish(api: Api, clock: Clock) -> N
     assert not visit.problems, visit.problems
     every = {(method, route.path) for route in page_routes(api) for method in route.methods or ()}
     unvisited = every - visit.routes - {("GET", "/")}  # `/` only sends on to a start page
+    # the LTI pages need a learning platform: tests/lti/test_lti_pages_in_turkish.py
+    unvisited = {(m, path) for m, path in unvisited if not path.startswith(("/lti/", "/admin/lti"))}
     assert not unvisited, f"pages this test does not render in Turkish yet: {unvisited}"
 
 

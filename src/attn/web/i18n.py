@@ -607,14 +607,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "lti_grades": {"en": "Grades in the learning platform", "tr": "Öğrenme platformundaki notlar"},
     "lti_grades_on": {
         "en": 'Each student\'s attendance rate is sent to the grade book as "Attendance".',
-        "tr": 'Her öğrencinin devam oranı not defterine "Attendance" olarak gönderilir.',
+        "tr": 'Her öğrencinin devam oranı notlar çizelgesine "Attendance" olarak gönderilir.',
     },
     "lti_grades_off": {
         "en": "Attendance rates are not sent.",
         "tr": "Devam oranları gönderilmiyor.",
     },
-    "lti_grades_turn_off": {"en": "Stop sending grades", "tr": "Not göndermeyi durdur"},
-    "lti_grades_turn_on": {"en": "Send grades", "tr": "Not gönder"},
+    "lti_grades_turn_off": {"en": "Stop sending grades", "tr": "Notları göndermeyi durdur"},
+    "lti_grades_turn_on": {"en": "Send grades", "tr": "Notları gönder"},
     "lti_admin_title": {
         "en": "Learning platforms (LTI 1.3)",
         "tr": "Öğrenme platformları (LTI 1.3)",
@@ -635,6 +635,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "lti_remove": {"en": "Remove", "tr": "Kaldır"},
     "lti_add_platform": {"en": "Register a platform by hand", "tr": "Platformu elle kaydet"},
     "lti_add": {"en": "Register", "tr": "Kaydet"},
+    "lti_platform_invalid": {
+        "en": "Check the fields: every URL must be an http(s) URL, and a deployment id is needed.",
+        "tr": "Alanları denetleyin: her adres http(s) olmalı ve bir dağıtım kimliği gerekli.",
+    },
     "lti_field_name": {"en": "Name", "tr": "Ad"},
     "lti_field_issuer": {"en": "Issuer (platform ID)", "tr": "Yayımcı (platform kimliği)"},
     "lti_field_client_id": {"en": "Client ID", "tr": "İstemci kimliği"},

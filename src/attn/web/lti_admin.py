@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from attn.config import Settings
 from attn.http.deps import Context
 from attn.services import lti
-from attn.web.render import PageRoute, render
+from attn.web.i18n import translator
+from attn.web.render import PageRoute, language, render
 from attn.web.session import CsrfForm, PageAdmin
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -74,8 +75,9 @@ async def lti_add_platform(
             deployment_ids=form.get("deployment_ids", "").replace(",", " ").split(),
             name=form.get("name", ""),
         )
-    except ValueError as exc:
-        return await _page(request, ctx, user, error=str(exc), form=form, status_code=422)
+    except ValueError:
+        error = translator(language(request))("lti_platform_invalid")
+        return await _page(request, ctx, user, error=error, form=form, status_code=422)
     return RedirectResponse("/admin/lti", status_code=303)
 
 
