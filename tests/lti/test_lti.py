@@ -45,20 +45,30 @@ async def _login(web: httpx.AsyncClient, platform: LtiTestPlatform, hint: str) -
 
 
 async def launch(
-    web: httpx.AsyncClient, platform: LtiTestPlatform, claims: dict[str, Any], hint: str
+    web: httpx.AsyncClient,
+    platform: LtiTestPlatform,
+    claims: dict[str, Any],
+    hint: str,
+    *,
+    framed: bool = False,
 ) -> httpx.Response:
-    """A whole launch as a browser makes it; the answer of /lti/enter."""
+    """A whole launch as a browser makes it (in the platform's iframe, with `framed`); the
+    answer of /lti/enter."""
     platform.pending[hint] = claims
-    response = await web.get("/lti/login", params=platform.login_params(hint))
+    base = str(web.base_url).rstrip("/")
+    frame = {"Sec-Fetch-Dest": "iframe"} if framed else {}
+    response = await web.get(
+        "/lti/login", params=platform.login_params(hint, f"{base}/lti/launch"), headers=frame
+    )
     assert response.status_code == 302, response.text
     async with httpx.AsyncClient() as outside:
         page = await outside.get(response.headers["location"])
     action, fields = form_of(page.text)
-    assert action == "http://testserver/lti/launch"
-    launched = await web.post("/lti/launch", data=fields)
+    assert action == f"{base}/lti/launch"
+    launched = await web.post("/lti/launch", data=fields, headers=frame)
     assert launched.status_code == 303, launched.text
     assert launched.headers["location"].startswith("/lti/enter?ticket=")
-    return await web.get(launched.headers["location"])
+    return await web.get(launched.headers["location"], headers=frame)
 
 
 def teacher_claims(platform: LtiTestPlatform, **more: Any) -> dict[str, Any]:
@@ -421,3 +431,74 @@ async def test_unknown_account_without_creation(make_api: Any, platform: LtiTest
         async with browser(api) as phone:
             entered = await launch(phone, platform, student_claims(platform, 2), "n")
             assert entered.status_code == 403
+
+
+async def test_a_framed_launch_keeps_partitioned_cookies_and_may_be_framed(
+    make_api: Any, platform: LtiTestPlatform
+) -> None:
+    """Over https, inside the platform's iframe: the state cookie and the session's cookies
+    are `SameSite=None; Secure; Partitioned`, and the pages the framed session opens may be
+    framed by the platform (and by no one when they are not framed)."""
+    async with make_api(LTI_CREATE_USERS=True, PUBLIC_URL="https://testserver") as api:
+        await lti.add_platform(
+            api.context,
+            issuer=platform.issuer,
+            client_id=platform.client_id,
+            auth_login_url=f"{platform.url}/auth",
+            auth_token_url=f"{platform.url}/token",
+            keyset_url=f"{platform.url}/jwks",
+            deployment_ids=[platform.deployment_id],
+        )
+        enrol(platform, 1)
+        platform.tool_jwks = await lti.published_keys(api.context)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api.app), base_url="https://testserver"
+        ) as web:
+            login = await web.get(
+                "/lti/login",
+                params=platform.login_params("c", "https://testserver/lti/launch"),
+            )
+            state_cookie = login.headers["set-cookie"]
+            assert "SameSite=none" in state_cookie and "Partitioned" in state_cookie
+            assert "Secure" in state_cookie and "Path=/lti/launch" in state_cookie
+            entered = await launch(web, platform, teacher_claims(platform), "t", framed=True)
+            assert entered.status_code == 303
+            cookies = entered.headers.get_list("set-cookie")
+            session = [c for c in cookies if c.startswith("attn_session=")]
+            assert session and "SameSite=none" in session[0] and "Partitioned" in session[0]
+            assert any(c.startswith("attn_lti_frame=1") for c in cookies)
+            framed = await web.get("/teacher", headers={"Sec-Fetch-Dest": "iframe"})
+            assert f"frame-ancestors {platform.url}" in framed.headers["content-security-policy"]
+            assert "x-frame-options" not in framed.headers
+            top = await web.get("/teacher")
+            assert "frame-ancestors 'none'" in top.headers["content-security-policy"]
+            assert top.headers["x-frame-options"] == "DENY"
+
+
+async def test_a_launch_signs_in_the_existing_account_with_its_own_role(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    """The account claim links the launch to the account ATTN has; an account keeps the role
+    its administrator gave it (a student launched as an instructor is still a student, and
+    links no course)."""
+    await lti_api.add_user("teacher", "T900", "Ada Lovelace")
+    await lti_api.add_user("student", "S0042", "Grace Hopper")
+    enrol(platform, 1)
+    async with browser(lti_api) as teacher:
+        entered = await launch(teacher, platform, teacher_claims(platform), "t")
+        assert entered.headers["location"].startswith("/lti/course?")
+    claims = platform.launch_claims(
+        sub="u-42", name="Grace Hopper", sourcedid="S0042", roles=[INSTRUCTOR], context_id="c-2"
+    )
+    async with browser(lti_api) as phone:
+        entered = await launch(phone, platform, claims, "s")
+        assert entered.headers["location"].startswith("/lti/student?")
+    async with lti_api.context.db() as session:
+        from attn.db import users
+
+        teacher_row = await users.get_user(session=session, school_number="T900")
+        student_row = await users.get_user(session=session, school_number="S0042")
+        linked = await lti_db.courses_of_context(session=session, platform_id=1, context_id="c-2")
+    assert teacher_row is not None and teacher_row.sso_provider == "lti"
+    assert student_row is not None and student_row.role == "student"
+    assert linked == []

@@ -444,6 +444,7 @@ LOGIN_PARAMS = (
     "lti_message_hint",
     "client_id",
     "lti_deployment_id",
+    "deployment_id",
     "lti_storage_target",
 )
 
@@ -470,7 +471,8 @@ async def start_login(
             + (f" and client {client_id[:60]!r}" if client_id else "")
         )
     platform = Platform.of(candidates[0])
-    deployment = params.get("lti_deployment_id", "")
+    # the specification's `lti_deployment_id`; Canvas sends it as `deployment_id`
+    deployment = params.get("lti_deployment_id") or params.get("deployment_id", "")
     if deployment and deployment not in platform.deployment_ids:
         raise SsoRefused(f"deployment {deployment[:60]!r} is not registered for this platform")
     state = secrets.token_urlsafe(24)

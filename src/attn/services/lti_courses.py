@@ -191,9 +191,11 @@ def course_path(course_name: str) -> str:
     return f"/lti/course?name={quote(course_name)}"
 
 
-async def after_sign_in(ctx: ServiceContext, entry: Entry, school_number: str) -> str:
+async def after_sign_in(ctx: ServiceContext, entry: Entry, school_number: str, role: Role) -> str:
     """Once the launch's account is signed in: remember the platform's user id, link the
-    course (an instructor's launch, which also syncs the roster) and say where to go."""
+    course (a teacher's launch, which also syncs the roster) and say where to go. `role` is
+    the account's own (an existing account keeps the role its administrator gave it, the
+    launch's role aside)."""
     async with ctx.db() as session, session.begin():
         await lti_db.remember_user(
             session=session,
@@ -201,7 +203,7 @@ async def after_sign_in(ctx: ServiceContext, entry: Entry, school_number: str) -
             user_id=entry.user_id,
             school_number=school_number,
         )
-        if entry.role == Role.TEACHER.value:
+        if role is Role.TEACHER:
             await lti_db.link_course(
                 session=session,
                 platform_id=entry.platform_id,
@@ -213,8 +215,10 @@ async def after_sign_in(ctx: ServiceContext, entry: Entry, school_number: str) -
                 lineitems_url=entry.lineitems_url or None,
                 ags_scopes=entry.ags_scopes,
             )
-    if entry.role != Role.TEACHER.value:
+    if role is Role.STUDENT:
         return f"/lti/student?{_query(entry)}"
+    if role is not Role.TEACHER:
+        return "/"  # an administrator's own start page
     if entry.memberships_url:
         try:
             await sync_roster(

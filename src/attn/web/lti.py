@@ -71,20 +71,24 @@ def _urls(request: Request) -> lti.ToolUrls:
 
 
 def _framed_cookie(
-    request: Request, response: Response, name: str, value: str, **kw: object
+    request: Request, response: Response, name: str, value: str, *, max_age: int, path: str
 ) -> None:
     """A cookie that must reach ATTN inside the platform's frame: over https it is
-    `SameSite=None; Secure; Partitioned` (CHIPS); over plain http (a local try) Lax."""
+    `SameSite=None; Secure; Partitioned` (CHIPS: kept apart per top-level site, so browsers
+    that block third-party cookies still keep it); over plain http (a local try) Lax."""
     https = secure_cookies(request)
     response.set_cookie(
         name,
         value,
+        max_age=max_age,
+        path=path,
         httponly=True,
         secure=https,
         samesite="none" if https else "lax",
-        partitioned=https,
-        **kw,  # type: ignore[arg-type]
     )
+    if https:  # Starlette writes `Partitioned` only on Python 3.14 and later
+        header, cookie = response.raw_headers[-1]
+        response.raw_headers[-1] = (header, cookie + b"; Partitioned")
 
 
 def _failed(request: Request, exc: AttnError) -> HTMLResponse:
@@ -171,7 +175,9 @@ async def lti_enter(request: Request, ticket: str = "") -> Response:
             device_id=request.cookies.get(DEVICE_COOKIE),
             remember_device=False,
         )
-        target = await lti_courses.after_sign_in(ctx, entry, result.session.school_number)
+        target = await lti_courses.after_sign_in(
+            ctx, entry, result.session.school_number, result.session.role
+        )
     except AttnError as exc:
         return _failed(request, exc)
     response = await finish_external_sign_in(request, result, target)
