@@ -741,7 +741,15 @@ def tool_registration(urls: ToolUrls, *, name: str) -> dict[str, t.Any]:
             "domain": urlsplit(urls.public_url).netloc,
             "target_link_uri": urls.launch,
             "claims": ["iss", "sub", "name", "given_name", "family_name", "email"],
-            "messages": [{"type": "LtiResourceLinkRequest", "target_link_uri": urls.launch}],
+            "messages": [
+                {
+                    "type": "LtiResourceLinkRequest",
+                    "target_link_uri": urls.launch,
+                    "label": name,
+                    # where Canvas and Moodle put the link: the course's menu
+                    "placements": ["course_navigation"],
+                }
+            ],
             "description": "Live classroom attendance: open a lesson, students check in.",
         },
     }
