@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     VERIFIER_SECRET: str | None = Field(default=None, min_length=16)
     VERIFIER_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=120)] = 10
 
+    # Single sign-on, whichever provider
+    # whether an unknown user an identity provider vouches for gets an account at once
+    SSO_CREATE_USERS: bool = False
+    # the role of such an account when the provider's claims map to none
+    SSO_DEFAULT_ROLE: Literal["student", "teacher"] = "student"
+    # false: with a provider configured, the sign-in page offers only single sign-on
+    PASSWORD_SIGN_IN: bool = True
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:

@@ -247,3 +247,30 @@ class ProjectorLinkRevoked(AttnError):
 class ProjectorLinkExpired(AttnError):
     code = "projector_link_expired"
     message = "This projector link has expired: its lesson has ended."
+
+
+class UserNotFound(AttnError):
+    code = "user_not_found"
+    message = "There is no user with this school number."
+
+
+class LastAdmin(AttnError):
+    code = "last_admin"
+    message = "This is the last active administrator: make another one first."
+
+
+class UnknownAccount(AttnError):
+    code = "unknown_account"
+    message = "There is no ATTN account for you yet; ask your administrator."
+
+
+class AccountDisabled(AttnError):
+    code = "account_disabled"
+    message = "This account has been deactivated; ask your administrator."
+
+
+class SsoRefused(AttnError):
+    """A single sign-on answer that did not pass its checks; the message says which."""
+
+    code = "sso_refused"
+    message = "The sign-in through your identity provider failed."

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -357,6 +358,16 @@ class VerifierAnswer(_Model):
 
     result: Literal["verified", "rejected"]
     reason: Reason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalIdentity:
+    """Who an identity provider says signed in, mapped to ATTN's terms: the school number, the
+    name (may be empty) and the role its claims map to (None: the default role)."""
+
+    school_number: str
+    full_name: str
+    role: Role | None
 
 
 class NewAccount(_Model):

@@ -80,8 +80,8 @@ async def test_sessions_expire_and_are_replaced(store: RedisClient, redis: aiore
             expires_at=now + timedelta(seconds=600),
         )
 
-    await store.save_user_session(session("a"), 600)
-    await store.save_user_session(session("b"), 600)
+    await store.save_user_session(session("a"), 600, epoch="0")
+    await store.save_user_session(session("b"), 600, epoch="0")
     saved = await store.get_user_session("S1")
     assert saved is not None and saved.token_digest == "b"
     assert 590 <= await redis.ttl(keys.session("S1")) <= 600
@@ -267,7 +267,7 @@ async def test_a_refresh_token_is_rotated_once_and_keeps_its_expiry(
         created_at=now,
         expires_at=now + timedelta(seconds=600),
     )
-    await store.save_refresh_token(first, device_key="d1", ttl=600, per_user=10)
+    await store.save_refresh_token(first, device_key="d1", ttl=600, per_user=10, epoch="0")
     second = first.model_copy(update={"token_digest": "b" * 64})
     third = first.model_copy(update={"token_digest": "c" * 64})
     rotated = await store.rotate_refresh_token(second, device_key="d1", old_digest="a" * 64)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from attn.db import append_only
 from attn.db.engine import create_engine
 from attn.db.tables import Base
 
@@ -27,8 +28,13 @@ async def empty_tables(database: Database) -> None:
     engine = create_engine(database.async_url)
     try:
         async with engine.begin() as connection:
+            dialect = connection.dialect.name
+            for statement in append_only.lift_statements(dialect):
+                await connection.execute(text(statement))
             for table in reversed(Base.metadata.sorted_tables):
                 await connection.execute(text(f"DELETE FROM {table.name}"))
+            for statement in append_only.guard_statements(dialect):
+                await connection.execute(text(statement))
     finally:
         await engine.dispose()
 

@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attn.db.engine import dialect_insert, insert_into
 from attn.db.tables import AuditRow, LessonRow, RecordRow, UserRow
 from attn.models import (
     AttendanceRecordRedis,
@@ -29,17 +29,6 @@ from attn.models import (
     SecurityOption,
     normalize_name,
 )
-
-
-def _insert(session: AsyncSession, model: Any) -> Any:
-    """A Core INSERT of the model's table in the session's dialect (no ORM row handling)."""
-    return _dialect_insert(session)(model.__table__)
-
-
-def _dialect_insert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
 
 _RECORD_UPDATES = (
     "student_full_name",
@@ -160,7 +149,7 @@ async def persist_lessons(
         return set()
     writes = sorted(lessons, key=lambda write: write.lesson.lesson_id)
     insert_users, upsert_lesson, upsert_records, insert_audit = _persist_statements(
-        _dialect_insert(session)
+        dialect_insert(session)
     )
     connection = await session.connection()
     await connection.execute(insert_users, _user_rows(writes, now))
@@ -352,7 +341,7 @@ async def ensure_student(
     *, session: AsyncSession, school_number: str, full_name: str, now: datetime
 ) -> None:
     """Create a student account without a password, unless the school number exists."""
-    statement = _insert(session, UserRow).values(
+    statement = insert_into(session, UserRow).values(
         school_number=school_number,
         full_name=full_name,
         role="student",
@@ -370,13 +359,13 @@ async def write_record(
     now: datetime,
 ) -> None:
     """Insert or replace one record of a persisted (locked) lesson, appending its audit entry."""
-    _, _, upsert_records, _ = _persist_statements(_dialect_insert(session))
+    _, _, upsert_records, _ = _persist_statements(dialect_insert(session))
     await session.execute(upsert_records, [_record_row(record, now)])
     last = await session.scalar(
         select(func.max(AuditRow.seq)).where(AuditRow.lesson_id == record.lesson_id)
     )
     await session.execute(
-        _insert(session, AuditRow).values(
+        insert_into(session, AuditRow).values(
             {"seq": int(last or 0) + 1, **audit.model_dump(mode="python")}
         )
     )

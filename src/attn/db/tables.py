@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -16,10 +17,14 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from attn.models import fold_name
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -56,6 +61,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def _folded_name(context: Any) -> str:
+    return fold_name(str(context.get_current_parameters().get("full_name", "")))
+
+
 class UserRow(Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("role IN ('teacher', 'student', 'admin')", name="role"),)
@@ -66,6 +75,14 @@ class UserRow(Base):
     # Empty for a user first seen in an attendance record, who cannot log in yet.
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # what a name search matches: `fold_name` of the name, set by every insert (an update of
+    # the name sets it too: `db.users`)
+    name_folded: Mapped[str] = mapped_column(String(400), default=_folded_name, index=True)
+    # false: deactivated by an administrator; no sign-in of any kind
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # the single sign-on that created or last signed in the account ("oidc", "saml")
+    sso_provider: Mapped[str | None] = mapped_column(String(16))
 
 
 class LessonRow(Base):
@@ -153,6 +170,22 @@ class AuditRow(Base):
     old_status: Mapped[str | None] = mapped_column(String(16))
     new_status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class AdminAuditRow(Base):
+    """Append-only (the database refuses updates and deletes): one row per administrator's
+    change of an account, with the account before and after as JSON."""
+
+    __tablename__ = "admin_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # the administrator's school number, or "cli:<user>" for the `attn users` commands
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(32), index=True)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
 
 
 class RosterRow(Base):

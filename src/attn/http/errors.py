@@ -58,6 +58,11 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.ProjectorLinkNotFound: 404,
     errors.ProjectorLinkRevoked: 410,
     errors.ProjectorLinkExpired: 410,
+    errors.UserNotFound: 404,
+    errors.LastAdmin: 409,
+    errors.UnknownAccount: 403,
+    errors.AccountDisabled: 403,
+    errors.SsoRefused: 401,
 }
 
 # A backing store that did not answer, or refused to write: 503, whichever face asked.

@@ -17,6 +17,12 @@ remembered devices; remembering one more revokes the oldest. The API's refresh k
 token; the pages' (`rotate`) trades it for a successor each time, so a copied cookie works
 once at most and a replayed one signs nobody in.
 
+A deactivated account signs in with nothing: its password login fails as a wrong password
+would, and an identity provider's word for it is refused. Deactivating an account, changing
+its role or resetting its password ends its session and refresh tokens at once
+(`end_sessions`); a sign-in that looked at the account before that opens nothing, because it
+hands back the account epoch it read before it looked (see `attn.store.keys.account_epoch`).
+
 Wrong passwords are counted per account and client address and per account (see
 `_checked_user`), both faces' logins alike; a remembered device's refresh is not a password
 check and is never locked out.
@@ -33,16 +39,37 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pydantic import TypeAdapter, ValidationError
+
 from attn.db import users
 from attn.db.tables import UserRow
-from attn.errors import InvalidCredentials, InvalidRefreshToken, NotAuthenticated, TooManyAttempts
-from attn.models import SCHOOL_NUMBER_PATTERN, RefreshTokenRedis, Role, UserSessionRedis
+from attn.errors import (
+    AccountDisabled,
+    AttnError,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    NotAuthenticated,
+    SsoRefused,
+    TooManyAttempts,
+    UnknownAccount,
+)
+from attn.models import (
+    SCHOOL_NUMBER_PATTERN,
+    DisplayName,
+    ExternalIdentity,
+    RefreshTokenRedis,
+    Role,
+    UserSessionRedis,
+)
 from attn.services import devices, network
 from attn.services.context import ServiceContext
 from attn.services.network import IPAddress
-from attn.store.redis_client import LoginOutcome, RotateOutcome
+from attn.store.redis_client import LoginOutcome, RefreshOutcome, RotateOutcome
 
 _SCHOOL_NUMBER_RE = re.compile(SCHOOL_NUMBER_PATTERN)
+# longer than any sign-in takes from reading the account epoch to opening its session
+_EPOCH_TTL = 24 * 3600
+_DISPLAY_NAME: TypeAdapter[str] = TypeAdapter(DisplayName)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,30 +105,119 @@ async def login(
     sent); with `remember_device` any user gets one, and a refresh token bound to it. The
     attempt is counted before the password is checked (see `_checked_user`).
     """
-    settings = ctx.settings
     if _SCHOOL_NUMBER_RE.fullmatch(school_number) is None:
         await ctx.hasher.burn(password)
         raise InvalidCredentials
+    epoch = await ctx.redis_client.account_epoch(school_number)
     user = await _checked_user(ctx, school_number, password, network.login_source(client))
-    if ctx.hasher.needs_rehash(user.password_hash):
-        new_hash = await ctx.hasher.hash(password)
-        async with ctx.db() as session, session.begin():
-            await users.set_password_hash(
-                session=session, school_number=school_number, password_hash=new_hash
-            )
+    new_hash = (
+        await ctx.hasher.hash(password) if ctx.hasher.needs_rehash(user.password_hash) else None
+    )
+    async with ctx.db() as session, session.begin():
+        await users.signed_in(
+            session=session, school_number=school_number, at=ctx.now(), password_hash=new_hash
+        )
+    return await _open_for(
+        ctx,
+        user,
+        device_id=device_id,
+        remember_device=remember_device,
+        epoch=epoch,
+        refused=InvalidCredentials,
+    )
 
+
+async def sign_in_external(
+    ctx: ServiceContext,
+    *,
+    provider: str,
+    identity: ExternalIdentity,
+    client: IPAddress | None,
+    device_id: str | None = None,
+    remember_device: bool = False,
+) -> LoginResult:
+    """Open the session of a user an identity provider vouches for, as a password login would.
+
+    The account of the identity's school number signs in, keeping the role its administrator
+    gave it; an unclaimed student (known from a roster, no password) is claimed. An unknown
+    number is refused (UnknownAccount) unless `ATTN_SSO_CREATE_USERS` creates its account at
+    once, with the identity's role or `ATTN_SSO_DEFAULT_ROLE`. A deactivated account is
+    refused (AccountDisabled). The provider's name for the user, when it gives one, becomes
+    the account's. `client` is where the browser is, for the same checks as a login's.
+    """
+    del client  # the provider did the checking of who this is; nothing is counted here
+    number = identity.school_number
+    if _SCHOOL_NUMBER_RE.fullmatch(number) is None:
+        raise SsoRefused(f"the provider's school number {number[:40]!r} is not a school number")
+    name = _display_name(identity.full_name)
+    epoch = await ctx.redis_client.account_epoch(number)
+    now = ctx.now()
+    async with ctx.db() as session, session.begin():
+        user = await users.get_user(session=session, school_number=number)
+        if user is None:
+            if not ctx.settings.SSO_CREATE_USERS:
+                raise UnknownAccount
+            role = identity.role or Role(ctx.settings.SSO_DEFAULT_ROLE)
+            user = await users.create_external_user(
+                session=session,
+                user=users.NewUser(number, name or number, role.value, ""),
+                provider=provider,
+                at=now,
+            )
+        elif not user.active:
+            raise AccountDisabled
+        else:
+            user = await users.signed_in_externally(
+                session=session, user=user, provider=provider, full_name=name, at=now
+            )
+    if not user.active:
+        raise AccountDisabled
+    return await _open_for(
+        ctx,
+        user,
+        device_id=device_id,
+        remember_device=remember_device,
+        epoch=epoch,
+        refused=AccountDisabled,
+    )
+
+
+def _display_name(value: str) -> str:
+    """The provider's name for the user when it is one ATTN can show; else ""."""
+    try:
+        return _DISPLAY_NAME.validate_python(value.strip())
+    except ValidationError:
+        return ""
+
+
+async def _open_for(
+    ctx: ServiceContext,
+    user: UserRow,
+    *,
+    device_id: str | None,
+    remember_device: bool,
+    epoch: str,
+    refused: type[AttnError],
+) -> LoginResult:
+    """Open the session of a user who has just proved who they are: a student (or any user
+    with `remember_device`) gets a device id bound from `device_id`; with `remember_device` a
+    refresh token too. `refused` is raised when the account was changed meanwhile (its epoch
+    is no longer `epoch`)."""
+    settings = ctx.settings
     role = Role(user.role)
     now = ctx.now()
     device = None
     if role is Role.STUDENT or remember_device:
         device = devices.bind(ctx.secret_key, device_id, user.school_number)
     if not remember_device or device is None:
-        opened = await _open_session(ctx, user.school_number, user.full_name, role, None)
+        opened = await _open_session(
+            ctx, user.school_number, user.full_name, role, None, epoch, refused
+        )
         return dataclasses.replace(opened, device_id=device)
     key = device_key(device)
     refresh_ttl = settings.REFRESH_TTL_DAYS * 24 * 3600
     refresh_secret = secrets.token_urlsafe(32)
-    await ctx.redis_client.save_refresh_token(
+    saved = await ctx.redis_client.save_refresh_token(
         RefreshTokenRedis(
             school_number=user.school_number,
             full_name=user.full_name,
@@ -113,8 +229,11 @@ async def login(
         device_key=key,
         ttl=refresh_ttl,
         per_user=settings.REFRESH_TOKENS_PER_USER,
+        epoch=epoch,
     )
-    opened = await _open_session(ctx, user.school_number, user.full_name, role, key)
+    if saved.outcome is RefreshOutcome.CHANGED:
+        raise refused
+    opened = await _open_session(ctx, user.school_number, user.full_name, role, key, epoch, refused)
     return dataclasses.replace(
         opened,
         refresh_token=f"{user.school_number}.{refresh_secret}",
@@ -152,8 +271,8 @@ async def _checked_user(
         if user is None or not user.password_hash:
             await ctx.hasher.burn(password)
             raise InvalidCredentials
-        if not await ctx.hasher.verify(user.password_hash, password):
-            raise InvalidCredentials
+        if not await ctx.hasher.verify(user.password_hash, password) or not user.active:
+            raise InvalidCredentials  # a deactivated account: as if the password were wrong
     except InvalidCredentials:
         raise  # the reserved attempt stays counted
     except Exception:
@@ -165,9 +284,16 @@ async def _checked_user(
 
 
 async def _open_session(
-    ctx: ServiceContext, school_number: str, full_name: str, role: Role, device: str | None
+    ctx: ServiceContext,
+    school_number: str,
+    full_name: str,
+    role: Role,
+    device: str | None,
+    epoch: str,
+    refused: type[AttnError],
 ) -> LoginResult:
-    """Save a new session (replacing the user's previous one) with the role's TTL."""
+    """Save a new session (replacing the user's previous one) with the role's TTL; `refused`
+    when the account was changed since the sign-in read its epoch."""
     ttl = ctx.settings.session_ttl_seconds(role)
     secret = secrets.token_urlsafe(32)
     now = ctx.now()
@@ -180,7 +306,8 @@ async def _open_session(
         expires_at=now + timedelta(seconds=ttl),
         device_key=device,
     )
-    await ctx.redis_client.save_user_session(user_session, ttl)
+    if not await ctx.redis_client.save_user_session(user_session, ttl, epoch=epoch):
+        raise refused
     return LoginResult(f"{school_number}.{secret}", user_session, ttl)
 
 
@@ -197,7 +324,7 @@ async def refresh(
         raise InvalidRefreshToken
     device = devices.bind(ctx.secret_key, device_id, school_number)
     key = device_key(device)
-    stored = await ctx.redis_client.get_refresh_token(school_number, key)
+    stored, epoch = await ctx.redis_client.get_refresh_token_and_epoch(school_number, key)
     if stored is None or not hmac.compare_digest(stored.token_digest, _digest(secret)):
         raise InvalidRefreshToken
     successor: str | None = None
@@ -213,7 +340,9 @@ async def refresh(
             raise InvalidRefreshToken  # traded in by a request just before this one
         successor = f"{school_number}.{successor_secret}"
         expires_in = max(1, math.floor((stored.expires_at - ctx.now()).total_seconds()))
-    opened = await _open_session(ctx, school_number, stored.full_name, stored.role, key)
+    opened = await _open_session(
+        ctx, school_number, stored.full_name, stored.role, key, epoch, InvalidRefreshToken
+    )
     return dataclasses.replace(
         opened, device_id=device, refresh_token=successor, refresh_expires_in=expires_in
     )
@@ -249,3 +378,9 @@ async def logout(ctx: ServiceContext, user_session: UserSessionRedis) -> None:
         await ctx.redis_client.delete_refresh_token(
             user_session.school_number, user_session.device_key
         )
+
+
+async def end_sessions(ctx: ServiceContext, school_number: str) -> None:
+    """End the user's session and every remembered device's refresh token at once; a sign-in
+    that read the account before this opens nothing."""
+    await ctx.redis_client.end_user_sessions(school_number, epoch_ttl=_EPOCH_TTL)

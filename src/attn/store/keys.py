@@ -3,9 +3,9 @@
 Keys that one atomic operation touches share a hash tag, so every script runs unchanged on
 Redis Cluster:
 
-- `{u:<school number>}`: a user's session, refresh tokens and their index, failed-login
-  counters, open event streams, a teacher's active-lesson claim and lesson list, a student's
-  list of live lessons.
+- `{u:<school number>}`: a user's session, refresh tokens and their index, account epoch,
+  failed-login counters, open event streams, a teacher's active-lesson claim and lesson
+  list, a student's list of live lessons.
 - `{l:<tag>}`: a lesson, its records and the discovery index of its (lesson name, teacher
   name) pair. The tag is a digest of that normalised pair and is the first half of the
   lesson id, so a lesson and the index entry that finds it always live in one slot.
@@ -50,6 +50,23 @@ def refresh_token(school_number: str, device_key: str) -> str:
 def refresh_devices(school_number: str) -> str:
     """The user's remembered devices: device key -> when its refresh token expires (ms)."""
     return f"{PREFIX}:refresh-devices:{{u:{school_number}}}"
+
+
+def account_epoch(school_number: str) -> str:
+    """How many times the account's sessions were ended by a change to it (deactivated, role
+    changed, password reset): a session or refresh token opened by a sign-in that looked at the
+    account before the last such change is refused."""
+    return f"{PREFIX}:account-epoch:{{u:{school_number}}}"
+
+
+def sso_state(provider: str, state: str) -> str:
+    """A single sign-on attempt's server-side state, taken once when the provider answers."""
+    return f"{PREFIX}:sso-state:{provider}:{state}"
+
+
+def sso_seen(provider: str, item_id: str) -> str:
+    """An identity provider's one-time item (an assertion id, a token id) seen here already."""
+    return f"{PREFIX}:sso-seen:{provider}:{item_id}"
 
 
 def login_failures(school_number: str) -> str:

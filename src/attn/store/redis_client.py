@@ -124,6 +124,7 @@ class LoginOutcome(StrEnum):
 
 class RefreshOutcome(StrEnum):
     SAVED = "saved"
+    CHANGED = "changed"  # the account was changed since the sign-in read its epoch
 
 
 class RotateOutcome(StrEnum):
@@ -227,6 +228,10 @@ def _strings(values: Any) -> list[str]:
     return [str(value) for value in values]
 
 
+def _string(value: Any) -> str:
+    return str(value)
+
+
 def _pairs_to_dict(flat: Sequence[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
@@ -269,6 +274,8 @@ class RedisClient:
         self._reserve_login_attempt = redis.register_script(_script_source("reserve_login_attempt"))
         self._release_login_attempt = redis.register_script(_script_source("release_login_attempt"))
         self._save_refresh_token = redis.register_script(_script_source("save_refresh_token"))
+        self._save_session = redis.register_script(_script_source("save_session"))
+        self._end_user_sessions = redis.register_script(_script_source("end_user_sessions"))
         self._rotate_refresh_token = redis.register_script(_script_source("rotate_refresh_token"))
         self._open_event_stream = redis.register_script(_script_source("open_event_stream"))
         self._retry_held_lesson = redis.register_script(_script_source("retry_held_lesson"))
@@ -319,11 +326,38 @@ class RedisClient:
 
     # --- sessions ------------------------------------------------------------------------
 
-    async def save_user_session(self, session: UserSessionRedis, ttl: int) -> None:
-        """Store a session for `ttl` seconds, replacing the user's previous session."""
-        await self.redis.set(
-            keys.session(session.school_number), formats.session_json(session), ex=ttl
+    async def account_epoch(self, school_number: str) -> str:
+        """The account's epoch, read by a sign-in before it looks at the account in SQL and
+        handed back when it opens the session (`save_user_session`)."""
+        raw = await self.redis.get(keys.account_epoch(school_number))
+        return "0" if raw is None else _string(raw)
+
+    async def save_user_session(self, session: UserSessionRedis, ttl: int, *, epoch: str) -> bool:
+        """Store a session for `ttl` seconds, replacing the user's previous session; False
+        (nothing stored) when the account's epoch is no longer `epoch`."""
+        reply = await self._save_session(
+            keys=[keys.session(session.school_number), keys.account_epoch(session.school_number)],
+            args=[formats.session_json(session), ttl, epoch],
         )
+        return _string(reply) == "saved"
+
+    async def end_user_sessions(self, school_number: str, *, epoch_ttl: int) -> None:
+        """End the user's session and every remembered device's refresh token at once, and
+        move the account's epoch on (kept `epoch_ttl` seconds)."""
+        devices = keys.refresh_devices(school_number)
+        listed = _strings(await self.redis.zrange(devices, 0, -1))
+        reply = await self._end_user_sessions(
+            keys=[
+                keys.session(school_number),
+                devices,
+                keys.account_epoch(school_number),
+                *(keys.refresh_token(school_number, device) for device in listed),
+            ],
+            args=[epoch_ttl * 1000, *listed],
+        )
+        unseen = _strings(reply)
+        if unseen:
+            await self.redis.delete(*(keys.refresh_token(school_number, d) for d in unseen))
 
     async def get_user_session(self, school_number: str) -> UserSessionRedis | None:
         raw = await self.redis.get(keys.session(school_number))
@@ -333,10 +367,17 @@ class RedisClient:
         return bool(await self.redis.delete(keys.session(school_number)))
 
     async def save_refresh_token(
-        self, refresh: RefreshTokenRedis, *, device_key: str, ttl: int, per_user: int
+        self,
+        refresh: RefreshTokenRedis,
+        *,
+        device_key: str,
+        ttl: int,
+        per_user: int,
+        epoch: str,
     ) -> Reply[RefreshOutcome, list[str]]:
         """Store a remembered device's refresh token for `ttl` seconds; the user's oldest
-        remembered devices beyond `per_user` are revoked (their keys are the reply's data)."""
+        remembered devices beyond `per_user` are revoked (their keys are the reply's data).
+        Nothing is stored (CHANGED) when the account's epoch is no longer `epoch`."""
         school_number = refresh.school_number
         devices = keys.refresh_devices(school_number)
         listed = _strings(await self.redis.zrange(devices, 0, -1))
@@ -344,6 +385,7 @@ class RedisClient:
             keys=[
                 keys.refresh_token(school_number, device_key),
                 devices,
+                keys.account_epoch(school_number),
                 *(keys.refresh_token(school_number, device) for device in listed),
             ],
             args=[
@@ -352,9 +394,12 @@ class RedisClient:
                 to_ms(refresh.created_at),
                 ttl * 1000,
                 per_user,
+                epoch,
                 *listed,
             ],
         )
+        if _string(reply[0]) == RefreshOutcome.CHANGED:
+            return Reply(RefreshOutcome.CHANGED, [])
         # Devices listed after `listed` was read are unlisted by the script; their tokens
         # were not among its keys, so they go here.
         unseen = _strings(reply[1:])
@@ -367,6 +412,32 @@ class RedisClient:
     ) -> RefreshTokenRedis | None:
         raw = await self.redis.get(keys.refresh_token(school_number, device_key))
         return None if raw is None else formats.parse_refresh_token(raw)
+
+    async def get_refresh_token_and_epoch(
+        self, school_number: str, device_key: str
+    ) -> tuple[RefreshTokenRedis | None, str]:
+        """A remembered device's refresh token and the account's epoch, in one round trip:
+        what a renewal reads before it opens a session."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(keys.refresh_token(school_number, device_key))
+        pipe.get(keys.account_epoch(school_number))
+        raw, epoch = await pipe.execute()
+        token = None if raw is None else formats.parse_refresh_token(raw)
+        return token, "0" if epoch is None else _string(epoch)
+
+    async def put_sso_state(self, provider: str, state: str, value: str, ttl: int) -> None:
+        """Keep a single sign-on attempt's state for `ttl` seconds, until the provider answers."""
+        await self.redis.set(keys.sso_state(provider, state), value, ex=ttl)
+
+    async def take_sso_state(self, provider: str, state: str) -> str | None:
+        """The attempt's state, taken once: a second take (a replayed answer) is None."""
+        raw = await self.redis.getdel(keys.sso_state(provider, state))
+        return None if raw is None else _string(raw)
+
+    async def first_sight(self, provider: str, item_id: str, ttl: int) -> bool:
+        """Whether this is the first time the provider's one-time item is seen here; it is
+        remembered `ttl` seconds (at least as long as the item is valid)."""
+        return bool(await self.redis.set(keys.sso_seen(provider, item_id), "1", nx=True, ex=ttl))
 
     async def rotate_refresh_token(
         self, refresh: RefreshTokenRedis, *, device_key: str, old_digest: str

@@ -21,7 +21,10 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    """Add the pages and their static files to `app`."""
+    """Add the pages and their static files to `app`; each single sign-on that is configured
+    adds its routes and its button on the sign-in page (`session.SignInOption`)."""
+    options: list[session.SignInOption] = []
+    app.state.sign_in_options = options
     for router in (
         session.router,
         teacher.router,

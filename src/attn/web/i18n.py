@@ -527,6 +527,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "tr": "{field}: bu değer geçerli değil.",
     },
     "val_line": {"en": "Line {line}: {problem}", "tr": "Satır {line}: {problem}"},
+    # single sign-on on the sign-in page
+    "sign_in_with": {"en": "Sign in with {provider}", "tr": "{provider} ile giriş yap"},
+    "sign_in_or": {"en": "or", "tr": "ya da"},
+    "sign_in_with_password": {
+        "en": "Sign in with a school number and password",
+        "tr": "Okul numarası ve şifreyle giriş yap",
+    },
 }
 
 # Error messages by the error's code (`err_<code>`): every code of `attn.errors` has one in
@@ -651,6 +658,26 @@ ERRORS: dict[str, tuple[str, str]] = {
     "invalid_refresh_token": (
         "This device is no longer remembered; sign in again.",
         "Bu cihaz artık hatırlanmıyor; yeniden giriş yapın.",
+    ),
+    "user_not_found": (
+        "There is no user with this school number.",
+        "Bu okul numarasıyla bir kullanıcı yok.",
+    ),
+    "last_admin": (
+        "This is the last active administrator: make another one first.",
+        "Bu, son etkin yönetici: önce başka bir yönetici atayın.",
+    ),
+    "unknown_account": (
+        "There is no ATTN account for you yet; ask your administrator.",
+        "Henüz bir ATTN hesabınız yok; yöneticinize başvurun.",
+    ),
+    "account_disabled": (
+        "This account has been deactivated; ask your administrator.",
+        "Bu hesap devre dışı bırakıldı; yöneticinize başvurun.",
+    ),
+    "sso_refused": (
+        "Signing in through your identity provider failed. Try again.",
+        "Kimlik sağlayıcınız üzerinden giriş yapılamadı. Yeniden deneyin.",
     ),
     "error": ("The request failed.", "İstek yerine getirilemedi."),
 }

@@ -19,6 +19,8 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
@@ -199,6 +201,21 @@ async def checked_form(request: Request) -> dict[str, str]:
 CsrfForm = Annotated[dict[str, str], Depends(checked_form)]
 
 
+@dataclass(frozen=True, slots=True)
+class SignInOption:
+    """A single sign-on the sign-in page offers: a button of the sign-in form that sends the
+    form (its CSRF token, `next`, `remember`) to `path`, the provider's start route."""
+
+    provider: str  # "oidc" | "saml"
+    label: str  # the provider's name: "Sign in with <label>"
+    path: str
+
+
+def sign_in_options(request: Request) -> list[SignInOption]:
+    """The single sign-ons configured (`create_app` keeps them in the app's state)."""
+    return list(getattr(request.app.state, "sign_in_options", ()))
+
+
 START_PAGES = {Role.TEACHER: "/teacher", Role.STUDENT: "/student", Role.ADMIN: "/admin"}
 
 
@@ -222,9 +239,17 @@ async def _sign_in_page(
     nonce = request.cookies.get(SIGN_IN_FORM_COOKIE, "")
     if not _NONCE.fullmatch(nonce):
         nonce = secrets.token_urlsafe(24)
+    options = sign_in_options(request)
+    password_form = (
+        not options
+        or context_of(request).settings.PASSWORD_SIGN_IN
+        or request.query_params.get("with") == "password"
+    )
     response = render(
         request,
         "login.html",
+        sign_in_options=options,
+        password_form=password_form,
         status_code=status_code,
         expired=expired,
         next=target,
@@ -340,6 +365,45 @@ def _signed_in(request: Request, response: Response, result: LoginResult) -> Non
         )
     elif request.cookies.get(REMEMBER_COOKIE):
         _forget_cookie(request, response)
+
+
+def external_sign_in_start(request: Request, form: Mapping[str, object]) -> tuple[str, bool]:
+    """What a single sign-on's start route takes from the sign-in form it was sent: where to go
+    afterwards and whether to remember the device. SignInFormExpired when the form is not one
+    this browser opened here (the form's CSRF check)."""
+    if not _sign_in_form_sent_here(request, str(form.get("sign_in_token", ""))):
+        raise SignInFormExpired
+    return _safe_target(str(form.get("next", "/"))), form.get("remember") == "1"
+
+
+async def finish_external_sign_in(request: Request, result: LoginResult, target: str) -> Response:
+    """The answer to a browser an identity provider has just signed in: the cookies of a new
+    session, exactly as a password sign-in sets them, and on to `target`."""
+    earlier = request.cookies.get(REMEMBER_COOKIE)
+    if earlier:
+        await auth.forget_device(
+            context_of(request),
+            refresh_token=earlier,
+            device_id=request.cookies.get(DEVICE_COOKIE, ""),
+        )
+    response = back(_safe_target(target))
+    _signed_in(request, response, result)
+    response.delete_cookie(SIGN_IN_FORM_COOKIE, path="/login", secure=secure_cookies(request))
+    return response
+
+
+async def external_sign_in_refused(
+    request: Request, exc: AttnError, target: str = "/"
+) -> HTMLResponse:
+    """The sign-in page again, saying why a single sign-on did not sign the browser in."""
+    refused = await _sign_in_page(
+        request,
+        status_code=status_of(exc),
+        target=_safe_target(target),
+        error=error_text(request, exc),
+    )
+    refused.headers.update(error_headers(exc) or {})
+    return refused
 
 
 @router.post("/logout")
