@@ -380,7 +380,7 @@ def _login_form(query: dict[str, str]) -> str:
 class Handler(BaseHTTPRequestHandler):
     idp: IdentityProvider
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _send(self, status: int, body: str, content_type: str = "text/html") -> None:

@@ -27,6 +27,8 @@
 - **Teacher's active-lesson claim**: `<lesson id>|<claimed at, ms>`.
 - **Sessions and refresh tokens**: the JSON of their models.
 - **Held lesson**: the JSON of `HeldLesson`, the value of its lesson id in the held index.
+- **SAML sign-in state**: the JSON of `SamlPending` (a started sign-in, under its RelayState)
+  and of `SamlHandover` (the ACS's handover, under its ticket).
 - **Projector link**: a hash, `generation` (the number of the lesson's current link, 0 when
   none was ever made) and `revoked` (`1` when the current link was revoked, else `0`).
 
@@ -55,6 +57,8 @@ from attn.models import (
     LessonStatus,
     RecordStatus,
     RefreshTokenRedis,
+    SamlHandover,
+    SamlPending,
     SecurityOption,
     UserSessionRedis,
     from_ms,
@@ -337,6 +341,25 @@ def refresh_token_json(refresh: RefreshTokenRedis) -> str:
 
 def parse_refresh_token(raw: str | bytes) -> RefreshTokenRedis:
     return RefreshTokenRedis.model_validate_json(raw)
+
+
+# --- SAML sign-in state --------------------------------------------------------------------
+
+
+def saml_pending_json(pending: SamlPending) -> str:
+    return pending.model_dump_json()
+
+
+def parse_saml_pending(raw: str | bytes) -> SamlPending:
+    return SamlPending.model_validate_json(raw)
+
+
+def saml_handover_json(handover: SamlHandover) -> str:
+    return handover.model_dump_json()
+
+
+def parse_saml_handover(raw: str | bytes) -> SamlHandover:
+    return SamlHandover.model_validate_json(raw)
 
 
 # --- lessons the sweep set aside -----------------------------------------------------------
