@@ -2,6 +2,8 @@
 # make test  - set up, then run the whole test suite (SQLite and embedded Valkey unless ATTN_TEST_* say otherwise)
 # make browser - Debian's chromium for the browser tests: installed when missing and possible, else how to get it;
 #                and axe-core (pinned, checked) for the accessibility tests, fetched into .cache/ when missing
+# make xmlsec - Debian's xmlsec1, which SAML sign-in (pysaml2) signs and verifies with: installed when
+#               missing and possible, else how to get it
 # make check - lint, format check and type check
 # make bench - the benchmark suite (starts the service itself; see bench/README.md)
 
@@ -14,7 +16,7 @@ BENCH_STAMP := $(VENV)/.bench-installed
 APT_GET ?= apt-get
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test check lint format bench clean setup browser
+.PHONY: run test check lint format bench clean setup browser xmlsec
 
 setup: $(STAMP)
 
@@ -36,7 +38,7 @@ bench: $(BENCH_STAMP)
 run: $(STAMP)
 	$(BIN)/attn serve --demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser xmlsec
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The browser tests look for Chromium where tests/support/browser.py does: ATTN_CHROMIUM,
@@ -65,6 +67,21 @@ browser:
 	fi
 	@if [ -n "$(PYTHON)" ]; then $(PYTHON) tests/support/axe_source.py || true; \
 	else echo "browser: no Python 3.11+ to fetch axe-core; the accessibility tests will fetch it or be skipped"; fi
+
+# SAML sign-in calls Debian's xmlsec1 binary; as with Chromium, only root with apt-get installs
+# it, everyone else is told how, and `make test` goes on (the SAML tests are then skipped).
+xmlsec:
+	@if command -v xmlsec1 >/dev/null 2>&1; then \
+		echo "xmlsec: xmlsec1 is $$(command -v xmlsec1)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v $(APT_GET) >/dev/null 2>&1; then \
+		echo "xmlsec: installing Debian's xmlsec1 with $(APT_GET)"; \
+		$(APT) install xmlsec1 </dev/null || { $(APT) update </dev/null && $(APT) install xmlsec1 </dev/null; } || true; \
+		command -v xmlsec1 >/dev/null 2>&1 && echo "xmlsec: xmlsec1 is $$(command -v xmlsec1)" \
+			|| echo "xmlsec: $(APT_GET) could not install xmlsec1; the SAML tests will be skipped"; \
+	else \
+		echo "xmlsec: xmlsec1 not found; SAML sign-in and its tests need it."; \
+		echo "xmlsec: install Debian's xmlsec1 package as root (apt-get install xmlsec1)."; \
+	fi
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -7,8 +7,9 @@ school numbers, codes and links are data, and are left out of the check."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -319,6 +320,43 @@ async def visit_student(visit: Visit, pages: httpx.AsyncClient, live: str, code:
     visit.check("a check-in", joined)
     visit.check("/student/history after", await pages.get("/student/history"))
     visit.check("an unknown join link", await pages.get("/join/nope"), 200, 404)
+
+
+IDP_METADATA = (
+    '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+    'entityID="https://idp.example/metadata"><md:IDPSSODescriptor '
+    'protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+    '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+    'Location="https://idp.example/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>'
+)
+SAML_PAGES = {("POST", "/sso/saml/start"), ("POST", "/sso/saml/acs"), ("GET", "/sso/saml/finish")}
+
+
+async def test_the_saml_pages_in_turkish_are_all_turkish(
+    make_api: Callable[..., Any], tmp_path: Path
+) -> None:
+    """With SAML configured: the sign-in page with its button, and each SAML page's refusal
+    (a forged sign-in form, a junk post to the ACS, a junk hand-over ticket)."""
+    metadata = tmp_path / "idp-metadata.xml"
+    metadata.write_text(IDP_METADATA)
+    async with make_api(SAML_IDP_METADATA=str(metadata), SAML_PROVIDER_NAME="Kampüs") as api:
+        visit = Visit(api, [*DATA, "Kampüs"])
+        async with turkish(page_browser(api.app)) as pages:
+            form = await pages.get("/login")
+            visit.check("/login with SAML", form)
+            assert "Kampüs ile giriş yap" in form.text
+            forged = await pages.post("/sso/saml/start", data={"sign_in_token": "x"})
+            visit.check("a forged SAML start", forged, 403)
+            junk = await pages.post(
+                "/sso/saml/acs",
+                data={"SAMLResponse": "junk"},
+                headers={"Sec-Fetch-Site": "cross-site"},
+            )
+            visit.check("a junk post to the ACS", junk, 401)
+            visit.check("a junk ticket", await pages.get("/sso/saml/finish?ticket=x"), 401)
+    assert not visit.problems, visit.problems
+    every = {(method, route.path) for route in page_routes(api) for method in route.methods or ()}
+    assert every & SAML_PAGES == SAML_PAGES <= visit.routes
 
 
 @pytest.mark.parametrize(
