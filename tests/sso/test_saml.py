@@ -336,7 +336,9 @@ async def test_an_eppn_with_its_scope_is_no_school_number(
         ),
         pytest.param({"clock": "-3600"}, "too old", id="expired"),
         pytest.param({"clock": "3600"}, "ToEarly", id="not-yet-valid"),
-        pytest.param({"tamper": "name"}, "Failed to verify signature", id="name-altered"),
+        pytest.param(
+            {"tamper": "name", "name": "Elif Kaya"}, "Failed to verify signature", id="name-altered"
+        ),
         pytest.param({"tamper": "user"}, "Failed to verify signature", id="number-altered"),
         pytest.param({"sign": "response"}, "Signature missing for assertion", id="unsigned"),
         pytest.param({"sign": "none"}, "Signature missing for assertion", id="nothing-signed"),
@@ -623,6 +625,28 @@ async def test_a_genuine_response_altered_in_transit_is_refused(
     xml = base64.b64decode(fields["SAMLResponse"]).decode()
     changed = {**fields, "SAMLResponse": b64(xml.replace("Password", "Passwort", 1))}
     assert (await post_to_acs(browser, action, changed)).status_code == 401
+
+
+async def test_an_unsigned_assertion_beside_the_signed_one_is_refused(
+    saml_api: Api, browser: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Signature wrapping: the IdP's signed assertion kept, and an unsigned one for another
+    user put before it, for a reader that takes the first assertion it finds."""
+    caplog.set_level(logging.WARNING)
+    user = await saml_api.add_user("student")
+    victim = await saml_api.add_user("admin")
+    action, fields = await saml_response_for(browser, user=user.school_number)
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    signed = re.search(r"<ns1:Assertion .*</ns1:Assertion>", xml, re.DOTALL)
+    assert signed
+    evil = re.sub(r"<ds:Signature.*</ds:Signature>", "", signed.group(0), flags=re.DOTALL)
+    evil = evil.replace(user.school_number, victim.school_number).replace(' ID="', ' ID="x')
+    wrapped = xml.replace(signed.group(0), evil + signed.group(0))
+    answer = await post_to_acs(browser, action, {**fields, "SAMLResponse": b64(wrapped)})
+    assert answer.status_code == 401
+    assert await session_of(saml_api, victim.school_number) is None
+    assert await session_of(saml_api, user.school_number) is None
+    assert "Invalid number of assertions" in refusal_logged(caplog)
 
 
 async def test_a_ticket_that_is_junk_is_refused(browser: httpx.AsyncClient) -> None:

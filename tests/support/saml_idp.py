@@ -267,9 +267,10 @@ class IdentityProvider:
         identity = {
             "schacPersonalUniqueCode": [knobs.user],
             "eduPersonPrincipalName": [knobs.eppn or f"{knobs.user}@uni.edu.tr"],
-            "displayName": [knobs.name or f"Test User {knobs.user}"],
             "eduPersonAffiliation": [knobs.affiliation],
         }
+        if knobs.name:  # no name given: no displayName (the account keeps its own)
+            identity["displayName"] = [knobs.name]
         server, _ = self._server()
         with self.lock:
             key_name = knobs.key or self.sign_with
@@ -309,7 +310,7 @@ class IdentityProvider:
                 node_id=response.id,
             )
         if knobs.tamper == "name":
-            xml = xml.replace(identity["displayName"][0], "Someone Else")
+            xml = xml.replace(f">{knobs.name}<", ">Someone Else<")
         elif knobs.tamper == "user":
             xml = xml.replace(f">{knobs.user}<", ">20990001<")
         return base64.b64encode(xml.encode()).decode()

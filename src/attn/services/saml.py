@@ -153,6 +153,7 @@ class ServiceProvider:
         self._idp_entity_id = ""
         self._idp_metadata = ""
         self._read_at = -float("inf")
+        self._sp_metadata: str | None = None
 
     # -- keys and metadata ------------------------------------------------------------
 
@@ -250,8 +251,11 @@ class ServiceProvider:
         return client, idps[0]
 
     async def metadata(self) -> str:
-        """The SP's metadata (entity id, ACS, signing certificate, signed assertions wanted)."""
-        return await asyncio.to_thread(self._metadata)
+        """The SP's metadata (entity id, ACS, signing certificate, signed assertions wanted),
+        made once."""
+        if self._sp_metadata is None:
+            self._sp_metadata = await asyncio.to_thread(self._metadata)
+        return self._sp_metadata
 
     def _metadata(self) -> str:
         descriptor = entity_descriptor(self._config(None))
