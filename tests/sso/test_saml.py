@@ -574,6 +574,10 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
+REMOTE_ENTITY = XXE.replace("file:///etc/passwd", "http://127.0.0.1:9/entity")
+ENTITY_CASES = {b64(BOMB), b64(XXE), b64(REMOTE_ENTITY)}
+
+
 @pytest.mark.parametrize(
     "fields",
     [
@@ -586,17 +590,29 @@ def b64(text: str) -> str:
         pytest.param({"SAMLResponse": b64("<samlp:Response")}, id="broken-xml"),
         pytest.param({"SAMLResponse": b64(BOMB)}, id="billion-laughs"),
         pytest.param({"SAMLResponse": b64(XXE)}, id="external-entity"),
+        pytest.param({"SAMLResponse": b64(REMOTE_ENTITY)}, id="remote-entity"),
         pytest.param({"SAMLResponse": b64("\x00\xff" * 50)}, id="binary"),
         pytest.param({"SAMLResponse": b64("<a>" * 5000)}, id="deep-nesting"),
         pytest.param({"SAMLResponse": "x", "RelayState": "y" * 5000}, id="relay-state-junk"),
     ],
 )
 async def test_garbage_at_the_acs_is_refused_not_a_server_error(
-    browser: httpx.AsyncClient, fields: dict[str, str]
+    browser: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, fields: dict[str, str]
 ) -> None:
-    answer = await post_to_acs(browser, ACS, fields)
+    """Posted with the RelayState of a sign-in really started (unless the case brings its
+    own), so the junk reaches the SAML parser instead of being refused as unsolicited."""
+    caplog.set_level(logging.WARNING)
+    started = await start(browser)
+    relay_state = httpx.URL(started.headers["location"]).params["RelayState"]
+    answer = await post_to_acs(browser, ACS, {"RelayState": relay_state, **fields})
     assert answer.status_code == 401, answer.text[:300]
     assert "Signing in through your identity provider failed" in answer.text
+    logged = refusal_logged(caplog)
+    assert logged
+    if "RelayState" not in fields:
+        assert "unsolicited" not in logged, logged
+    if fields.get("SAMLResponse", "") in ENTITY_CASES:
+        assert "EntitiesForbidden" in logged, logged  # refused before any entity is read
 
 
 async def test_a_body_that_is_no_form_is_refused(browser: httpx.AsyncClient) -> None:

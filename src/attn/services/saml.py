@@ -72,6 +72,11 @@ with warnings.catch_warnings():
     from saml2.saml import NAMEID_FORMAT_PERSISTENT, SCM_BEARER
 
 log = logging.getLogger(__name__)
+# pysaml2 logs every Response it refuses with a traceback at ERROR, so junk posted to the ACS
+# would flood the log; ATTN logs one line per refusal itself (unless the operator set a level)
+_PYSAML2_LOG = logging.getLogger("saml2")
+if _PYSAML2_LOG.level == logging.NOTSET:
+    _PYSAML2_LOG.setLevel(logging.CRITICAL)
 
 PROVIDER = "saml"
 TICKETS = "saml-ticket"  # the handovers' provider name in the one-time state
