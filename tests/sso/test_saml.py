@@ -212,6 +212,16 @@ async def test_the_sign_in_comes_back_to_where_it_was_started_for(
     assert finished.headers["location"] == "/student/history"
 
 
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
+async def test_a_next_of_another_site_comes_back_home(
+    saml_api: Api, browser: httpx.AsyncClient, target: str
+) -> None:
+    user = await saml_api.add_user("student")
+    finished = await sign_in_through_idp(browser, target=target, user=user.school_number)
+    assert finished.status_code == 303
+    assert finished.headers["location"] == "/"
+
+
 async def test_the_idp_name_becomes_the_account_name(
     saml_api: Api, browser: httpx.AsyncClient
 ) -> None:
@@ -627,6 +637,11 @@ async def test_a_body_that_is_no_form_is_refused(browser: httpx.AsyncClient) -> 
             headers={"Content-Type": kind, "Sec-Fetch-Site": "cross-site"},
         )
         assert answer.status_code in (401, 400), (kind, answer.status_code, answer.text[:200])
+
+
+async def test_an_oversized_post_to_the_acs_is_refused(browser: httpx.AsyncClient) -> None:
+    answer = await post_to_acs(browser, ACS, {"SAMLResponse": "A" * 70_000})
+    assert answer.status_code == 413
 
 
 async def test_a_genuine_response_altered_in_transit_is_refused(

@@ -61,7 +61,11 @@ def idp(tmp_path: Path) -> Iterator[RunningIdp]:
     reason = xmlsec_missing()
     if reason:
         pytest.skip(reason)
-    with running_idp(tmp_path / "saml", ARTIFACTS / "saml-idp-browser.log") as running:
+    # `localhost`: another site than ATTN at 127.0.0.1, so the browser treats the IdP's post
+    # to the ACS as a real IdP's (cross-site: no SameSite=Lax cookies)
+    with running_idp(
+        tmp_path / "saml", ARTIFACTS / "saml-idp-browser.log", host_name="localhost"
+    ) as running:
         yield running
 
 
@@ -102,6 +106,15 @@ def test_a_student_signs_in_through_the_idp_on_a_phone(
             context = browser.new_context(base_url=attn_with_saml.base_url, viewport=PHONE)
             context.set_default_timeout(15_000)
             page = context.new_page()
+            acs_posts: list[dict[str, str]] = []
+            page.on(
+                "request",
+                lambda request: (
+                    acs_posts.append(request.all_headers())
+                    if request.url.endswith("/sso/saml/acs")
+                    else None
+                ),
+            )
             page.goto("/login")
             button = page.get_by_role("button", name=f"Sign in with {PROVIDER_NAME}")
             expect(button).to_be_visible()
@@ -115,6 +128,10 @@ def test_a_student_signs_in_through_the_idp_on_a_phone(
             page.wait_for_url(f"{attn_with_saml.base_url}/student")
             expect(page.get_by_text(Student.name).first).to_be_visible()
             page.screenshot(path=ARTIFACTS / "saml-student-page.png", full_page=True)
+            # the IdP's post came from another site, and carried none of ATTN's cookies
+            assert len(acs_posts) == 1
+            assert acs_posts[0].get("sec-fetch-site") == "cross-site", acs_posts[0]
+            assert "attn_" not in acs_posts[0].get("cookie", ""), acs_posts[0]
             names = {cookie["name"] for cookie in context.cookies(attn_with_saml.base_url)}
             assert {"attn_session", "attn_device"} <= names
             width = page.evaluate("document.documentElement.scrollWidth")

@@ -90,8 +90,11 @@ class RunningIdp:
 
 
 @contextlib.contextmanager
-def running_idp(directory: Path, log: Path, port: int | None = None) -> Iterator[RunningIdp]:
-    """`python -m tests.support.saml_idp` on 127.0.0.1, stopped afterwards."""
+def running_idp(
+    directory: Path, log: Path, port: int | None = None, host_name: str = "127.0.0.1"
+) -> Iterator[RunningIdp]:
+    """`python -m tests.support.saml_idp` on 127.0.0.1 (its URLs naming `host_name`), stopped
+    afterwards."""
     port = port or idp_port()
     directory.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -109,13 +112,15 @@ def running_idp(directory: Path, log: Path, port: int | None = None) -> Iterator
                 str(sp_metadata),
                 "--data-dir",
                 str(directory / "idp"),
+                "--host-name",
+                host_name,
             ],
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host_name}:{port}"
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:

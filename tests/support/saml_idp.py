@@ -471,10 +471,18 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18210)
     parser.add_argument("--sp-metadata", help="the SP's metadata: a file or an http(s) URL")
     parser.add_argument("--data-dir", type=Path, help="where the keys and metadata go")
+    parser.add_argument(
+        "--host-name",
+        default="127.0.0.1",
+        help="the name the IdP's URLs use (it listens on 127.0.0.1): `localhost` makes it "
+        "another site than an SP at 127.0.0.1, as a real IdP is",
+    )
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="saml-idp-"))
     idp = IdentityProvider(
-        base_url=f"http://127.0.0.1:{args.port}", data_dir=data_dir, sp_metadata=args.sp_metadata
+        base_url=f"http://{args.host_name}:{args.port}",
+        data_dir=data_dir,
+        sp_metadata=args.sp_metadata,
     )
     httpd = serve(idp, args.port)
     print(f"saml idp: {idp.base_url}/metadata (also {idp.metadata_file})", flush=True)
