@@ -31,8 +31,9 @@ from attn.config import (
 from attn.db.engine import create_engine, session_factory
 from attn.db.migrate import upgrade
 from attn.errors import AttnError
-from attn.models import NewAccount, Role, format_time
-from attn.services import accounts
+from attn.models import NewAccount, Role, format_time, utc_now
+from attn.services import accounts, administration
+from attn.services.administration import CLI_ACTOR
 from attn.services.context import open_context
 from attn.services.passwords import PasswordHasher
 
@@ -128,17 +129,34 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-async def _add_users(settings: Settings, entries: list[NewAccount]) -> list[str]:
-    """Add (or claim) the accounts; the school numbers that were claimed."""
-    engine = create_engine(settings.async_database_url)
+def _administer(settings: Settings, command: Any) -> Any:
+    """Run `command(ctx)` (an administration service call) on the migrated database and
+    the settings' Redis (the running server's embedded one when none is set), as the actor
+    `cli`; a refusal is printed and exits with status 1."""
+    prepare_database(settings)
+
+    async def main() -> Any:
+        async with open_context(settings) as ctx:
+            return await command(ctx)
+
     try:
-        return await accounts.add_users(
-            db=session_factory(engine),
-            hasher=PasswordHasher(settings.PASSWORD_HASH_THREADS),
-            entries=entries,
-        )
-    finally:
-        await engine.dispose()
+        return run(main())
+    except AttnError as exc:
+        fail(exc.message)
+
+
+def _password_from_stdin(password_stdin: bool) -> str:
+    if not password_stdin:
+        fail("give the password on standard input with --password-stdin", code=2)
+    return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+
+
+SchoolNumberOption = Annotated[
+    str, typer.Option("--school-number", help="The account's school number.")
+]
+PasswordStdinOption = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
 
 
 @users_app.command("add")
@@ -146,15 +164,10 @@ def users_add(
     school_number: Annotated[str, typer.Option("--school-number", help="Unique school number.")],
     full_name: Annotated[str, typer.Option("--full-name", help="The person's full name.")],
     role: Annotated[str, typer.Option("--role", help="teacher, student or admin.")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
+    password_stdin: PasswordStdinOption = False,
 ) -> None:
     """Create one user account (or claim a student known only from a roster or a lesson)."""
-    if not password_stdin:
-        fail("give the password on standard input with --password-stdin", code=2)
-    password = sys.stdin.readline()
-    password = password.removesuffix("\n").removesuffix("\r")
+    password = _password_from_stdin(password_stdin)
     settings = settings_or_exit()
     try:
         entry = accounts.validate_user(
@@ -162,12 +175,13 @@ def users_add(
         )
     except AttnError as exc:
         fail(exc.message)
-    prepare_database(settings)
-    try:
-        claimed = run(_add_users(settings, [entry]))
-    except AttnError as exc:
-        fail(exc.message)
-    done = "claimed" if claimed else "added"
+
+    async def add(ctx: Any) -> list[str]:
+        return await accounts.add_users(
+            db=ctx.db, hasher=ctx.hasher, entries=[entry], actor=CLI_ACTOR, at=ctx.now()
+        )
+
+    done = "claimed" if _administer(settings, add) else "added"
     typer.echo(f"{done} {entry.role.value} {entry.school_number}")
 
 
@@ -182,15 +196,112 @@ def users_import(
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {file}: {exc}")
     try:
-        entries = accounts.parse_import(text)
+        accounts.parse_import(text)
     except AttnError as exc:
+        _print_problems(exc)
         fail(exc.message)
-    prepare_database(settings)
+
+    async def import_all(ctx: Any) -> Any:
+        try:
+            return await administration.import_accounts(ctx, actor=CLI_ACTOR, text=text)
+        except AttnError as exc:
+            _print_problems(exc)
+            raise
+
+    check = _administer(settings, import_all)
+    claimed = check.claimed
+    typer.echo(
+        f"imported {len(check.entries)} users" + (f" ({len(claimed)} claimed)" if claimed else "")
+    )
+
+
+def _print_problems(exc: AttnError) -> None:
+    """Every bad row of an import after the first (which the error message names)."""
+    for problem in getattr(exc, "problems", [])[1:]:
+        where = f"line {problem.line}: " if problem.line else ""
+        typer.echo(f"{where}{problem.message}", err=True)
+
+
+@users_app.command("list")
+def users_list(
+    query: Annotated[
+        str, typer.Option("--query", help="A school number's start or name words.")
+    ] = "",
+    role: Annotated[str | None, typer.Option("--role", help="teacher, student or admin.")] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Only active or inactive accounts.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=200)] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+) -> None:
+    """List accounts: school number, role, active or not, password or single sign-on, name."""
+    settings = settings_or_exit()
+    wanted = _role_or_exit(role) if role is not None else None
+
+    async def find(ctx: Any) -> list[Any]:
+        return await administration.find_accounts(
+            ctx, query=query, role=wanted, active=active, limit=limit, offset=offset
+        )
+
+    for account in _administer(settings, find):
+        sign_in = ",".join(
+            part for part, has in (("password", account.has_password), ("sso", account.sso)) if has
+        )
+        state = "active" if account.active else "inactive"
+        typer.echo(
+            f"{account.school_number}\t{account.role.value}\t{state}\t{sign_in or '-'}"
+            f"\t{account.full_name}"
+        )
+
+
+def _role_or_exit(value: str) -> Role:
     try:
-        claimed = run(_add_users(settings, entries))
-    except AttnError as exc:
-        fail(exc.message)
-    typer.echo(f"imported {len(entries)} users" + (f" ({len(claimed)} claimed)" if claimed else ""))
+        return Role(value)
+    except ValueError:
+        fail(f"--role must be one of {', '.join(role.value for role in Role)}", code=2)
+
+
+def _change(school_number: str, changes: Any, done: str) -> None:
+    settings = settings_or_exit()
+
+    async def change(ctx: Any) -> Any:
+        return await administration.change_account(
+            ctx, actor=CLI_ACTOR, school_number=school_number, changes=changes
+        )
+
+    account = _administer(settings, change)
+    typer.echo(f"{done} {account.role.value} {account.school_number}")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    school_number: SchoolNumberOption, password_stdin: PasswordStdinOption = False
+) -> None:
+    """Set an account's password; its sessions and remembered devices end at once."""
+    password = _password_from_stdin(password_stdin)
+    _change(school_number, administration.AccountChanges(password=password), "password set for")
+
+
+@users_app.command("deactivate")
+def users_deactivate(school_number: SchoolNumberOption) -> None:
+    """Deactivate an account: it signs in no more, and its sessions end at once."""
+    _change(school_number, administration.AccountChanges(active=False), "deactivated")
+
+
+@users_app.command("reactivate")
+def users_reactivate(school_number: SchoolNumberOption) -> None:
+    """Let a deactivated account sign in again."""
+    _change(school_number, administration.AccountChanges(active=True), "reactivated")
+
+
+@users_app.command("set-role")
+def users_set_role(
+    school_number: SchoolNumberOption,
+    role: Annotated[str, typer.Option("--role", help="teacher, student or admin.")],
+) -> None:
+    """Give an account another role; its sessions end at once."""
+    changes = administration.AccountChanges(role=_role_or_exit(role))
+    _change(school_number, changes, "role set:")
 
 
 @db_app.command("upgrade")
@@ -224,9 +335,13 @@ def _demo_accounts(settings: Settings) -> list[tuple[str, str, str]]:
                 for role, number, name in DEMO_ACCOUNTS
             ]
             await accounts.add_users(
-                db=db, hasher=PasswordHasher(settings.PASSWORD_HASH_THREADS), entries=entries
+                db=db,
+                hasher=PasswordHasher(settings.PASSWORD_HASH_THREADS),
+                entries=entries,
+                actor=CLI_ACTOR,
+                at=utc_now(),
             )
-            return [(e.role.value, e.school_number, e.password) for e in entries]
+            return [(e.role.value, e.school_number, e.password or "") for e in entries]
         finally:
             await engine.dispose()
 

@@ -101,6 +101,10 @@ class InvalidUser(AttnError):
     code = "invalid_user"
     message = "The user data is not valid."
 
+    def __init__(self, message: str | None = None, problems: Sequence[RosterProblem] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
 
 class InvalidCode(AttnError):
     code = "invalid_code"
@@ -164,10 +168,11 @@ class StatusNotAllowed(AttnError):
 
 @dataclass(frozen=True, slots=True)
 class RosterProblem:
-    """What is wrong with one line of an uploaded roster (line 1 is the header; 0 is the
-    file as a whole): `kind` names the rule (`header`, `columns`, `number`, `name`,
-    `duplicate`, `not_student`, `too_many`, `not_csv`, `encoding`), `value` the cell it is
-    about, `message` the problem in words."""
+    """What is wrong with one line of an uploaded roster or account import (line 1 is the
+    header; 0 is the file as a whole): `kind` names the rule (`header`, `columns`, `number`,
+    `name`, `duplicate`, `not_student`, `too_many`, `not_csv`, `encoding`; for an import also
+    `invalid`, `exists`, `empty`), `value` the cell it is about, `message` the problem in
+    words."""
 
     line: int
     kind: str
@@ -274,3 +279,10 @@ class SsoRefused(AttnError):
 
     code = "sso_refused"
     message = "The sign-in through your identity provider failed."
+
+
+class SsoUnavailable(AttnError):
+    """The identity provider cannot be reached, or answers what no provider should."""
+
+    code = "sso_unavailable"
+    message = "The identity provider cannot be reached now; try again in a moment."

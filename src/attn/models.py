@@ -140,6 +140,11 @@ def name_words(value: str) -> list[str]:
     return list(dict.fromkeys(_WORD.findall(fold_name(value))))
 
 
+def searchable_name(value: str) -> str:
+    """A name as SQL keeps it for searches: its folded words, one space apart."""
+    return " ".join(name_words(value))
+
+
 def _has_visible_text(value: str) -> str:
     if not value.strip():
         raise PydanticCustomError("blank_text", "must not be empty or only white space")
@@ -371,12 +376,13 @@ class ExternalIdentity:
 
 
 class NewAccount(_Model):
-    """A new account, from `attn users add` or a row of `attn users import`."""
+    """A new account, from `attn users add`, a row of an import, or an administrator; without
+    a password it signs in by single sign-on only."""
 
     school_number: SchoolNumber
     full_name: DisplayName
     role: Role
-    password: Password
+    password: Password | None = None
 
 
 # --- SAML single sign-on's one-time state (attn.services.saml) --------------------------

@@ -172,8 +172,8 @@ def test_users_import_bom_crlf_and_quoted_names(
             id="bad-number",
         ),
         pytest.param(
-            HEADER + "S700,Good One,student,pw1\nS701,Empty Password,student,\n",
-            id="empty-password",
+            HEADER + "S700,Good One,student,pw1\nS701,,student,pw2\n",
+            id="empty-name",
         ),
         pytest.param(
             HEADER + "S700,Good One,student,pw1\nS701,Too,Many,student,pw2\n", id="extra-column"
@@ -199,6 +199,15 @@ def test_users_import_bad_file_imports_nothing(
     csv_file = write_csv(tmp_path / "users.csv", content)
     assert_one_line_failure(attn("users", "import", str(csv_file), env=env))
     assert user_count(clean_database) == 0
+
+
+def test_users_import_row_without_password_makes_a_single_sign_on_account(
+    clean_database: Database, data_dir: Path, tmp_path: Path
+) -> None:
+    env = child_environment(DATABASE_URL=clean_database.url, DATA_DIR=data_dir)
+    csv_file = write_csv(tmp_path / "users.csv", HEADER + "S710,Sso Only,teacher,\n")
+    assert_ok(attn("users", "import", str(csv_file), env=env))
+    assert users_by_number(clean_database)["S710"] == ("Sso Only", "teacher", "")
 
 
 def test_users_import_clash_with_existing_user_imports_nothing(

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from attn.models import NewAccount
+from attn.models import NewAccount, utc_now
 from attn.services import accounts
+from attn.services.administration import CLI_ACTOR
 
 PASSWORD = "correct horse battery staple"
 Headers = dict[str, str]
@@ -41,7 +42,13 @@ class Api:
             role=role,  # type: ignore[arg-type]
             password=PASSWORD,
         )
-        await accounts.add_users(db=self.context.db, hasher=self.context.hasher, entries=[entry])
+        await accounts.add_users(
+            db=self.context.db,
+            hasher=self.context.hasher,
+            entries=[entry],
+            actor=CLI_ACTOR,
+            at=utc_now(),
+        )
         return entry
 
     async def login(self, user: NewAccount) -> dict[str, str]:

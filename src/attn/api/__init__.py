@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from attn.api import docs, errors
-from attn.api.routers import auth, health, student, teacher, verifications
+from attn.api.routers import admin, auth, health, student, teacher, verifications
 
 API_PREFIX = "/api/v1"
 
@@ -17,7 +17,7 @@ API_PREFIX = "/api/v1"
 def install(app: FastAPI) -> None:
     """Add the API's routes and its exception handlers to `app`."""
     errors.install(app)
-    for router in (auth.router, teacher.router, student.router, verifications.router):
+    for router in (auth.router, teacher.router, student.router, verifications.router, admin.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     docs.install(app)

@@ -18,13 +18,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
     true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from attn.models import fold_name
+from attn.models import searchable_name
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,7 +63,7 @@ class Base(DeclarativeBase):
 
 
 def _folded_name(context: Any) -> str:
-    return fold_name(str(context.get_current_parameters().get("full_name", "")))
+    return searchable_name(str(context.get_current_parameters().get("full_name", "")))
 
 
 class UserRow(Base):
@@ -75,12 +76,15 @@ class UserRow(Base):
     # Empty for a user first seen in an attendance record, who cannot log in yet.
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    # what a name search matches: `fold_name` of the name, set by every insert (an update of
-    # the name sets it too: `db.users`)
+    # what a name search matches: the name's folded words (`searchable_name`), set by every
+    # insert (an update of the name sets it too: `db.users`)
     name_folded: Mapped[str] = mapped_column(String(400), default=_folded_name, index=True)
     # false: deactivated by an administrator; no sign-in of any kind
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # known only from a roster or an attendance record: `attn users add` (or an import, or an
+    # administrator) may claim it, giving it a password
+    unclaimed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # the single sign-on that created or last signed in the account ("oidc", "saml")
     sso_provider: Mapped[str | None] = mapped_column(String(16))
 

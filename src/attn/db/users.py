@@ -1,7 +1,9 @@
 """User accounts in SQL. Keyword-only functions over an `AsyncSession`; callers commit.
 
-An account without a password hash is unclaimed: a student first seen on a roster or in an
-attendance record, who cannot sign in until `attn users add` (or `import`) claims it.
+An unclaimed account is a student first seen on a roster or in an attendance record, who
+cannot sign in until `attn users add` (or an import, or an administrator) claims it, or, when
+single sign-on is set up, until they sign in through it. An account an administrator made
+without a password is claimed: it signs in by single sign-on only.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from attn.db.engine import insert_into
 from attn.db.tables import UserRow
-from attn.models import fold_name, utc_now
+from attn.models import searchable_name, utc_now
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +60,11 @@ async def claim_user(*, session: AsyncSession, user: NewUser) -> bool:
     claimed (or is gone) meanwhile."""
     result = await session.execute(
         update(UserRow)
-        .where(UserRow.school_number == user.school_number, UserRow.password_hash == "")
+        .where(UserRow.school_number == user.school_number, UserRow.unclaimed.is_(True))
         .values(
+            unclaimed=False,
             full_name=user.full_name,
-            name_folded=fold_name(user.full_name),
+            name_folded=searchable_name(user.full_name),
             role=user.role,
             password_hash=user.password_hash,
         )
@@ -134,8 +138,75 @@ async def signed_in_externally(
     it gives one, becomes the account's."""
     user.last_login_at = at
     user.sso_provider = provider
+    user.unclaimed = False
     if full_name and full_name != user.full_name:
-        user.full_name = full_name
-        user.name_folded = fold_name(full_name)
+        rename(user, full_name)
     await session.flush()
     return user
+
+
+def _like_escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def find_users(
+    *,
+    session: AsyncSession,
+    words: Sequence[str],
+    number_prefix: str,
+    role: str | None,
+    active: bool | None,
+    limit: int,
+    offset: int,
+) -> list[UserRow]:
+    """Accounts whose school number starts with `number_prefix` or whose name has a word
+    starting with each of `words` (folded, as `searchable_name` keeps them), by school number.
+    No words and no prefix: every account."""
+    statement = select(UserRow)
+    matches: list[ColumnElement[bool]] = []
+    if number_prefix:
+        matches.append(
+            func.lower(UserRow.school_number).like(
+                _like_escaped(number_prefix.lower()) + "%", escape="\\"
+            )
+        )
+    if words:
+        spaced = " " + UserRow.name_folded
+        matches.append(
+            and_(*(spaced.like(f"% {_like_escaped(word)}%", escape="\\") for word in words))
+        )
+    if matches:
+        statement = statement.where(or_(*matches))
+    if role is not None:
+        statement = statement.where(UserRow.role == role)
+    if active is not None:
+        statement = statement.where(UserRow.active.is_(active))
+    statement = statement.order_by(UserRow.school_number).limit(limit).offset(offset)
+    return list(await session.scalars(statement))
+
+
+async def lock_active_admins(*, session: AsyncSession) -> None:
+    """On PostgreSQL, lock the active administrators' rows until the transaction ends, so that
+    two administrators demoting each other at once cannot leave none (SQLite's writers take
+    turns anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(UserRow.school_number)
+            .where(UserRow.role == "admin", UserRow.active.is_(True))
+            .with_for_update()
+        )
+
+
+async def count_active_admins(*, session: AsyncSession) -> int:
+    statement = select(func.count()).where(UserRow.role == "admin", UserRow.active.is_(True))
+    return int(await session.scalar(statement) or 0)
+
+
+async def get_user_for_update(*, session: AsyncSession, school_number: str) -> UserRow | None:
+    return await session.get(UserRow, school_number, with_for_update=True, populate_existing=True)
+
+
+def rename(user: UserRow, full_name: str) -> None:
+    """Give an account a new name (and the search form of it)."""
+    user.full_name = full_name
+    user.name_folded = searchable_name(full_name)

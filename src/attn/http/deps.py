@@ -60,8 +60,13 @@ async def current_student(user_session: CurrentSession) -> UserSessionRedis:
     return require_role(user_session, Role.STUDENT)
 
 
+async def current_admin(user_session: CurrentSession) -> UserSessionRedis:
+    return require_role(user_session, Role.ADMIN)
+
+
 CurrentTeacher = Annotated[UserSessionRedis, Depends(current_teacher)]
 CurrentStudent = Annotated[UserSessionRedis, Depends(current_student)]
+CurrentAdmin = Annotated[UserSessionRedis, Depends(current_admin)]
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
 MAX_OFFSET = 1_000_000_000

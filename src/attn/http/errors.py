@@ -63,6 +63,7 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.UnknownAccount: 403,
     errors.AccountDisabled: 403,
     errors.SsoRefused: 401,
+    errors.SsoUnavailable: 503,
 }
 
 # A backing store that did not answer, or refused to write: 503, whichever face asked.
@@ -130,8 +131,8 @@ def attn_error_response(exc: errors.AttnError) -> JSONResponse:
     status = status_of(exc)
     if status == 422:
         details: list[dict[str, Any]] = [{"loc": ["body"], "msg": exc.message, "type": exc.code}]
-        if isinstance(exc, errors.InvalidRoster) and exc.problems:
-            # every bad line of a roster, each with its line number and rule
+        if isinstance(exc, (errors.InvalidRoster, errors.InvalidUser)) and exc.problems:
+            # every bad line of a roster or an import, each with its line number and rule
             details = [
                 {
                     "loc": ["body", problem.line],

@@ -50,6 +50,51 @@ class UserOut(_Model):
     role: Role
 
 
+class AdminUserOut(UserOut):
+    """An account as an administrator sees it."""
+
+    active: bool
+    has_password: bool
+    sso: bool = Field(description="The account has signed in (or was created) by single sign-on.")
+    created_at: UtcTime
+    last_login_at: UtcTime | None = Field(
+        description="The last sign-in with a password or single sign-on (a remembered "
+        "device's silent renewal is not counted)."
+    )
+
+
+class AdminUserIn(_Model):
+    school_number: SchoolNumber
+    full_name: DisplayName
+    role: Role
+    password: Password | None = Field(
+        default=None, description="Without one the account signs in by single sign-on only."
+    )
+
+
+class AdminUserPatch(_Model):
+    full_name: DisplayName | None = None
+    role: Role | None = None
+    active: bool | None = None
+    password: Password | None = None
+
+
+class AdminImportOut(_Model):
+    imported: int = Field(description="Accounts created or claimed (0 for a dry run).")
+    claimed: list[str] = Field(description="Unclaimed students' numbers the import claims.")
+    school_numbers: list[str] = Field(description="Every account of the file, in order.")
+    dry_run: bool
+
+
+class AdminAuditOut(_Model):
+    at: UtcTime
+    actor: str = Field(description="The administrator's school number, or `cli`.")
+    action: str = Field(description="create, update or import.")
+    target: str = Field(description="The account's school number.")
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
 class LoginIn(_Model):
     school_number: Annotated[TypedText, StringConstraints(min_length=1, max_length=64)]
     password: Password

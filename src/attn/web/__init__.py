@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from attn.config import Settings
-from attn.web import admin, exports, rosters, saml, session, student, teacher
+from attn.web import admin, exports, oidc, rosters, saml, session, student, teacher
 
 STATIC = Path(__file__).parent / "static"
 
@@ -35,5 +35,6 @@ def install(app: FastAPI, settings: Settings) -> None:
         admin.router,
     ):
         app.include_router(router)
+    oidc.install(app, settings)
     saml.install(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -534,6 +534,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sign in with a school number and password",
         "tr": "Okul numarası ve şifreyle giriş yap",
     },
+    # OIDC single sign-on: the callback's failure page
+    "oidc_failed_title": {"en": "Sign-in failed", "tr": "Giriş yapılamadı"},
+    "oidc_failed": {
+        "en": "Signing in through {provider} failed.",
+        "tr": "{provider} üzerinden giriş yapılamadı.",
+    },
+    "oidc_provider_said": {
+        "en": "{provider} answered: {error}",
+        "tr": "{provider} şu yanıtı verdi: {error}",
+    },
+    "oidc_back_to_sign_in": {"en": "Back to the sign-in page", "tr": "Giriş sayfasına dön"},
 }
 
 # Error messages by the error's code (`err_<code>`): every code of `attn.errors` has one in
@@ -678,6 +689,10 @@ ERRORS: dict[str, tuple[str, str]] = {
     "sso_refused": (
         "Signing in through your identity provider failed. Try again.",
         "Kimlik sağlayıcınız üzerinden giriş yapılamadı. Yeniden deneyin.",
+    ),
+    "sso_unavailable": (
+        "The identity provider cannot be reached now; try again in a moment.",
+        "Kimlik sağlayıcısına şu an ulaşılamıyor; birazdan yeniden deneyin.",
     ),
     "error": ("The request failed.", "İstek yerine getirilemedi."),
 }

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from attn.db import append_only
-from attn.models import fold_name
+from attn.models import searchable_name
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -32,6 +32,9 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("last_login_at", _UTC, nullable=True))
         batch.add_column(sa.Column("sso_provider", sa.String(16), nullable=True))
+        batch.add_column(
+            sa.Column("unclaimed", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     users = sa.table(
         "users", sa.column("school_number"), sa.column("full_name"), sa.column("name_folded")
     )
@@ -41,9 +44,11 @@ def upgrade() -> None:
         connection.execute(
             users.update()
             .where(users.c.school_number == number)
-            .values(name_folded=fold_name(name))
+            .values(name_folded=searchable_name(name))
         )
     op.create_index("ix_users_name_folded", "users", ["name_folded"])
+    # an account without a password was one known only from a roster or a record
+    op.execute("UPDATE users SET unclaimed = true WHERE password_hash = ''")
 
     op.create_table(
         "admin_audit",
@@ -68,6 +73,7 @@ def downgrade() -> None:
     op.drop_table("admin_audit")
     op.drop_index("ix_users_name_folded", table_name="users")
     with op.batch_alter_table("users") as batch:
+        batch.drop_column("unclaimed")
         batch.drop_column("sso_provider")
         batch.drop_column("last_login_at")
         batch.drop_column("active")
