@@ -19,12 +19,10 @@ from typing import Any
 import httpx
 import pytest
 from defusedxml import ElementTree as ET
-from sqlalchemy import text
 
-from attn.db.engine import create_engine
+from attn.services import administration
 from tests.support.api import Api
 from tests.support.browser import ARTIFACTS
-from tests.support.database import Database
 from tests.support.saml_flow import (
     ACS,
     SP_ENTITY_ID,
@@ -107,16 +105,14 @@ def refusal_logged(caplog: pytest.LogCaptureFixture) -> str:
     )
 
 
-async def set_active(database: Database, school_number: str, active: bool) -> None:
-    engine = create_engine(database.async_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(
-                text("UPDATE users SET active = :active WHERE school_number = :number"),
-                {"active": active, "number": school_number},
-            )
-    finally:
-        await engine.dispose()
+async def set_active(api: Api, school_number: str, active: bool) -> None:
+    """Deactivate or reactivate an account as an administrator does."""
+    await administration.change_account(
+        api.context,
+        actor="A0001",
+        school_number=school_number,
+        changes=administration.AccountChanges(active=active),
+    )
 
 
 # --- the SP's metadata and the sign-in page ---------------------------------------------
@@ -270,15 +266,23 @@ async def test_the_role_map_and_default_are_settings(make_saml_api: Callable[...
         assert (await client.get("/")).headers["location"] == "/teacher"
 
 
-async def test_a_deactivated_account_is_refused(
-    saml_api: Api, browser: httpx.AsyncClient, clean_database: Database
-) -> None:
+async def test_a_deactivated_account_is_refused(saml_api: Api, browser: httpx.AsyncClient) -> None:
+    """Deactivated while signed in through the IdP: the session ends at once, and the IdP's
+    word no longer signs the account in; reactivated, it does again."""
+    await saml_api.add_user("admin", school_number="A0001")
     user = await saml_api.add_user("student")
-    await set_active(clean_database, user.school_number, False)
+    await sign_in_through_idp(browser, remember=True, user=user.school_number)
+    assert (await browser.get("/student")).status_code == 200
+    await set_active(saml_api, user.school_number, False)
+    assert await session_of(saml_api, user.school_number) is None
+    browser.cookies.clear()
     finished = await sign_in_through_idp(browser, user=user.school_number)
     assert finished.status_code == 403
     assert "This account has been deactivated" in finished.text
     assert cookie(browser, SESSION) is None
+    await set_active(saml_api, user.school_number, True)
+    again = await sign_in_through_idp(browser, user=user.school_number)
+    assert again.status_code == 303 and cookie(browser, SESSION)
 
 
 async def test_remember_this_device_keeps_a_refresh_token(
@@ -551,7 +555,7 @@ async def test_after_a_refresh_the_new_certificate_works(
             assert (await sign_in_through_idp(client, user=user.school_number)).status_code == 303
 
 
-async def test_a_metadata_url_that_cannot_be_read_refuses_without_a_server_error(
+async def test_a_metadata_url_that_cannot_be_read_is_a_503_not_a_server_error(
     make_api: Callable[..., Any], idp: RunningIdp, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
@@ -560,7 +564,8 @@ async def test_a_metadata_url_that_cannot_be_read_refuses_without_a_server_error
         page_browser(api.app) as client,
     ):
         answer = await start(client)
-    assert answer.status_code == 401
+    assert answer.status_code == 503
+    assert "The identity provider cannot be reached now" in answer.text
     assert "metadata cannot be read" in " ".join(r.getMessage() for r in caplog.records)
 
 

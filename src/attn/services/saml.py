@@ -51,7 +51,7 @@ from cryptography.x509.oid import NameOID
 from defusedxml import ElementTree
 
 from attn.config import Settings, private_directory, write_private_file
-from attn.errors import SsoRefused
+from attn.errors import SsoRefused, SsoUnavailable
 from attn.models import ExternalIdentity, Role, SamlHandover, SamlPending
 from attn.services import auth
 from attn.services.auth import LoginResult
@@ -208,7 +208,7 @@ class ServiceProvider:
             except Exception as exc:  # a file or server gone, or metadata that is no IdP's
                 if self._client is None:
                     log.warning("SAML: cannot read the IdP's metadata: %s", exc)
-                    raise SsoRefused(f"the IdP's metadata cannot be read: {exc}") from None
+                    raise SsoUnavailable(f"the IdP's metadata cannot be read: {exc}") from None
                 log.warning("SAML: refreshing the IdP's metadata failed, keeping the old: %s", exc)
             self._read_at = time.monotonic()
             return self._client
@@ -216,7 +216,7 @@ class ServiceProvider:
     def _config(self, idp_metadata: str | None) -> SPConfig:
         xmlsec = shutil.which(XMLSEC)
         if xmlsec is None:
-            raise SsoRefused("xmlsec1 is not installed (Debian: apt-get install xmlsec1)")
+            raise SsoUnavailable("xmlsec1 is not installed (Debian: apt-get install xmlsec1)")
         key_file, cert_file = self.key_pair()
         settings = self.settings
         return SPConfig().load(
