@@ -6,7 +6,6 @@ screenshots go to test-artifacts/saml-*.png."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from tests.support.browser import (
     serving,
 )
 from tests.support.database import Database, empty_tables
-from tests.support.ports import free_port
+from tests.support.ports import free_ports
 from tests.support.processes import child_environment
 from tests.support.saml_flow import RunningIdp, running_idp, xmlsec_missing
 
@@ -40,12 +39,6 @@ class Student:
     number: str = "20231234"
     name: str = "Elif Kaya"
     role: str = "student"
-
-
-def attn_port() -> int:
-    """`ATTN_TEST_SAML_ATTN_PORT` when set, else a free port."""
-    configured = os.environ.get("ATTN_TEST_SAML_ATTN_PORT")
-    return int(configured) if configured else free_port()
 
 
 @pytest.fixture
@@ -78,7 +71,7 @@ def attn_with_saml(
     asyncio.run(empty_tables(database))
     with sync_redis.Redis.from_url(redis_url) as client:
         client.flushdb()
-    port = attn_port()
+    port = free_ports(1)[0]
     env = child_environment(
         DATABASE_URL=database.url,
         REDIS_URL=redis_url,

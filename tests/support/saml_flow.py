@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.support.ports import free_port
+from tests.support.ports import free_ports
 from tests.support.processes import stop_popen
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,13 +59,6 @@ def xmlsec_missing() -> str | None:
     return "xmlsec1 is not installed (Debian: apt-get install xmlsec1, or make xmlsec)"
 
 
-def idp_port() -> int:
-    """`ATTN_TEST_SAML_IDP_PORT` when set (a machine with a port range of its own), else a
-    free one."""
-    configured = os.environ.get("ATTN_TEST_SAML_IDP_PORT")
-    return int(configured) if configured else free_port()
-
-
 @dataclass(frozen=True)
 class RunningIdp:
     """The test IdP's process: its address, its metadata file, and the SP metadata file it
@@ -95,7 +88,7 @@ def running_idp(
 ) -> Iterator[RunningIdp]:
     """`python -m tests.support.saml_idp` on 127.0.0.1 (its URLs naming `host_name`), stopped
     afterwards."""
-    port = port or idp_port()
+    port = port or free_ports(1)[0]
     directory.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     sp_metadata = directory / "sp-metadata.xml"
@@ -184,17 +177,14 @@ async def post_to_acs(
 ) -> httpx.Response:
     """The IdP's page posting its form to ATTN's ACS, from the IdP's site: a browser sends
     `Sec-Fetch-Site: cross-site` and, ATTN's cookies being SameSite=Lax, none of them."""
-    path = urlsplit(action).path
-    async with httpx.AsyncClient(
-        transport=browser._transport,
-        base_url=str(browser.base_url),
-        headers={"Accept": "text/html"},
-    ) as cookieless:
-        return await cookieless.post(
-            path,
-            data=fields,
-            headers={"Sec-Fetch-Site": "cross-site", "Origin": "http://127.0.0.1"},
-        )
+    request = browser.build_request(
+        "POST",
+        urlsplit(action).path,
+        data=fields,
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "http://127.0.0.1"},
+    )
+    request.headers.pop("cookie", None)
+    return await browser.send(request)
 
 
 async def follow(browser: httpx.AsyncClient, answer: httpx.Response) -> httpx.Response:
