@@ -23,6 +23,7 @@ from defusedxml import ElementTree as ET
 from attn.services import administration
 from tests.support.api import Api
 from tests.support.browser import ARTIFACTS
+from tests.support.oidc_harness import CLIENT_ID, CLIENT_SECRET, HarnessProvider
 from tests.support.saml_flow import (
     ACS,
     SP_ENTITY_ID,
@@ -156,6 +157,29 @@ async def test_the_sign_in_page_offers_the_idp(make_saml_api: Callable[..., Any]
     async with make_saml_api(SAML_PROVIDER_NAME="Kampüs") as api, page_browser(api.app) as client:
         page = await client.get("/login")
     assert re.search(r'formaction="/sso/saml/start"[^>]*>Sign in with Kampüs<', page.text)
+
+
+async def test_saml_and_oidc_side_by_side(
+    make_saml_api: Callable[..., Any], provider: HarnessProvider, idp: RunningIdp
+) -> None:
+    """Both providers configured: both buttons, the page's form may go on to both, and each
+    signs in on its own routes."""
+    oidc = {
+        "OIDC_ISSUER": provider.issuer,
+        "OIDC_CLIENT_ID": CLIENT_ID,
+        "OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "OIDC_PROVIDER_NAME": "Test University",
+    }
+    async with make_saml_api(**oidc) as api, page_browser(api.app) as client:
+        page = await client.get("/login")
+        assert 'formaction="/sso/saml/start"' in page.text
+        assert 'formaction="/sso/oidc/start"' in page.text
+        form_action = re.search(r"form-action ([^;]*)", page.headers["content-security-policy"])
+        assert form_action and idp.url in form_action.group(1)
+        assert provider.issuer in form_action.group(1)
+        user = await api.add_user("teacher")
+        finished = await sign_in_through_idp(client, user=user.school_number)
+        assert finished.status_code == 303 and cookie(client, SESSION)
 
 
 async def test_without_the_setting_there_is_no_saml(api: Api) -> None:
