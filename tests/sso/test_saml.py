@@ -14,13 +14,16 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from defusedxml import ElementTree as ET
 
+from attn.config import Settings
 from attn.services import administration
+from attn.services.saml import ServiceProvider
 from tests.support.api import Api
 from tests.support.browser import ARTIFACTS
 from tests.support.oidc_harness import CLIENT_ID, CLIENT_SECRET, HarnessProvider
@@ -61,14 +64,28 @@ def idp(saml_idp: RunningIdp) -> RunningIdp:
     return saml_idp
 
 
+@pytest.fixture(scope="module")
+def sp_key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One SP key pair for the module's apps (made as an app makes its own: see
+    test_saml_settings.py), so that each test does not wait for a new RSA key."""
+    return ServiceProvider(Settings(DATA_DIR=tmp_path_factory.mktemp("sp"))).key_pair()
+
+
 @pytest.fixture
-def make_saml_api(make_api: Callable[..., Any], idp: RunningIdp) -> Callable[..., Any]:
+def make_saml_api(
+    make_api: Callable[..., Any], idp: RunningIdp, sp_key_pair: tuple[Path, Path]
+) -> Callable[..., Any]:
     """An app that signs in through the test IdP (its metadata file, unless the test names
     another source), its SP metadata handed to the IdP."""
 
     @asynccontextmanager
     async def build(**overrides: Any) -> AsyncIterator[Api]:
-        settings = {"SAML_IDP_METADATA": str(idp.metadata_file), **overrides}
+        settings = {
+            "SAML_IDP_METADATA": str(idp.metadata_file),
+            "SAML_SP_KEY_FILE": sp_key_pair[0],
+            "SAML_SP_CERT_FILE": sp_key_pair[1],
+            **overrides,
+        }
         async with make_api(**settings) as api:
             async with page_browser(api.app) as browser:
                 await publish_sp_metadata(browser, idp)
@@ -139,7 +156,7 @@ async def test_sp_metadata_names_the_entity_the_acs_and_wants_signed_assertions(
         f"{MD}KeyDescriptor//{{http://www.w3.org/2000/09/xmldsig#}}X509Certificate"
     )
     assert certificate is not None and len(certificate.text or "") > 500
-    # the same key pair the next time (it was made once, in the data dir)
+    # the same metadata the next time
     again = await browser.get("/sso/saml/metadata")
     assert again.text == answer.text
 
@@ -547,6 +564,7 @@ async def test_metadata_listing_two_signing_certificates_verifies_with_either(
             assert rogue.status_code == 401
 
 
+@pytest.mark.slow
 async def test_after_a_refresh_the_new_certificate_works(
     make_saml_api: Callable[..., Any], idp: RunningIdp
 ) -> None:
