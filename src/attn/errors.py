@@ -279,3 +279,13 @@ class SsoRefused(AttnError):
 
     code = "sso_refused"
     message = "The sign-in through your identity provider failed."
+
+
+class AccountChanged(AttnError):
+    """An administrator's form about an account that changed after the form was opened."""
+
+    code = "account_changed"
+    message = (
+        "This account changed after the page was opened, so nothing was changed. "
+        "Look at it again and try once more."
+    )

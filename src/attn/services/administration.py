@@ -8,7 +8,8 @@ other. The `attn users` commands go through here too, as the actor `cli`.
 Deactivating an account, changing its role or setting its password ends its session and its
 remembered devices at once (`auth.end_sessions`): before the change is committed, so that a
 failing store leaves nothing signed in, and again after it, for a sign-in that looked at the
-account in between. The last active administrator can neither be deactivated nor lose the
+account in between. A change refused as the last administrator's is refused before that, so it
+signs no one out. The last active administrator can neither be deactivated nor lose the
 role (LastAdmin); on PostgreSQL the active administrators' rows are locked for the check, so
 two administrators demoting each other at once cannot both succeed.
 """
@@ -86,10 +87,11 @@ class AuditEntry:
     target: str
     before: str | None  # the account before, as JSON (None for a new one)
     after: str | None
+    id: int = 0  # grows with every entry: the newest of an account tells a change apart
 
     @classmethod
     def of(cls, row: AdminAuditRow) -> AuditEntry:
-        return cls(row.at, row.actor, row.action, row.target, row.before, row.after)
+        return cls(row.at, row.actor, row.action, row.target, row.before, row.after, row.id)
 
 
 def one_time_password() -> str:
@@ -170,6 +172,7 @@ async def change_account(
     if changes.password is not None:
         new_hash = await ctx.hasher.hash(accounts.validate_password(changes.password))
     if changes.ends_sessions:
+        await _refuse_last_admin(ctx, school_number, changes)
         await auth.end_sessions(ctx, school_number)
     async with ctx.db() as session, session.begin():
         await users.lock_active_admins(session=session)
@@ -207,6 +210,24 @@ async def change_account(
     if changes.ends_sessions:
         await auth.end_sessions(ctx, school_number)
     return account
+
+
+async def _refuse_last_admin(
+    ctx: ServiceContext, school_number: str, changes: AccountChanges
+) -> None:
+    """LastAdmin before any session is ended, so that a refused change signs no one out (the
+    last administrator who tried stays signed in); the change's own transaction checks again
+    under its locks, for two changes at once."""
+    demotes = changes.active is False or changes.role not in (None, Role.ADMIN)
+    if not demotes:
+        return
+    async with ctx.db() as session:
+        row = await users.get_user(session=session, school_number=school_number)
+        if row is None:
+            raise UserNotFound
+        if row.role == Role.ADMIN and row.active:
+            if await users.count_active_admins(session=session) <= 1:
+                raise LastAdmin
 
 
 async def check_import(ctx: ServiceContext, text: str) -> ImportCheck:
