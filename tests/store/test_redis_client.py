@@ -24,6 +24,7 @@ from attn.store.redis_client import (
     FinishOutcome,
     JoinOutcome,
     RedisClient,
+    RefreshOutcome,
     ReleaseOutcome,
     RotateOutcome,
     SaveOutcome,
@@ -281,3 +282,63 @@ async def test_a_refresh_token_is_rotated_once_and_keeps_its_expiry(
     await store.delete_refresh_token("S77", "d1")
     gone = await store.rotate_refresh_token(third, device_key="d1", old_digest="b" * 64)
     assert gone.outcome is RotateOutcome.GONE
+
+
+async def test_a_sign_in_that_read_the_account_before_its_sessions_ended_opens_nothing(
+    store: RedisClient, redis: aioredis.Redis
+) -> None:
+    now = datetime.now(UTC)
+    user_session = UserSessionRedis(
+        school_number="S7",
+        full_name="S Seven",
+        role=Role.STUDENT,
+        token_digest="a",
+        created_at=now,
+        expires_at=now + timedelta(seconds=600),
+    )
+    refresh = RefreshTokenRedis(
+        school_number="S7",
+        full_name="S Seven",
+        role=Role.STUDENT,
+        token_digest="r",
+        created_at=now,
+        expires_at=now + timedelta(seconds=600),
+    )
+    read_before = await store.account_epoch("S7")
+    assert read_before == "0"
+    assert await store.save_user_session(user_session, 600, epoch=read_before)
+    saved = await store.save_refresh_token(
+        refresh, device_key="d1", ttl=600, per_user=10, epoch=read_before
+    )
+    assert saved.outcome is RefreshOutcome.SAVED
+
+    await store.end_user_sessions("S7", epoch_ttl=3600)
+    assert await store.get_user_session("S7") is None
+    assert await store.get_refresh_token("S7", "d1") is None
+    assert await redis.exists(keys.refresh_devices("S7")) == 0
+    assert 3590 <= await redis.ttl(keys.account_epoch("S7")) <= 3600
+
+    # a sign-in that looked before the end: refused, both its session and its device
+    assert not await store.save_user_session(user_session, 600, epoch=read_before)
+    late = await store.save_refresh_token(
+        refresh, device_key="d2", ttl=600, per_user=10, epoch=read_before
+    )
+    assert late.outcome is RefreshOutcome.CHANGED
+    assert await store.get_user_session("S7") is None
+    assert await store.get_refresh_token("S7", "d2") is None
+    # one that looks afterwards opens as usual
+    read_after = await store.account_epoch("S7")
+    assert read_after != read_before
+    assert await store.save_user_session(user_session, 600, epoch=read_after)
+    token, epoch = await store.get_refresh_token_and_epoch("S7", "d1")
+    assert token is None and epoch == read_after
+
+
+async def test_sso_state_is_taken_once_and_items_are_seen_once(store: RedisClient) -> None:
+    await store.put_sso_state("oidc", "st1", "value", 60)
+    assert await store.take_sso_state("oidc", "st1") == "value"
+    assert await store.take_sso_state("oidc", "st1") is None
+    assert await store.take_sso_state("saml", "unknown") is None
+    assert await store.first_sight("saml", "assertion-1", 60)
+    assert not await store.first_sight("saml", "assertion-1", 60)
+    assert await store.first_sight("oidc", "assertion-1", 60)  # providers apart

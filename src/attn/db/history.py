@@ -127,6 +127,7 @@ def _user_rows(writes: Sequence[LessonWrite], now: datetime) -> list[dict[str, A
             "role": role,
             "password_hash": "",
             "created_at": now,
+            "unclaimed": True,
         }
         for number, (role, name) in sorted(users.items())
     ]
@@ -347,6 +348,7 @@ async def ensure_student(
         role="student",
         password_hash="",
         created_at=now,
+        unclaimed=True,
     )
     await session.execute(statement.on_conflict_do_nothing(index_elements=["school_number"]))
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -81,6 +82,9 @@ class UserRow(Base):
     # false: deactivated by an administrator; no sign-in of any kind
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # known only from a roster or an attendance record: `attn users add` (or an import, or an
+    # administrator) may claim it, giving it a password
+    unclaimed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # the single sign-on that created or last signed in the account ("oidc", "saml")
     sso_provider: Mapped[str | None] = mapped_column(String(16))
 

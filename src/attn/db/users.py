@@ -1,7 +1,9 @@
 """User accounts in SQL. Keyword-only functions over an `AsyncSession`; callers commit.
 
-An account without a password hash is unclaimed: a student first seen on a roster or in an
-attendance record, who cannot sign in until `attn users add` (or `import`) claims it.
+An unclaimed account is a student first seen on a roster or in an attendance record, who
+cannot sign in until `attn users add` (or an import, or an administrator) claims it, or, when
+single sign-on is set up, until they sign in through it. An account an administrator made
+without a password is claimed: it signs in by single sign-on only.
 """
 
 from __future__ import annotations
@@ -58,8 +60,9 @@ async def claim_user(*, session: AsyncSession, user: NewUser) -> bool:
     claimed (or is gone) meanwhile."""
     result = await session.execute(
         update(UserRow)
-        .where(UserRow.school_number == user.school_number, UserRow.password_hash == "")
+        .where(UserRow.school_number == user.school_number, UserRow.unclaimed.is_(True))
         .values(
+            unclaimed=False,
             full_name=user.full_name,
             name_folded=searchable_name(user.full_name),
             role=user.role,
@@ -135,6 +138,7 @@ async def signed_in_externally(
     it gives one, becomes the account's."""
     user.last_login_at = at
     user.sso_provider = provider
+    user.unclaimed = False
     if full_name and full_name != user.full_name:
         rename(user, full_name)
     await session.flush()

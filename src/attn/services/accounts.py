@@ -212,7 +212,7 @@ def _claimable(entry: NewAccount, account: UserRow | None) -> bool:
     when the number is taken."""
     if account is None:
         return False
-    if account.password_hash or account.sso_provider is not None:
+    if not account.unclaimed:
         raise UserExists(f"user {entry.school_number} already exists")
     if account.role != "student" or entry.role is not Role.STUDENT:
         raise UserExists(

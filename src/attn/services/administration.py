@@ -8,8 +8,7 @@ other. The `attn users` commands go through here too, as the actor `cli`.
 Deactivating an account, changing its role or setting its password ends its session and its
 remembered devices at once (`auth.end_sessions`): before the change is committed, so that a
 failing store leaves nothing signed in, and again after it, for a sign-in that looked at the
-account in between. A change refused as the last administrator's is refused before that, so it
-signs no one out. The last active administrator can neither be deactivated nor lose the
+account in between. The last active administrator can neither be deactivated nor lose the
 role (LastAdmin); on PostgreSQL the active administrators' rows are locked for the check, so
 two administrators demoting each other at once cannot both succeed.
 """
@@ -116,11 +115,14 @@ async def find_accounts(
     """Accounts by school number prefix or by name words (Turkish letters folded, each word a
     prefix of a word of the name), of a role and activity when given, by school number."""
     query = query.strip()
+    words, number_prefix = name_words(query), _number_prefix(query)
+    if query and not words and not number_prefix:
+        return []  # nothing a name or a number could match
     async with ctx.db() as session:
         rows = await users.find_users(
             session=session,
-            words=name_words(query),
-            number_prefix=_number_prefix(query),
+            words=words,
+            number_prefix=number_prefix,
             role=None if role is None else role.value,
             active=active,
             limit=min(max(limit, 1), SEARCH_LIMIT_MAX),
@@ -172,7 +174,14 @@ async def change_account(
     if changes.password is not None:
         new_hash = await ctx.hasher.hash(accounts.validate_password(changes.password))
     if changes.ends_sessions:
-        await _refuse_last_admin(ctx, school_number, changes)
+        # refused before anything ends when it is bound to be (the check is made again,
+        # under lock, in the change's transaction)
+        async with ctx.db() as session:
+            row = await users.get_user(session=session, school_number=school_number)
+            if row is None:
+                raise UserNotFound
+            if _demotes(row, changes) and await users.count_active_admins(session=session) <= 1:
+                raise LastAdmin
         await auth.end_sessions(ctx, school_number)
     async with ctx.db() as session, session.begin():
         await users.lock_active_admins(session=session)
@@ -180,7 +189,7 @@ async def change_account(
         if row is None:
             raise UserNotFound
         before = accounts.snapshot(row)
-        was_admin = row.role == Role.ADMIN and row.active
+        demoted = _demotes(row, changes)
         if changes.full_name is not None:
             users.rename(row, changes.full_name)
         if changes.role is not None:
@@ -190,7 +199,6 @@ async def change_account(
         if new_hash is not None:
             row.password_hash = new_hash
         await session.flush()
-        demoted = was_admin and not (row.role == Role.ADMIN and row.active)
         if demoted and await users.count_active_admins(session=session) == 0:
             raise LastAdmin
         after = accounts.snapshot(row)
@@ -212,22 +220,12 @@ async def change_account(
     return account
 
 
-async def _refuse_last_admin(
-    ctx: ServiceContext, school_number: str, changes: AccountChanges
-) -> None:
-    """LastAdmin before any session is ended, so that a refused change signs no one out (the
-    last administrator who tried stays signed in); the change's own transaction checks again
-    under its locks, for two changes at once."""
-    demotes = changes.active is False or changes.role not in (None, Role.ADMIN)
-    if not demotes:
-        return
-    async with ctx.db() as session:
-        row = await users.get_user(session=session, school_number=school_number)
-        if row is None:
-            raise UserNotFound
-        if row.role == Role.ADMIN and row.active:
-            if await users.count_active_admins(session=session) <= 1:
-                raise LastAdmin
+def _demotes(row: UserRow, changes: AccountChanges) -> bool:
+    """Whether the change takes an active administrator's role or activity away."""
+    active_admin = row.role == Role.ADMIN and row.active
+    role = changes.role.value if changes.role is not None else row.role
+    active = changes.active if changes.active is not None else row.active
+    return active_admin and not (role == Role.ADMIN and active)
 
 
 async def check_import(ctx: ServiceContext, text: str) -> ImportCheck:

@@ -32,6 +32,9 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("last_login_at", _UTC, nullable=True))
         batch.add_column(sa.Column("sso_provider", sa.String(16), nullable=True))
+        batch.add_column(
+            sa.Column("unclaimed", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     users = sa.table(
         "users", sa.column("school_number"), sa.column("full_name"), sa.column("name_folded")
     )
@@ -44,6 +47,8 @@ def upgrade() -> None:
             .values(name_folded=searchable_name(name))
         )
     op.create_index("ix_users_name_folded", "users", ["name_folded"])
+    # an account without a password was one known only from a roster or a record
+    op.execute("UPDATE users SET unclaimed = true WHERE password_hash = ''")
 
     op.create_table(
         "admin_audit",
@@ -68,6 +73,7 @@ def downgrade() -> None:
     op.drop_table("admin_audit")
     op.drop_index("ix_users_name_folded", table_name="users")
     with op.batch_alter_table("users") as batch:
+        batch.drop_column("unclaimed")
         batch.drop_column("sso_provider")
         batch.drop_column("last_login_at")
         batch.drop_column("active")
