@@ -650,7 +650,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "It is shown only this once and kept nowhere in plain text: give it to them now, "
         "or write it down. Reloading this page does not show it again.",
         "tr": "Yalnızca bu kez gösterilir ve hiçbir yerde açık metin olarak saklanmaz: şimdi "
-        "kullanıcıya verin ya da not edin. Bu sayfayı yenilemek onu yeniden göstermez.",
+        "kullanıcıya verin ya da bir yere yazın. Bu sayfayı yenilemek onu yeniden göstermez.",
     },
     "adm_otp_done": {"en": "Done", "tr": "Tamam"},
     "adm_import_intro": {
@@ -659,11 +659,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "tr": "Bir CSV dosyasından birçok hesap birden. Önce ne yapacağını görürsünüz; sonra ya "
         "bütün satırlar içe aktarılır ya da hiçbiri.",
     },
-    "adm_import_hint": {
-        "en": "The first line is school_number,full_name,role,password; the role is teacher, "
-        "student or admin; an empty password means single sign-on only.",
-        "tr": "İlk satır school_number,full_name,role,password olmalı; rol teacher, student ya "
-        "da admin; boş şifre yalnızca tek oturum açma demektir.",
+    "adm_import_first_line": {"en": "The first line:", "tr": "İlk satır:"},
+    "adm_import_roles": {"en": "Roles:", "tr": "Roller:"},
+    "adm_or": {"en": "or", "tr": "ya da"},
+    "adm_import_empty_password": {
+        "en": "An empty password means single sign-on only.",
+        "tr": "Boş şifre yalnızca tek oturum açma demektir.",
     },
     "adm_import_preview": {"en": "Import preview", "tr": "İçe aktarma önizlemesi"},
     "adm_import_problems": {
