@@ -534,7 +534,8 @@ def audit_lines(translate: Translate, entry: AuditEntry) -> list[str]:
         if field not in after:
             continue
         if not before:
-            lines.append(f"{label}: {shown(field, after[field])}")
+            if after[field] is not None:  # a new account's missing single sign-on goes unsaid
+                lines.append(f"{label}: {shown(field, after[field])}")
         elif before.get(field) != after[field]:
             old, new = shown(field, before.get(field)), shown(field, after[field])
             lines.append(f"{label}: {old} → {new}")
