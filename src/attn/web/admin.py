@@ -170,18 +170,16 @@ async def create_user(request: Request, ctx: Context, user: PageAdmin, form: Csr
     """Create an account with a one-time password (shown on the answer only), a password the
     administrator typed, or none (single sign-on only)."""
     mode = form.get("password_mode", "generate")
-    password = {"generate": administration.one_time_password(), "set": form.get("password", "")}
     try:
         if mode not in ("generate", "set", "none"):
-            rule = BrokenRule("password_mode", "enum", {}, mode)
-            raise InvalidRequest().with_rule(rule)
+            raise InvalidRequest().with_rule(BrokenRule("password_mode", "enum", {}, mode))
+        password: str | None = None
+        if mode == "generate":
+            password = administration.one_time_password()
+        elif mode == "set":
+            password = form.get("password", "")
         fields = {key: form.get(key, "") for key in ("school_number", "full_name", "role")}
-        try:
-            entry = AdminUserIn.model_validate({**fields, "password": password.get(mode)})
-        except ValidationError as exc:
-            return _new_user_form(
-                request, user, form, error=form_error(request, exc), status_code=422
-            )
+        entry = AdminUserIn.model_validate({**fields, "password": password})
         account = await administration.create_account(
             ctx,
             actor=user.school_number,
@@ -190,16 +188,13 @@ async def create_user(request: Request, ctx: Context, user: PageAdmin, form: Csr
             role=entry.role,
             password=entry.password,
         )
+    except ValidationError as exc:
+        return _new_user_form(request, user, form, error=form_error(request, exc), status_code=422)
     except AttnError as exc:
-        # a taken number in the catalogue's words (the service's names the number)
-        message = _translate(request)("err_user_exists") if isinstance(exc, UserExists) else None
-        return _new_user_form(
-            request,
-            user,
-            form,
-            error=message or error_text(request, exc),
-            status_code=status_of(exc),
-        )
+        # a taken number in the catalogue's words (the service's name the number)
+        taken = isinstance(exc, UserExists)
+        message = _translate(request)("err_user_exists") if taken else error_text(request, exc)
+        return _new_user_form(request, user, form, error=message, status_code=status_of(exc))
     if mode != "generate":
         return back(user_url(account.school_number, done="created"))
     return render(
@@ -207,7 +202,7 @@ async def create_user(request: Request, ctx: Context, user: PageAdmin, form: Csr
         "admin_password.html",
         user=user,
         account=account,
-        one_time_password=password["generate"],
+        one_time_password=password,
         created=True,
         user_url=user_url,
     )

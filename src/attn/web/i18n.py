@@ -545,7 +545,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "adm_sign_in_ways": {"en": "Signs in with", "tr": "Giriş yolu"},
     "adm_way_password": {"en": "password", "tr": "şifre"},
     "adm_way_sso": {"en": "single sign-on", "tr": "tek oturum açma"},
-    "adm_way_none": {"en": "cannot sign in yet", "tr": "henüz giriş yapamaz"},
+    "adm_way_none": {"en": "single sign-on only", "tr": "yalnızca tek oturum açma"},
     "role_teacher": {"en": "teacher", "tr": "öğretmen"},
     "role_student": {"en": "student", "tr": "öğrenci"},
     "role_admin": {"en": "administrator", "tr": "yönetici"},
