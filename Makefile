@@ -2,6 +2,8 @@
 # make test  - set up, then run the whole test suite (SQLite and embedded Valkey unless ATTN_TEST_* say otherwise)
 # make browser - Debian's chromium for the browser tests: installed when missing and possible, else how to get it;
 #                and axe-core (pinned, checked) for the accessibility tests, fetched into .cache/ when missing
+# make sso-provider - the test OpenID Provider (npm oidc-provider, pinned by its package-lock.json)
+#                installed with npm ci into .cache/oidc-provider/ when missing or changed
 # make check - lint, format check and type check
 # make bench - the benchmark suite (starts the service itself; see bench/README.md)
 
@@ -14,7 +16,7 @@ BENCH_STAMP := $(VENV)/.bench-installed
 APT_GET ?= apt-get
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test check lint format bench clean setup browser
+.PHONY: run test check lint format bench clean setup browser sso-provider
 
 setup: $(STAMP)
 
@@ -36,7 +38,7 @@ bench: $(BENCH_STAMP)
 run: $(STAMP)
 	$(BIN)/attn serve --demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser sso-provider
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The browser tests look for Chromium where tests/support/browser.py does: ATTN_CHROMIUM,
@@ -65,6 +67,19 @@ browser:
 	fi
 	@if [ -n "$(PYTHON)" ]; then $(PYTHON) tests/support/axe_source.py || true; \
 	else echo "browser: no Python 3.11+ to fetch axe-core; the accessibility tests will fetch it or be skipped"; fi
+
+# Needs Node.js (node and npm on PATH; Debian's nodejs and npm are installed when missing and
+# root with apt-get can) and the npm registry once; the single sign-on tests skip, saying why,
+# when it cannot be had. Never stops `make test`.
+sso-provider:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v $(APT_GET) >/dev/null 2>&1; then \
+			echo "sso-provider: installing Debian's nodejs and npm with $(APT_GET)"; \
+			$(APT) install nodejs npm </dev/null || { $(APT) update </dev/null && $(APT) install nodejs npm </dev/null; } || true; \
+		else echo "sso-provider: Node.js not found; install nodejs and npm (the single sign-on tests skip until then)"; fi; \
+	fi
+	@if [ -n "$(PYTHON)" ]; then $(PYTHON) tests/support/oidc_harness.py || true; \
+	else echo "sso-provider: no Python 3.11+; the single sign-on tests will install it or be skipped"; fi
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -69,6 +69,6 @@ def create_app(
         strict_content_type=False,
     )
     api.install(app)
-    web.install(app)
+    web.install(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
     return app

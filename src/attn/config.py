@@ -27,6 +27,7 @@ PositiveSeconds = Annotated[int, Field(ge=1, le=10 * 365 * 24 * 3600)]
 # A DNS name or an IPv4/IPv6 address, as a Host header names it (without the port)
 _HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_ROLES = ("teacher", "student", "admin")
 
 
 class Settings(BaseSettings):
@@ -103,6 +104,29 @@ class Settings(BaseSettings):
     # false: with a provider configured, the sign-in page offers only single sign-on
     PASSWORD_SIGN_IN: bool = True
 
+    # OIDC single sign-on
+    # the provider's issuer URL; discovery is read from <issuer>/.well-known/openid-configuration
+    # (empty: OIDC sign-in is off)
+    OIDC_ISSUER: str | None = None
+    # the client id and secret ATTN is registered with at the provider
+    OIDC_CLIENT_ID: str = ""
+    OIDC_CLIENT_SECRET: str = ""
+    # the name on the sign-in button: "Sign in with <name>"
+    OIDC_PROVIDER_NAME: str = Field(default="your university", min_length=1, max_length=60)
+    # the scopes asked for (openid is always among them)
+    OIDC_SCOPES: str = "openid profile email"
+    # the ID token claim that carries the school number, and the one with the person's name
+    OIDC_SCHOOL_NUMBER_CLAIM: str = Field(default="preferred_username", min_length=1)
+    OIDC_NAME_CLAIM: str = "name"
+    # the claim (a string or a list of strings) the role is read from; empty: no role claim
+    OIDC_ROLE_CLAIM: str = ""
+    # claim value=role pairs, the first pair whose value the claim holds wins
+    OIDC_ROLE_MAP: str = "staff=teacher,student=student"
+    # the tenant ids allowed when the issuer is a multi-tenant template ({tenantid})
+    OIDC_TENANTS: str = ""
+    # seconds the provider has to answer each request (discovery, keys, token)
+    OIDC_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=60)] = 10
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
@@ -159,6 +183,43 @@ class Settings(BaseSettings):
         if not is_zone_name(value):
             raise ValueError(f"{value!r} is not an IANA time zone name such as Europe/Istanbul")
         return value
+
+    @field_validator("OIDC_ISSUER")
+    @classmethod
+    def _check_oidc_issuer(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError("must be an http:// or https:// URL without a query")
+        return value.rstrip("/")
+
+    @field_validator("OIDC_ROLE_MAP")
+    @classmethod
+    def _check_oidc_role_map(cls, value: str) -> str:
+        for item in _split(value):
+            claim_value, equals, role = item.rpartition("=")
+            if not equals or not claim_value.strip() or role.strip() not in _ROLES:
+                raise ValueError(f"{item!r} is not <claim value>=teacher|student|admin")
+        return value
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if self.OIDC_ISSUER and not (self.OIDC_CLIENT_ID and self.OIDC_CLIENT_SECRET):
+            raise ValueError(
+                "ATTN_OIDC_ISSUER needs ATTN_OIDC_CLIENT_ID and ATTN_OIDC_CLIENT_SECRET"
+            )
+        return self
+
+    @property
+    def oidc_role_map(self) -> tuple[tuple[str, str], ...]:
+        """`ATTN_OIDC_ROLE_MAP` as (claim value, role) pairs in their order."""
+        pairs = (item.rpartition("=") for item in _split(self.OIDC_ROLE_MAP))
+        return tuple((value.strip(), role.strip()) for value, _, role in pairs)
+
+    @property
+    def oidc_tenants(self) -> frozenset[str]:
+        return frozenset(_split(self.OIDC_TENANTS))
 
     @model_validator(mode="after")
     def _check_verifier(self) -> Settings:

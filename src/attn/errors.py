@@ -281,6 +281,13 @@ class SsoRefused(AttnError):
     message = "The sign-in through your identity provider failed."
 
 
+class SsoUnavailable(AttnError):
+    """The identity provider cannot be reached, or answers what no provider should."""
+
+    code = "sso_unavailable"
+    message = "The identity provider cannot be reached now; try again in a moment."
+
+
 class AccountChanged(AttnError):
     """An administrator's form about an account that changed after the form was opened."""
 

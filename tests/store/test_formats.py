@@ -5,6 +5,7 @@ verification entry and id, the teacher's claim and audit entries read back as wr
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -196,3 +197,17 @@ def test_audit_entries_round_trip() -> None:
     )
     assert formats.parse_audit(formats.audit_json(entry)) == entry
     assert '"changed_at":"2026-12-01T09:00:01.000Z"' in formats.audit_json(entry)
+
+
+def test_a_started_oidc_sign_in_round_trips() -> None:
+    pending = formats.OidcPending(
+        nonce="n" * 43, verifier="v" * 64, target="/join/ab?code=123456", remember=True
+    )
+    raw = formats.dump_oidc_pending(pending)
+    assert formats.load_oidc_pending(raw) == pending
+    assert json.loads(raw) == {
+        "nonce": "n" * 43,
+        "verifier": "v" * 64,
+        "target": "/join/ab?code=123456",
+        "remember": True,
+    }

@@ -7,6 +7,7 @@ school numbers, codes and links are data, and are left out of the check."""
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -412,3 +413,43 @@ async def visit_student(visit: Visit, pages: httpx.AsyncClient, live: str, code:
 )
 def test_the_check_finds_english(text: str, english: list[str]) -> None:
     assert sorted(english_in(text, DATA)) == sorted(english)
+
+
+async def test_the_oidc_sign_in_pages_in_turkish(make_api: Any) -> None:
+    """The sign-in page with its "Sign in with ..." button, the start's refusals and the
+    callback's failure page, with a provider that is not there (so nothing reaches it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    oidc = {
+        "OIDC_ISSUER": f"http://127.0.0.1:{closed}",
+        "OIDC_CLIENT_ID": "attn",
+        "OIDC_CLIENT_SECRET": "attn-secret",
+        "OIDC_PROVIDER_NAME": "Üniversite",
+    }
+    async with make_api(**oidc) as api:
+        visit = Visit(api, [*DATA, "Üniversite"])
+        async with turkish(page_browser(api.app)) as pages:
+            form = await pages.get("/login")
+            visit.check("/login with single sign-on", form)
+            assert "Üniversite ile giriş yap" in form.text
+            forged = await pages.post("/sso/oidc/start", data={"sign_in_token": "x", "next": "/"})
+            visit.check("an OIDC start from a form not opened here", forged, 403)
+            away = await pages.post(
+                "/sso/oidc/start", data={"sign_in_token": sign_in_token_of(form), "next": "/"}
+            )
+            visit.check("an OIDC start with the provider away", away, 503)
+            failed = await pages.get("/sso/oidc/callback", params={"state": "x", "code": "y"})
+            visit.check("an OIDC callback refused", failed, 401)
+            assert "Üniversite üzerinden giriş yapılamadı." in failed.text
+            said = await pages.get("/sso/oidc/callback", params={"error": "access_denied"})
+            visit.check("an OIDC callback with the provider's error", said, 401)
+        assert not visit.problems, visit.problems
+        oidc_routes = {
+            (method, route.path)
+            for route in page_routes(api)
+            if route.path.startswith("/sso/oidc/")
+            for method in route.methods or ()
+        }
+        assert oidc_routes == {("POST", "/sso/oidc/start"), ("GET", "/sso/oidc/callback")}
+        assert not oidc_routes - visit.routes

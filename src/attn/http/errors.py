@@ -63,6 +63,7 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.UnknownAccount: 403,
     errors.AccountDisabled: 403,
     errors.SsoRefused: 401,
+    errors.SsoUnavailable: 503,
     errors.AccountChanged: 409,
 }
 

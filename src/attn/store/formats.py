@@ -27,6 +27,8 @@
 - **Teacher's active-lesson claim**: `<lesson id>|<claimed at, ms>`.
 - **Sessions and refresh tokens**: the JSON of their models.
 - **Held lesson**: the JSON of `HeldLesson`, the value of its lesson id in the held index.
+- **OIDC sign-in in progress**: the JSON of `OidcPending` (nonce, PKCE verifier, target,
+  remember), the value of its state.
 - **Projector link**: a hash, `generation` (the number of the lesson's current link, 0 when
   none was ever made) and `revoked` (`1` when the current link was revoked, else `0`).
 
@@ -363,3 +365,28 @@ def parse_projector_link(fields: dict[str, str]) -> ProjectorLinkState:
     return ProjectorLinkState(
         generation=int(fields.get("generation", "0")), revoked=fields.get("revoked") == "1"
     )
+
+
+# --- a started OIDC sign-in ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OidcPending:
+    """What an OIDC sign-in's start keeps under its state until the callback takes it: the
+    ID token's expected nonce, the PKCE verifier, where to go after, and "remember"."""
+
+    nonce: str
+    verifier: str
+    target: str
+    remember: bool
+
+
+_OIDC_PENDING = TypeAdapter(OidcPending)
+
+
+def dump_oidc_pending(pending: OidcPending) -> str:
+    return _OIDC_PENDING.dump_json(pending).decode()
+
+
+def load_oidc_pending(raw: str | bytes) -> OidcPending:
+    return _OIDC_PENDING.validate_json(raw)

@@ -15,12 +15,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from attn.web import admin, exports, rosters, session, student, teacher
+from attn.config import Settings
+from attn.web import admin, exports, oidc, rosters, session, student, teacher
 
 STATIC = Path(__file__).parent / "static"
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     """Add the pages and their static files to `app`; each single sign-on that is configured
     adds its routes and its button on the sign-in page (`session.SignInOption`)."""
     options: list[session.SignInOption] = []
@@ -34,4 +35,5 @@ def install(app: FastAPI) -> None:
         admin.router,
     ):
         app.include_router(router)
+    oidc.install(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -516,6 +516,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sign in with a school number and password",
         "tr": "Okul numarası ve şifreyle giriş yap",
     },
+    # OIDC single sign-on: the callback's failure page
+    "oidc_failed_title": {"en": "Sign-in failed", "tr": "Giriş yapılamadı"},
+    "oidc_failed": {
+        "en": "Signing in through {provider} failed.",
+        "tr": "{provider} üzerinden giriş yapılamadı.",
+    },
+    "oidc_provider_said": {
+        "en": "{provider} answered: {error}",
+        "tr": "{provider} şu yanıtı verdi: {error}",
+    },
+    "oidc_back_to_sign_in": {"en": "Back to the sign-in page", "tr": "Giriş sayfasına dön"},
     # the administration pages: accounts, one account, a one-time password, import, audit
     "adm_users": {"en": "Users", "tr": "Kullanıcılar"},
     "adm_import": {"en": "Import", "tr": "İçe aktar"},
@@ -866,6 +877,10 @@ ERRORS: dict[str, tuple[str, str]] = {
     "sso_refused": (
         "Signing in through your identity provider failed. Try again.",
         "Kimlik sağlayıcınız üzerinden giriş yapılamadı. Yeniden deneyin.",
+    ),
+    "sso_unavailable": (
+        "The identity provider cannot be reached now; try again in a moment.",
+        "Kimlik sağlayıcısına şu an ulaşılamıyor; birazdan yeniden deneyin.",
     ),
     "account_changed": (
         "This account changed after the page was opened, so nothing was changed. "

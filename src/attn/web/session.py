@@ -37,6 +37,7 @@ from attn.errors import (
     WrongRole,
 )
 from attn.http.deps import DEVICE_COOKIE, address_of, context_of
+from attn.http.edge import PAGE_CSP
 from attn.http.errors import error_headers, status_of
 from attn.http.schemas import LoginIn
 from attn.models import LessonRedis, Role, UserSessionRedis
@@ -66,6 +67,9 @@ SIGN_IN_FORM_COOKIE = "attn_sign_in"
 # long enough for a sign-in page left open through a lesson, short enough to be no
 # standing credential
 SIGN_IN_FORM_SECONDS = 2 * 3600
+# the sign-in form is sent to /login and, by its single sign-on buttons, to /sso/... start
+# routes, which check its token too
+SIGN_IN_FORM_PATH = "/"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{32}")
 REMEMBER_COOKIE = "attn_remember"
 _JOIN_PATH = re.compile(r"/join/([0-9a-f]{32})")
@@ -209,6 +213,9 @@ class SignInOption:
     provider: str  # "oidc" | "saml"
     label: str  # the provider's name: "Sign in with <label>"
     path: str
+    # the other origins the start route sends the browser on to (a form's redirect is bound by
+    # the sign-in page's CSP form-action)
+    origins: tuple[str, ...] = ()
 
 
 def sign_in_options(request: Request) -> list[SignInOption]:
@@ -260,8 +267,20 @@ async def _sign_in_page(
         remember=remember,
         remember_days=context_of(request).settings.REFRESH_TTL_DAYS,
     )
+    origins = [origin for option in options for origin in option.origins]
+    if origins:
+        # the single sign-on buttons send the form to a start route that redirects to the
+        # provider: browsers hold that redirect to the page's form-action too
+        response.headers["content-security-policy"] = PAGE_CSP.replace(
+            "form-action 'self'", " ".join(["form-action 'self'", *dict.fromkeys(origins)])
+        )
     set_private_cookie(
-        request, response, SIGN_IN_FORM_COOKIE, nonce, max_age=SIGN_IN_FORM_SECONDS, path="/login"
+        request,
+        response,
+        SIGN_IN_FORM_COOKIE,
+        nonce,
+        max_age=SIGN_IN_FORM_SECONDS,
+        path=SIGN_IN_FORM_PATH,
     )
     return response
 
@@ -343,7 +362,9 @@ async def login_submit(request: Request) -> Response:
         )
     response = back(target)
     _signed_in(request, response, result)
-    response.delete_cookie(SIGN_IN_FORM_COOKIE, path="/login", secure=secure_cookies(request))
+    response.delete_cookie(
+        SIGN_IN_FORM_COOKIE, path=SIGN_IN_FORM_PATH, secure=secure_cookies(request)
+    )
     return response
 
 
@@ -388,7 +409,9 @@ async def finish_external_sign_in(request: Request, result: LoginResult, target:
         )
     response = back(_safe_target(target))
     _signed_in(request, response, result)
-    response.delete_cookie(SIGN_IN_FORM_COOKIE, path="/login", secure=secure_cookies(request))
+    response.delete_cookie(
+        SIGN_IN_FORM_COOKIE, path=SIGN_IN_FORM_PATH, secure=secure_cookies(request)
+    )
     return response
 
 
