@@ -286,3 +286,13 @@ class SsoUnavailable(AttnError):
 
     code = "sso_unavailable"
     message = "The identity provider cannot be reached now; try again in a moment."
+
+
+class AccountChanged(AttnError):
+    """An administrator's form about an account that changed after the form was opened."""
+
+    code = "account_changed"
+    message = (
+        "This account changed after the page was opened, so nothing was changed. "
+        "Look at it again and try once more."
+    )

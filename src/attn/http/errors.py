@@ -64,6 +64,7 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.AccountDisabled: 403,
     errors.SsoRefused: 401,
     errors.SsoUnavailable: 503,
+    errors.AccountChanged: 409,
 }
 
 # A backing store that did not answer, or refused to write: 503, whichever face asked.
