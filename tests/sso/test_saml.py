@@ -415,7 +415,7 @@ async def test_a_response_that_fails_a_check_signs_nobody_in(
     user = await saml_api.add_user("student")
     answer = await sign_in_through_idp(browser, user=user.school_number, **knobs)
     assert answer.status_code == 401, answer.text[:500]
-    assert "Signing in through your identity provider failed" in answer.text
+    assert "Signing in through SSO failed." in answer.text
     assert "attn_session" not in answer.headers.get("set-cookie", "")
     assert detail in refusal_logged(caplog)
     assert cookie(browser, SESSION) is None
@@ -663,7 +663,7 @@ async def test_garbage_at_the_acs_is_refused_not_a_server_error(
     relay_state = httpx.URL(started.headers["location"]).params["RelayState"]
     answer = await post_to_acs(browser, ACS, {"RelayState": relay_state, **fields})
     assert answer.status_code == 401, answer.text[:300]
-    assert "Signing in through your identity provider failed" in answer.text
+    assert "Signing in through SSO failed." in answer.text
     logged = refusal_logged(caplog)
     assert logged
     if "RelayState" not in fields:

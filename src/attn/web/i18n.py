@@ -516,17 +516,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sign in with a school number and password",
         "tr": "Okul numarası ve şifreyle giriş yap",
     },
-    # OIDC single sign-on: the callback's failure page
-    "oidc_failed_title": {"en": "Sign-in failed", "tr": "Giriş yapılamadı"},
-    "oidc_failed": {
+    # single sign-on: a sign-in through the provider that did not sign the browser in
+    "sso_failed": {
         "en": "Signing in through {provider} failed.",
         "tr": "{provider} üzerinden giriş yapılamadı.",
     },
-    "oidc_provider_said": {
+    "sso_provider_said": {
         "en": "{provider} answered: {error}",
         "tr": "{provider} şu yanıtı verdi: {error}",
     },
-    "oidc_back_to_sign_in": {"en": "Back to the sign-in page", "tr": "Giriş sayfasına dön"},
     # the administration pages: accounts, one account, a one-time password, import, audit
     "adm_users": {"en": "Users", "tr": "Kullanıcılar"},
     "adm_import": {"en": "Import", "tr": "İçe aktar"},

@@ -19,7 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from attn.config import Settings
-from attn.errors import AttnError, SsoRefused, SsoUnavailable
+from attn.errors import AttnError, SsoRefused
 from attn.http.deps import DEVICE_COOKIE, address_of, context_of
 from attn.services import saml
 from attn.web.render import PageRoute, back, secure_cookies, set_private_cookie
@@ -70,8 +70,8 @@ async def _refused(request: Request, exc: AttnError, target: str = "/") -> Respo
     the page says only that signing in through the IdP failed, or that it cannot be reached
     (an SsoRefused's detail tells whoever forges answers which check to work on)."""
     log.warning("SAML sign-in refused: %s", exc.message)
-    shown = type(exc)() if isinstance(exc, SsoRefused | SsoUnavailable) else exc
-    return await external_sign_in_refused(request, shown, target)
+    label = context_of(request).settings.SAML_PROVIDER_NAME
+    return await external_sign_in_refused(request, exc, provider=label, target=target)
 
 
 def _provider(request: Request) -> saml.ServiceProvider:
