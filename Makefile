@@ -4,6 +4,8 @@
 #                and axe-core (pinned, checked) for the accessibility tests, fetched into .cache/ when missing
 # make sso-provider - the test OpenID Provider (npm oidc-provider, pinned by its package-lock.json)
 #                installed with npm ci into .cache/oidc-provider/ when missing or changed
+# make xmlsec - Debian's xmlsec1, which SAML sign-in (pysaml2) signs and verifies with: installed when
+#               missing and possible, else how to get it
 # make check - lint, format check and type check
 # make bench - the benchmark suite (starts the service itself; see bench/README.md)
 
@@ -16,7 +18,7 @@ BENCH_STAMP := $(VENV)/.bench-installed
 APT_GET ?= apt-get
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test check lint format bench clean setup browser sso-provider
+.PHONY: run test check lint format bench clean setup browser sso-provider xmlsec
 
 setup: $(STAMP)
 
@@ -38,7 +40,7 @@ bench: $(BENCH_STAMP)
 run: $(STAMP)
 	$(BIN)/attn serve --demo
 
-test: $(STAMP) browser sso-provider
+test: $(STAMP) browser sso-provider xmlsec
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The browser tests look for Chromium where tests/support/browser.py does: ATTN_CHROMIUM,
@@ -80,6 +82,21 @@ sso-provider:
 	fi
 	@if [ -n "$(PYTHON)" ]; then $(PYTHON) tests/support/oidc_harness.py || true; \
 	else echo "sso-provider: no Python 3.11+; the single sign-on tests will install it or be skipped"; fi
+
+# SAML sign-in calls Debian's xmlsec1 binary; as with Chromium, only root with apt-get installs
+# it, everyone else is told how, and `make test` goes on (the SAML tests are then skipped).
+xmlsec:
+	@if command -v xmlsec1 >/dev/null 2>&1; then \
+		echo "xmlsec: xmlsec1 is $$(command -v xmlsec1)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v $(APT_GET) >/dev/null 2>&1; then \
+		echo "xmlsec: installing Debian's xmlsec1 with $(APT_GET)"; \
+		$(APT) install xmlsec1 </dev/null || { $(APT) update </dev/null && $(APT) install xmlsec1 </dev/null; } || true; \
+		command -v xmlsec1 >/dev/null 2>&1 && echo "xmlsec: xmlsec1 is $$(command -v xmlsec1)" \
+			|| echo "xmlsec: $(APT_GET) could not install xmlsec1; the SAML tests will be skipped"; \
+	else \
+		echo "xmlsec: xmlsec1 not found; SAML sign-in and its tests need it."; \
+		echo "xmlsec: install Debian's xmlsec1 package as root (apt-get install xmlsec1)."; \
+	fi
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -127,6 +127,33 @@ class Settings(BaseSettings):
     # seconds the provider has to answer each request (discovery, keys, token)
     OIDC_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=60)] = 10
 
+    # SAML single sign-on
+    # the IdP's metadata: a file path or an http(s) URL; empty: no SAML sign-in
+    SAML_IDP_METADATA: str = ""
+    # how often the IdP's metadata is read again (a signing certificate rollover needs it)
+    SAML_METADATA_REFRESH_SECONDS: PositiveSeconds = 3600
+    # the IdP's name on the sign-in page's button: "Sign in with <name>"
+    SAML_PROVIDER_NAME: str = Field(default="SSO", min_length=1, max_length=60)
+    # the SP's entity id; empty: <public URL>/sso/saml/metadata
+    SAML_SP_ENTITY_ID: str = ""
+    # the SP's key and certificate (PEM) for signing AuthnRequests; unset: made in the data dir
+    SAML_SP_KEY_FILE: Path | None = None
+    SAML_SP_CERT_FILE: Path | None = None
+    # the attribute (name or FriendlyName, or NameID) that holds the user's school number
+    SAML_SCHOOL_NUMBER_ATTRIBUTE: str = Field(default="schacPersonalUniqueCode", min_length=1)
+    # take the school number up to its "@" (an eduPersonPrincipalName like 20231234@uni.edu.tr)
+    SAML_SCHOOL_NUMBER_STRIP_SCOPE: bool = False
+    # the attribute that holds the user's name
+    SAML_NAME_ATTRIBUTE: str = Field(default="displayName", min_length=1)
+    # the attribute whose values map to a role (ATTN_SAML_ROLE_MAP); unmapped: the default role
+    SAML_ROLE_ATTRIBUTE: str = Field(default="eduPersonAffiliation", min_length=1)
+    # value=role pairs, the first that the user's values name wins
+    SAML_ROLE_MAP: str = "faculty=teacher,staff=teacher,student=student"
+    # accept IdP-initiated (unsolicited) responses, which no sign-in here started
+    SAML_ALLOW_IDP_INITIATED: bool = False
+    # leeway for the IdP's clock in NotBefore / NotOnOrAfter checks
+    SAML_CLOCK_SKEW_SECONDS: Annotated[int, Field(ge=0, le=600)] = 60
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
@@ -231,6 +258,35 @@ class Settings(BaseSettings):
                 "ATTN_VERIFIER_URL needs ATTN_PUBLIC_URL, the address the verifier answers at"
             )
         return self
+
+    @field_validator("SAML_ROLE_MAP")
+    @classmethod
+    def _check_saml_role_map(cls, value: str) -> str:
+        for item in _split(value):
+            name, sep, role = item.partition("=")
+            if not sep or not name.strip():
+                raise ValueError(f"{item!r} is not value=role")
+            if role.strip().lower() not in ("teacher", "student", "admin"):
+                raise ValueError(f"{role.strip()!r} is not a role (teacher, student, admin)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_saml(self) -> Settings:
+        if (self.SAML_SP_KEY_FILE is None) != (self.SAML_SP_CERT_FILE is None):
+            raise ValueError("ATTN_SAML_SP_KEY_FILE and ATTN_SAML_SP_CERT_FILE go together")
+        for path in (self.SAML_SP_KEY_FILE, self.SAML_SP_CERT_FILE):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{path} is not a file")
+        source = self.SAML_IDP_METADATA
+        if source and not source.startswith(("http://", "https://")) and not Path(source).is_file():
+            raise ValueError(f"ATTN_SAML_IDP_METADATA: {source} is neither a URL nor a file")
+        return self
+
+    @property
+    def saml_role_map(self) -> tuple[tuple[str, str], ...]:
+        """`ATTN_SAML_ROLE_MAP` as (IdP value, role) pairs, values lowercased, in its order."""
+        pairs = (item.partition("=") for item in _split(self.SAML_ROLE_MAP))
+        return tuple((name.strip().lower(), role.strip().lower()) for name, _, role in pairs)
 
     @model_validator(mode="after")
     def _check_login_limits(self) -> Settings:

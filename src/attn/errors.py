@@ -288,6 +288,16 @@ class SsoUnavailable(AttnError):
     message = "The identity provider cannot be reached now; try again in a moment."
 
 
+class AccountChanged(AttnError):
+    """An administrator's form about an account that changed after the form was opened."""
+
+    code = "account_changed"
+    message = (
+        "This account changed after the page was opened, so nothing was changed. "
+        "Look at it again and try once more."
+    )
+
+
 class LtiRegistrationFailed(AttnError):
     """An LTI Dynamic Registration that could not complete: the platform's configuration or
     its answer to the registration is not what the specification asks for."""

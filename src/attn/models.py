@@ -383,3 +383,30 @@ class NewAccount(_Model):
     full_name: DisplayName
     role: Role
     password: Password | None = None
+
+
+# --- SAML single sign-on's one-time state (attn.services.saml) --------------------------
+
+
+class SamlPending(_Model):
+    """A SAML sign-in this server started, kept under its RelayState until the IdP answers:
+    the AuthnRequest's id, where to go afterwards, whether to remember the device, and the
+    digest of the nonce the starting browser keeps in a cookie."""
+
+    request_id: str
+    target: str
+    remember: bool
+    browser: str
+
+
+class SamlHandover(_Model):
+    """What the ACS verified, handed to the same-site page that signs the browser in (under a
+    one-time ticket): who, where to go, whether to remember the device, and the starting
+    browser's nonce digest ("" for an IdP-initiated sign-in, which no browser started)."""
+
+    school_number: str
+    full_name: str
+    role: Role | None
+    target: str
+    remember: bool
+    browser: str

@@ -57,7 +57,7 @@ async def refused_with(
     caplog.clear()
     answer = await browser.get(url)
     assert answer.status_code == 401, (answer.status_code, answer.text[:800])
-    assert FAILED in answer.text and 'href="/login"' in answer.text
+    assert FAILED in answer.text and 'action="/login"' in answer.text  # the sign-in page
     assert not signed_in(browser)
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert any(reason in message for message in refusals), refusals

@@ -77,7 +77,7 @@ async def test_an_unknown_person_is_refused_unless_accounts_are_made_on_first_si
             assert refused.status_code == 403
             assert "Signing in through Test University failed." in refused.text
             assert "There is no ATTN account for you yet" in refused.text
-            assert 'href="/login"' in refused.text
+            assert 'action="/login"' in refused.text  # the sign-in page, to try again
             assert cookie(browser, "attn_session") is None
         async with api.context.db() as session:
             assert await session.get(UserRow, "S99887766") is None

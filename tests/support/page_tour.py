@@ -2,9 +2,9 @@
 the people who open them, the screen sizes, the lessons they show, and the list of visits.
 
 A new page is one more `Visit` in `VISITS`: who opens it, its path (with `{live}`,
-`{finished}`, `{course}` and `{teacher}` filled in from the `Scene`), the sizes it is checked
-at, and, for a page reached by sending a form, what to do there (`arrive`, which finds the
-controls by id or role, never by their words: the tour runs in every page language).
+`{finished}`, `{course}`, `{teacher}` and `{student}` filled in from the `Scene`), the sizes it
+is checked at, and, for a page reached by sending a form, what to do there (`arrive`, which
+finds the controls by id or role, never by their words: the tour runs in every page language).
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class Scene:
             finished=self.finished,
             course=quote_plus(self.cast.course),
             teacher=quote_plus(self.cast.teacher.name),
+            student=quote_plus(self.cast.student.number),
         )
 
 
@@ -182,6 +183,25 @@ def cross_site_start(page: Page, scene: Scene) -> None:
         page.unroute("**/teacher/start", from_elsewhere)
 
 
+def taken_number(page: Page, scene: Scene) -> None:
+    """On the new-user form: the number of an account that exists (refused on the form)."""
+    page.locator("#school_number").fill(scene.cast.student.number)
+    page.locator("#full_name").fill(scene.cast.student.name)
+    page.locator("main form button[type=submit]").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+
+
+def bad_import(page: Page, scene: Scene) -> None:
+    """On the import form: a file with bad rows (the preview lists each, nothing imported)."""
+    page.locator("#csv_text").fill(
+        "school_number,full_name,role,password\n"
+        f"{scene.cast.student.number},{scene.cast.student.name},student,x\n"
+        "bad number!,Someone,janitor,x\n"
+    )
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator(".problems")).to_be_visible()
+
+
 @dataclass(frozen=True)
 class Visit:
     """One page of the tour: who opens it, where, the sizes it is checked at, and the HTTP
@@ -219,6 +239,13 @@ VISITS = [
     Visit("history", "teacher", "/teacher/history"),
     Visit("course", "teacher", "/teacher/course?name={course}"),
     Visit("admin", "admin", "/admin"),
+    Visit("admin-search", "admin", "/admin?q={student}&role=student&active=yes"),
+    Visit("admin-user", "admin", "/admin/users/{student}"),
+    Visit("admin-new", "admin", "/admin/users/new"),
+    Visit("admin-new-refused", "admin", "/admin/users/new", status=409, arrive=taken_number),
+    Visit("admin-import", "admin", "/admin/import"),
+    Visit("admin-import-refused", "admin", "/admin/import", status=422, arrive=bad_import),
+    Visit("admin-audit", "admin", "/admin/audit"),
     Visit("not-found", "teacher", "/teacher/lessons/" + "0" * 32, status=404),
     Visit("forbidden", "teacher", "/teacher", status=403, arrive=cross_site_start),
 ]

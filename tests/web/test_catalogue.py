@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 import attn.errors
 from attn.http import schemas
-from attn.models import LessonStatus, NewAccount, RecordStatus, SecurityOption
+from attn.models import LessonStatus, NewAccount, RecordStatus, Role, SecurityOption
 from attn.web.i18n import LANGUAGES, TEXTS
 
 SRC = Path(attn.errors.__file__).parent
@@ -34,6 +34,8 @@ BUILT_VALUES = {
     "opt_": [option.value for option in SecurityOption],
     "src_": ["teacher", "verifier", "system", "student"],
     "joined_": ["present", "late", "pending"],
+    "role_": [role.value for role in Role],
+    "adm_done_": ["created", "saved", "password_set", "deactivated", "reactivated"],
 }
 VARIABLE_VALUES = {
     "flag": ["not_on_roster", "shared_device", "shared_address"],

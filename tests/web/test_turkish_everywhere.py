@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -197,7 +198,7 @@ async def test_every_page_in_turkish_is_all_turkish(api: Api, clock: Clock) -> N
         visit.check("a refused check-in", refused, 403)
     async with turkish(page_browser(api.app)) as pages:
         await sign_in(pages, admin.school_number)
-        visit.check("/admin", await pages.get("/admin"))
+        await visit_admin(visit, pages)
 
     assert not visit.problems, visit.problems
     every = {(method, route.path) for route in page_routes(api) for method in route.methods or ()}
@@ -306,6 +307,84 @@ async def visit_teacher(visit: Visit, pages: httpx.AsyncClient, live: str, done:
     visit.check("a form from another site", forged, 403)
 
 
+async def visit_admin(visit: Visit, pages: httpx.AsyncClient) -> None:
+    """The administration pages, their refusals and a one-time password's answer (an
+    account made, a password reset, one deactivated first, so the audit has changes)."""
+    csrf = csrf_of(await pages.get("/admin"))
+    visit.data += ["Ece Yıldız", "S2099"]
+    created = await pages.post(
+        "/admin/users/new",
+        data={"csrf": csrf, "school_number": "S2099", "full_name": "Ece Yıldız", "role": "student"},
+    )
+    visit.data.append(_one_time_password(created))
+    visit.check("a new user's one-time password", created)
+    account = await pages.get("/admin/users/S2004")
+    fields = dict(re.findall(r'name="(csrf|version)" value="([^"]*)"', account.text))
+    gone = await pages.post("/admin/users/S2004/active", data={"csrf": csrf, "active": "0"})
+    assert gone.status_code == 303, gone.text
+    stale = await pages.post("/admin/users/S2004/password", data=fields)
+    visit.check("a password form sent again", stale, 409)
+    reset = await pages.post(
+        "/admin/users/S2004/password",
+        data={**fields, "version": _version(await pages.get("/admin/users/S2004"))},
+    )
+    visit.data.append(_one_time_password(reset))
+    visit.check("a reset's one-time password", reset)
+    for path in (
+        "/admin",
+        "/admin?q=elif&role=student&active=yes",
+        "/admin?active=no",
+        "/admin/users/S2004",
+        "/admin/users/S2004?done=deactivated",
+        "/admin/users/S2001?done=password_set",
+        "/admin/users/A3001",
+        "/admin/users/new",
+        "/admin/import",
+        "/admin/import?imported=2&claimed=1",
+        "/admin/audit",
+        "/admin/audit?number=S2004",
+    ):
+        visit.check(path, await pages.get(path))
+    visit.check("a bad role filter", await pages.get("/admin?role=janitor"), 422)
+    visit.check("an unknown account", await pages.get("/admin/users/S9999"), 404)
+    for data, status in (
+        ({"school_number": "T1001", "full_name": "Ece Yıldız", "role": "teacher"}, 409),
+        ({"school_number": "S2098", "full_name": " ", "role": "student"}, 422),
+        ({"school_number": "S2098", "full_name": "Ece Yıldız", "role": "janitor"}, 422),
+    ):
+        refused = await pages.post("/admin/users/new", data={"csrf": csrf, **data})
+        visit.check(f"a refused new user ({status})", refused, status)
+    blank = await pages.post(
+        "/admin/users/S2001", data={"csrf": csrf, "full_name": "", "role": "student"}
+    )
+    visit.check("a refused name", blank, 422)
+    last = await pages.post("/admin/users/A3001/active", data={"csrf": csrf, "active": "0"})
+    visit.check("the last administrator kept", last, 409)
+    bad_import = "school_number,full_name,role,password\nS2001,Elif Kaya,student,x\nbad!,A,b,c\n"
+    preview = await pages.post("/admin/import/preview", data={"csrf": csrf, "csv_text": bad_import})
+    visit.check("an import preview with bad rows", preview, 422)
+    good_import = "school_number,full_name,role,password\nS2097,Ece Yıldız,student,\n"
+    visit.data.append("S2097")
+    preview = await pages.post(
+        "/admin/import/preview", data={"csrf": csrf, "csv_text": good_import}
+    )
+    visit.check("an import preview", preview)
+    broken = await pages.post("/admin/import", data={"csrf": csrf, "csv_b64": "%%"})
+    visit.check("a broken import confirmation", broken, 422)
+
+
+def _one_time_password(page: httpx.Response) -> str:
+    found = re.search(r'id="one-time-password" class="otp"[^>]*>([^<]+)<', page.text)
+    assert found, page.text[:800]
+    return found.group(1)
+
+
+def _version(page: httpx.Response) -> str:
+    found = re.search(r'name="version" value="(\d+)"', page.text)
+    assert found, page.text[:800]
+    return found.group(1)
+
+
 async def visit_student(visit: Visit, pages: httpx.AsyncClient, live: str, code: str) -> None:
     for path in (
         "/student",
@@ -322,6 +401,43 @@ async def visit_student(visit: Visit, pages: httpx.AsyncClient, live: str, code:
     visit.check("a check-in", joined)
     visit.check("/student/history after", await pages.get("/student/history"))
     visit.check("an unknown join link", await pages.get("/join/nope"), 200, 404)
+
+
+IDP_METADATA = (
+    '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+    'entityID="https://idp.example/metadata"><md:IDPSSODescriptor '
+    'protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+    '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+    'Location="https://idp.example/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>'
+)
+SAML_PAGES = {("POST", "/sso/saml/start"), ("POST", "/sso/saml/acs"), ("GET", "/sso/saml/finish")}
+
+
+async def test_the_saml_pages_in_turkish_are_all_turkish(
+    make_api: Callable[..., Any], tmp_path: Path
+) -> None:
+    """With SAML configured: the sign-in page with its button, and each SAML page's refusal
+    (a forged sign-in form, a junk post to the ACS, a junk hand-over ticket)."""
+    metadata = tmp_path / "idp-metadata.xml"
+    metadata.write_text(IDP_METADATA)
+    async with make_api(SAML_IDP_METADATA=str(metadata), SAML_PROVIDER_NAME="Kampüs") as api:
+        visit = Visit(api, [*DATA, "Kampüs"])
+        async with turkish(page_browser(api.app)) as pages:
+            form = await pages.get("/login")
+            visit.check("/login with SAML", form)
+            assert "Kampüs ile giriş yap" in form.text
+            forged = await pages.post("/sso/saml/start", data={"sign_in_token": "x"})
+            visit.check("a forged SAML start", forged, 403)
+            junk = await pages.post(
+                "/sso/saml/acs",
+                data={"SAMLResponse": "junk"},
+                headers={"Sec-Fetch-Site": "cross-site"},
+            )
+            visit.check("a junk post to the ACS", junk, 401)
+            visit.check("a junk ticket", await pages.get("/sso/saml/finish?ticket=x"), 401)
+    assert not visit.problems, visit.problems
+    every = {(method, route.path) for route in page_routes(api) for method in route.methods or ()}
+    assert every & SAML_PAGES == SAML_PAGES <= visit.routes
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,7 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.AccountDisabled: 403,
     errors.SsoRefused: 401,
     errors.SsoUnavailable: 503,
+    errors.AccountChanged: 409,
     # LTI 1.3
     errors.LtiRegistrationFailed: 400,
     errors.LtiPlatformFailed: 502,

@@ -86,10 +86,11 @@ class AuditEntry:
     target: str
     before: str | None  # the account before, as JSON (None for a new one)
     after: str | None
+    id: int = 0  # grows with every entry: the newest of an account tells a change apart
 
     @classmethod
     def of(cls, row: AdminAuditRow) -> AuditEntry:
-        return cls(row.at, row.actor, row.action, row.target, row.before, row.after)
+        return cls(row.at, row.actor, row.action, row.target, row.before, row.after, row.id)
 
 
 def one_time_password() -> str:

@@ -29,6 +29,8 @@
 - **Held lesson**: the JSON of `HeldLesson`, the value of its lesson id in the held index.
 - **OIDC sign-in in progress**: the JSON of `OidcPending` (nonce, PKCE verifier, target,
   remember), the value of its state.
+- **SAML sign-in state**: the JSON of `SamlPending` (a started sign-in, under its RelayState)
+  and of `SamlHandover` (the ACS's handover, under its ticket).
 - **Projector link**: a hash, `generation` (the number of the lesson's current link, 0 when
   none was ever made) and `revoked` (`1` when the current link was revoked, else `0`).
 
@@ -57,6 +59,8 @@ from attn.models import (
     LessonStatus,
     RecordStatus,
     RefreshTokenRedis,
+    SamlHandover,
+    SamlPending,
     SecurityOption,
     UserSessionRedis,
     from_ms,
@@ -339,6 +343,25 @@ def refresh_token_json(refresh: RefreshTokenRedis) -> str:
 
 def parse_refresh_token(raw: str | bytes) -> RefreshTokenRedis:
     return RefreshTokenRedis.model_validate_json(raw)
+
+
+# --- SAML sign-in state --------------------------------------------------------------------
+
+
+def saml_pending_json(pending: SamlPending) -> str:
+    return pending.model_dump_json()
+
+
+def parse_saml_pending(raw: str | bytes) -> SamlPending:
+    return SamlPending.model_validate_json(raw)
+
+
+def saml_handover_json(handover: SamlHandover) -> str:
+    return handover.model_dump_json()
+
+
+def parse_saml_handover(raw: str | bytes) -> SamlHandover:
+    return SamlHandover.model_validate_json(raw)
 
 
 # --- lessons the sweep set aside -----------------------------------------------------------

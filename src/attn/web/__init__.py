@@ -16,7 +16,18 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from attn.config import Settings
-from attn.web import admin, exports, lti, lti_admin, oidc, rosters, session, student, teacher
+from attn.web import (
+    admin,
+    exports,
+    lti,
+    lti_admin,
+    oidc,
+    rosters,
+    saml,
+    session,
+    student,
+    teacher,
+)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -36,6 +47,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     ):
         app.include_router(router)
     oidc.install(app, settings)
+    saml.install(app, settings)
     # LTI 1.3: the tool's routes and pages, and the platforms' admin page
     lti.install(app, settings)
     lti_admin.install(app, settings)

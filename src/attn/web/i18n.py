@@ -105,24 +105,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "not_you": {"en": "not you?", "tr": "siz değil misiniz?"},
     "signed_out": {"en": "Signed out", "tr": "Oturum kapandı"},
     "sign_in_again": {"en": "sign in again", "tr": "yeniden giriş yapın"},
-    "administration": {"en": "Administration", "tr": "Yönetim"},
-    "admin_intro": {
-        "en": "The administration pages are not here yet. Until they are, accounts are "
-        "managed on the server with the attn command:",
-        "tr": "Yönetim sayfaları henüz hazır değil. O zamana kadar hesaplar sunucuda attn "
-        "komutuyla yönetilir:",
-    },
-    "admin_add": {
-        "en": "Add one account (the password is read from standard input):",
-        "tr": "Tek bir hesap ekleyin (şifre standart girdiden okunur):",
-    },
-    "admin_import": {
-        "en": "Add many accounts at once from a CSV file with the header "
-        "school_number,full_name,role,password (a bad row adds none of them):",
-        "tr": "Başlığı school_number,full_name,role,password olan bir CSV dosyasından birçok "
-        "hesabı birden ekleyin (hatalı bir satır varsa hiçbiri eklenmez):",
-    },
-    "admin_roles": {"en": "Roles:", "tr": "Roller (öğretmen, öğrenci, yönetici):"},
     "shared_device": {"en": "same device as another student", "tr": "başka öğrenciyle aynı cihaz"},
     "shared_address": {
         "en": "same address as another student",
@@ -534,17 +516,221 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sign in with a school number and password",
         "tr": "Okul numarası ve şifreyle giriş yap",
     },
-    # OIDC single sign-on: the callback's failure page
-    "oidc_failed_title": {"en": "Sign-in failed", "tr": "Giriş yapılamadı"},
-    "oidc_failed": {
+    # single sign-on: a sign-in through the provider that did not sign the browser in
+    "sso_failed": {
         "en": "Signing in through {provider} failed.",
         "tr": "{provider} üzerinden giriş yapılamadı.",
     },
-    "oidc_provider_said": {
+    "sso_provider_said": {
         "en": "{provider} answered: {error}",
         "tr": "{provider} şu yanıtı verdi: {error}",
     },
-    "oidc_back_to_sign_in": {"en": "Back to the sign-in page", "tr": "Giriş sayfasına dön"},
+    # the administration pages: accounts, one account, a one-time password, import, audit
+    "adm_users": {"en": "Users", "tr": "Kullanıcılar"},
+    "adm_import": {"en": "Import", "tr": "İçe aktar"},
+    "adm_audit": {"en": "Audit", "tr": "Denetim kaydı"},
+    "adm_search": {"en": "School number or name", "tr": "Okul numarası ya da ad"},
+    "adm_search_hint": {
+        "en": "The start of a school number, or the start of words of the name (ş, ı, ğ, ü, "
+        "ö, ç may be typed as s, i, g, u, o, c).",
+        "tr": "Okul numarasının başı ya da adın sözcüklerinin başı (ş, ı, ğ, ü, ö, ç yerine "
+        "s, i, g, u, o, c yazılabilir).",
+    },
+    "adm_search_button": {"en": "Search", "tr": "Ara"},
+    "adm_any_role": {"en": "Any role", "tr": "Tüm roller"},
+    "adm_any_status": {"en": "Active or not", "tr": "Etkin ya da değil"},
+    "adm_status": {"en": "Status", "tr": "Durum"},
+    "adm_active": {"en": "Active", "tr": "Etkin"},
+    "adm_inactive": {"en": "Deactivated", "tr": "Devre dışı"},
+    "adm_found": {"en": "Found", "tr": "Bulunanlar"},
+    "adm_all_users": {"en": "All users", "tr": "Tüm kullanıcılar"},
+    "adm_none_found": {"en": "No user matches.", "tr": "Eşleşen kullanıcı yok."},
+    "adm_pages": {"en": "More results", "tr": "Diğer sonuçlar"},
+    "adm_previous": {"en": "Previous page", "tr": "Önceki sayfa"},
+    "adm_next": {"en": "Next page", "tr": "Sonraki sayfa"},
+    "adm_page_n": {"en": "Page {n}", "tr": "Sayfa {n}"},
+    "adm_new_user": {"en": "New user", "tr": "Yeni kullanıcı"},
+    "adm_back_to_users": {"en": "Back to the users", "tr": "Kullanıcılara dön"},
+    "adm_sign_in_ways": {"en": "Signs in with", "tr": "Giriş yolu"},
+    "adm_way_password": {"en": "password", "tr": "şifre"},
+    "adm_way_sso": {"en": "single sign-on", "tr": "tek oturum açma"},
+    "adm_way_none": {"en": "single sign-on only", "tr": "yalnızca tek oturum açma"},
+    "role_teacher": {"en": "teacher", "tr": "öğretmen"},
+    "role_student": {"en": "student", "tr": "öğrenci"},
+    "role_admin": {"en": "administrator", "tr": "yönetici"},
+    "adm_field_name": {"en": "Full name", "tr": "Ad soyad"},
+    "adm_field_role": {"en": "Role", "tr": "Rol"},
+    "adm_change_name": {"en": "name", "tr": "ad"},
+    "adm_change_role": {"en": "role", "tr": "rol"},
+    "adm_change_active": {"en": "active", "tr": "etkin"},
+    "adm_change_password": {"en": "password", "tr": "şifre"},
+    "adm_change_sso": {"en": "single sign-on", "tr": "tek oturum açma"},
+    "adm_yes": {"en": "yes", "tr": "evet"},
+    "adm_no": {"en": "no", "tr": "hayır"},
+    "adm_none": {"en": "none", "tr": "yok"},
+    "adm_password_set": {"en": "password set", "tr": "şifre belirlendi"},
+    "adm_actor_cli": {"en": "the attn command", "tr": "attn komutu"},
+    "adm_action_create": {"en": "created", "tr": "oluşturuldu"},
+    "adm_action_update": {"en": "changed", "tr": "değiştirildi"},
+    "adm_action_import": {"en": "imported", "tr": "içe aktarıldı"},
+    "adm_first_password": {"en": "First password", "tr": "İlk şifre"},
+    "adm_mode_generate": {
+        "en": "Make a one-time password (shown once, on the next page)",
+        "tr": "Tek kullanımlık şifre oluştur (bir kez, sonraki sayfada gösterilir)",
+    },
+    "adm_mode_set": {"en": "Use the password typed below", "tr": "Aşağıya yazılan şifreyi kullan"},
+    "adm_mode_none": {
+        "en": "No password: single sign-on only",
+        "tr": "Şifre yok: yalnızca tek oturum açma",
+    },
+    "adm_typed_password": {"en": "New password", "tr": "Yeni şifre"},
+    "adm_create": {"en": "Create the user", "tr": "Kullanıcıyı oluştur"},
+    "adm_created_at": {"en": "Created", "tr": "Oluşturulma"},
+    "adm_last_sign_in": {"en": "Last sign-in", "tr": "Son giriş"},
+    "adm_never": {"en": "never", "tr": "hiç"},
+    "adm_edit": {"en": "Name and role", "tr": "Ad ve rol"},
+    "adm_role_hint": {
+        "en": "A new role signs them out everywhere at once.",
+        "tr": "Rol değişince kullanıcının her yerdeki oturumu hemen kapanır.",
+    },
+    "adm_save": {"en": "Save", "tr": "Kaydet"},
+    "adm_password": {"en": "Reset the password", "tr": "Şifreyi sıfırla"},
+    "adm_password_hint": {
+        "en": "Either way the old password stops working and they are signed out everywhere "
+        "at once.",
+        "tr": "İki yolda da eski şifre artık çalışmaz ve kullanıcının her yerdeki oturumu hemen "
+        "kapanır.",
+    },
+    "adm_make_otp": {"en": "Make a one-time password", "tr": "Tek kullanımlık şifre oluştur"},
+    "adm_set_password": {"en": "Set this password", "tr": "Bu şifreyi belirle"},
+    "adm_deactivate_h": {"en": "Deactivate", "tr": "Devre dışı bırak"},
+    "adm_deactivate_hint": {
+        "en": "Deactivating signs {name} out everywhere at once, and no sign-in works until "
+        "the account is reactivated. Nothing is deleted.",
+        "tr": "Devre dışı bırakmak {name} adlı kullanıcının her yerdeki oturumunu hemen kapatır; "
+        "hesap yeniden etkinleştirilene kadar giriş yapılamaz. Hiçbir şey silinmez.",
+    },
+    "adm_deactivate_button": {
+        "en": "Deactivate and sign out everywhere",
+        "tr": "Devre dışı bırak ve her yerde oturumu kapat",
+    },
+    "adm_self_hint": {
+        "en": "This is your own account: you would be signed out too.",
+        "tr": "Bu sizin hesabınız: sizin oturumunuz da kapanır.",
+    },
+    "adm_reactivate_h": {"en": "Reactivate", "tr": "Yeniden etkinleştir"},
+    "adm_reactivate_hint": {
+        "en": "This account is deactivated: it cannot sign in.",
+        "tr": "Bu hesap devre dışı: giriş yapamaz.",
+    },
+    "adm_reactivate_button": {"en": "Reactivate", "tr": "Yeniden etkinleştir"},
+    "adm_done_created": {"en": "The user is created.", "tr": "Kullanıcı oluşturuldu."},
+    "adm_done_saved": {"en": "Saved.", "tr": "Kaydedildi."},
+    "adm_done_password_set": {
+        "en": "The new password is set; they were signed out everywhere.",
+        "tr": "Yeni şifre belirlendi; kullanıcının her yerdeki oturumu kapandı.",
+    },
+    "adm_done_deactivated": {
+        "en": "Deactivated: they were signed out everywhere.",
+        "tr": "Devre dışı bırakıldı: kullanıcının her yerdeki oturumu kapandı.",
+    },
+    "adm_done_reactivated": {
+        "en": "Reactivated: they can sign in again.",
+        "tr": "Yeniden etkinleştirildi: kullanıcı yeniden giriş yapabilir.",
+    },
+    "adm_recent_changes": {"en": "Recent changes", "tr": "Son değişiklikler"},
+    "adm_all_changes": {
+        "en": "Every change of this account",
+        "tr": "Bu hesabın tüm değişiklikleri",
+    },
+    "adm_no_changes": {"en": "No changes recorded.", "tr": "Kayıtlı değişiklik yok."},
+    "adm_nothing_changed": {"en": "nothing changed", "tr": "değişiklik yok"},
+    "adm_otp_title": {"en": "One-time password", "tr": "Tek kullanımlık şifre"},
+    "adm_otp_created": {
+        "en": "{name} ({number}) is created.",
+        "tr": "{name} ({number}) oluşturuldu.",
+    },
+    "adm_otp_reset": {
+        "en": "The password of {name} ({number}) is reset; they were signed out everywhere.",
+        "tr": "{name} ({number}) kullanıcısının şifresi sıfırlandı; her yerdeki oturumu kapandı.",
+    },
+    "adm_otp_label": {"en": "Their new password", "tr": "Yeni şifresi"},
+    "adm_otp_once": {
+        "en": "It is shown only this once and kept nowhere in plain text: give it to them now, "
+        "or write it down. Reloading this page does not show it again.",
+        "tr": "Yalnızca bu kez gösterilir ve hiçbir yerde açık metin olarak saklanmaz: şimdi "
+        "kullanıcıya verin ya da bir yere yazın. Bu sayfayı yenilemek onu yeniden göstermez.",
+    },
+    "adm_otp_done": {"en": "Done", "tr": "Tamam"},
+    "adm_import_intro": {
+        "en": "Many accounts at once from a CSV file. You see what it would do first; then "
+        "every row is imported, or none of them.",
+        "tr": "Bir CSV dosyasından birçok hesap birden. Önce ne yapacağını görürsünüz; sonra ya "
+        "bütün satırlar içe aktarılır ya da hiçbiri.",
+    },
+    "adm_import_first_line": {"en": "The first line:", "tr": "İlk satır:"},
+    "adm_import_roles": {"en": "Roles:", "tr": "Roller:"},
+    "adm_or": {"en": "or", "tr": "ya da"},
+    "adm_import_empty_password": {
+        "en": "An empty password means single sign-on only.",
+        "tr": "Boş şifre yalnızca tek oturum açma demektir.",
+    },
+    "adm_import_preview": {"en": "Import preview", "tr": "İçe aktarma önizlemesi"},
+    "adm_import_problems": {
+        "en": "{n} problems: fix them and preview again. Nothing was imported.",
+        "tr": "{n} sorun var: düzeltip yeniden önizleyin. Hiçbir şey içe aktarılmadı.",
+    },
+    "adm_import_again": {"en": "The file again", "tr": "Dosya yeniden"},
+    "adm_import_created": {"en": "New accounts: {n}", "tr": "Yeni hesaplar: {n}"},
+    "adm_import_claimed": {"en": "Students claimed: {n}", "tr": "Sahiplenilen öğrenciler: {n}"},
+    "adm_import_claimed_hint": {
+        "en": "Known from a roster or an attendance record, without an account until now: "
+        "they get this name and password.",
+        "tr": "Bir öğrenci listesinden ya da yoklama kaydından bilinen, şimdiye dek hesabı "
+        "olmayan öğrenciler: bu adı ve şifreyi alırlar.",
+    },
+    "adm_import_confirm": {"en": "Import these {n} accounts", "tr": "Bu {n} hesabı içe aktar"},
+    "adm_imported": {
+        "en": "Imported {n} accounts ({claimed} of them claimed students).",
+        "tr": "{n} hesap içe aktarıldı ({claimed} tanesi sahiplenilen öğrenci).",
+    },
+    "adm_problem_columns": {
+        "en": "This row needs 4 columns: school_number,full_name,role,password.",
+        "tr": "Bu satırda 4 sütun olmalı: school_number,full_name,role,password.",
+    },
+    "adm_problem_duplicate": {
+        "en": "{value} appears twice in the file.",
+        "tr": "{value} dosyada iki kez geçiyor.",
+    },
+    "adm_problem_exists": {
+        "en": "{value} already has an account.",
+        "tr": "{value} numaralı bir hesap zaten var.",
+    },
+    "adm_problem_header": {
+        "en": "The first line must be school_number,full_name,role,password.",
+        "tr": "İlk satır school_number,full_name,role,password olmalı.",
+    },
+    "adm_problem_empty": {"en": "The file has no users.", "tr": "Dosyada kullanıcı yok."},
+    "adm_problem_encoding": {
+        "en": "The file must be UTF-8 text.",
+        "tr": "Dosya UTF-8 metin olmalı.",
+    },
+    "adm_problem_other": {"en": "This row is not valid.", "tr": "Bu satır geçerli değil."},
+    "adm_when": {"en": "When", "tr": "Ne zaman"},
+    "adm_who": {"en": "Who", "tr": "Kim"},
+    "adm_account": {"en": "Account", "tr": "Hesap"},
+    "adm_what": {"en": "What", "tr": "Ne"},
+    "adm_changes_col": {"en": "Before → after", "tr": "Önce → sonra"},
+    "adm_audit_intro": {
+        "en": "Every change of an account, newest first: who made it, when, and the account "
+        "before and after. Passwords are never shown.",
+        "tr": "Hesaplardaki her değişiklik, en yenisi önce: kimin yaptığı, ne zaman ve hesabın "
+        "önceki ve sonraki hâli. Şifreler hiçbir zaman gösterilmez.",
+    },
+    "adm_audit_of": {"en": "The changes of {number}.", "tr": "{number} hesabının değişiklikleri."},
+    "adm_audit_all": {"en": "Every account's changes", "tr": "Tüm hesapların değişiklikleri"},
+    "fld_active": {"en": "Active", "tr": "Etkin"},
+    "fld_password_mode": {"en": "First password", "tr": "İlk şifre"},
     # LTI 1.3: launches from a learning platform, the linked course, the platforms' admin page
     "lti_failed_title": {
         "en": "The launch from your course failed",
@@ -615,6 +801,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "lti_grades_turn_off": {"en": "Stop sending grades", "tr": "Notları göndermeyi durdur"},
     "lti_grades_turn_on": {"en": "Send grades", "tr": "Notları gönder"},
+    "lti_nav": {"en": "Learning platforms", "tr": "Öğrenme platformları"},
     "lti_admin_title": {
         "en": "Learning platforms (LTI 1.3)",
         "tr": "Öğrenme platformları (LTI 1.3)",
@@ -812,6 +999,12 @@ ERRORS: dict[str, tuple[str, str]] = {
     "sso_unavailable": (
         "The identity provider cannot be reached now; try again in a moment.",
         "Kimlik sağlayıcısına şu an ulaşılamıyor; birazdan yeniden deneyin.",
+    ),
+    "account_changed": (
+        "This account changed after the page was opened, so nothing was changed. "
+        "Look at it again and try once more.",
+        "Bu hesap sayfa açıldıktan sonra değişti; hiçbir şey değiştirilmedi. "
+        "Hesaba yeniden bakıp bir kez daha deneyin.",
     ),
     "error": ("The request failed.", "İstek yerine getirilemedi."),
 }

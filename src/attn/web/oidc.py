@@ -20,12 +20,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from attn.config import Settings
-from attn.errors import AttnError, SsoRefused, SsoUnavailable
+from attn.errors import AttnError
 from attn.http.deps import DEVICE_COOKIE, address_of, context_of
-from attn.http.errors import error_headers, status_of
 from attn.services import auth, oidc
 from attn.services.oidc import OidcProvider
-from attn.web.render import PageRoute, error_text, render
+from attn.web.render import PageRoute
 from attn.web.session import (
     SignInOption,
     external_sign_in_refused,
@@ -84,7 +83,9 @@ async def oidc_start(request: Request) -> Response:
         )
     except AttnError as exc:
         log.warning("oidc: sign-in not started: %s", exc.message)
-        return await external_sign_in_refused(request, _shown(exc), target)
+        return await external_sign_in_refused(
+            request, exc, provider=_provider(request).label, target=target
+        )
     return RedirectResponse(url, status_code=303)
 
 
@@ -116,29 +117,7 @@ async def oidc_callback(request: Request) -> Response:
     except AttnError as exc:
         log.warning("oidc: sign-in refused (%s): %s", exc.code, exc.message)
         said = oidc.provider_error(error) if error else ""
-        return _failed(request, provider, exc, provider_error=said)
+        return await external_sign_in_refused(
+            request, exc, provider=provider.label, provider_said=said
+        )
     return await finish_external_sign_in(request, result, finished.target)
-
-
-def _shown(exc: AttnError) -> AttnError:
-    """What a page says of `exc`: a provider's refusal or outage in general words (their
-    details, which name the failed check or the network error, are for the log)."""
-    return type(exc)() if isinstance(exc, SsoRefused | SsoUnavailable) else exc
-
-
-def _failed(
-    request: Request, provider: OidcProvider, exc: AttnError, *, provider_error: str
-) -> HTMLResponse:
-    """The failure page: signing in through the provider failed, and why when it is the
-    account's doing (no account, deactivated) or the provider's (cannot be reached)."""
-    response = render(
-        request,
-        "oidc_failed.html",
-        status_code=status_of(exc),
-        provider=provider.label,
-        reason="" if isinstance(exc, SsoRefused) else error_text(request, _shown(exc)),
-        provider_error=provider_error,
-        sign_in="/login",
-    )
-    response.headers.update(error_headers(exc) or {})
-    return response

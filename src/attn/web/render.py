@@ -334,13 +334,21 @@ def unavailable_page(request: Request) -> Response:
 
 
 class PageRoute(APIRoute):
-    """The route class of the pages: errors and redirects become page answers."""
+    """The route class of the pages: errors and redirects become page answers. A route class
+    with `cross_site_allowed` takes forms from other sites' pages (a SAML IdP's post to the
+    ACS, whose protection is the signed answer to a request this server issued)."""
+
+    cross_site_allowed = False
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
-            if request.method in UNSAFE_METHODS and cross_site(request):
+            if (
+                request.method in UNSAFE_METHODS
+                and not self.cross_site_allowed
+                and cross_site(request)
+            ):
                 return error_page(request, CrossSiteRequest())
             try:
                 return await handler(request)

@@ -34,6 +34,8 @@ from attn.errors import (
     MissingCredentials,
     NotAuthenticated,
     SignInFormExpired,
+    SsoRefused,
+    SsoUnavailable,
     WrongRole,
 )
 from attn.http.deps import DEVICE_COOKIE, address_of, context_of
@@ -43,6 +45,7 @@ from attn.http.schemas import LoginIn
 from attn.models import LessonRedis, Role, UserSessionRedis
 from attn.services import auth, scan
 from attn.services.auth import LoginResult
+from attn.web.i18n import translator
 from attn.web.render import (
     SESSION_COOKIE,
     YEAR,
@@ -53,6 +56,7 @@ from attn.web.render import (
     error_text,
     form_error,
     keep_device,
+    language,
     render,
     secure_cookies,
     set_private_cookie,
@@ -416,14 +420,30 @@ async def finish_external_sign_in(request: Request, result: LoginResult, target:
 
 
 async def external_sign_in_refused(
-    request: Request, exc: AttnError, target: str = "/"
+    request: Request,
+    exc: AttnError,
+    *,
+    provider: str,
+    target: str = "/",
+    provider_said: str = "",
 ) -> HTMLResponse:
-    """The sign-in page again, saying why a single sign-on did not sign the browser in."""
+    """The sign-in page again, saying that signing in through `provider` (its label) failed,
+    and why when it is the account's doing (no account, deactivated), the form's, or the
+    provider's outage; `provider_said` is the provider's own error code, when it sent one.
+
+    Which check refused an answer is for the log only: telling whoever forges answers which
+    check to work on helps them, so a refused answer's page says no more than that it failed.
+    """
+    translate = translator(language(request))
+    error = translate("sso_failed").format(provider=provider)
+    if not isinstance(exc, SsoRefused):
+        shown = type(exc)() if isinstance(exc, SsoUnavailable) else exc
+        error = f"{error} {error_text(request, shown)}"
+    if provider_said:
+        said = translate("sso_provider_said").format(provider=provider, error=provider_said)
+        error = f"{error} {said}"
     refused = await _sign_in_page(
-        request,
-        status_code=status_of(exc),
-        target=_safe_target(target),
-        error=error_text(request, exc),
+        request, status_code=status_of(exc), target=_safe_target(target), error=error
     )
     refused.headers.update(error_headers(exc) or {})
     return refused
