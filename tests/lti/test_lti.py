@@ -6,6 +6,7 @@ tool's key rotation; the framing policy."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from tests.support.api import Api
 from tests.support.check_in import now_code
 from tests.support.clock import Clock
 from tests.support.lti_platform import (
+    CLIENT_ID,
     INSTRUCTOR,
     LEARNER,
     TA,
@@ -208,27 +210,13 @@ async def _refused(
     return await web.post("/lti/launch", data={"id_token": token, "state": request["state"]})
 
 
-async def test_refused_launches(lti_api: Api, platform: LtiTestPlatform) -> None:
+async def test_replays_and_browsers(
+    lti_api: Api, platform: LtiTestPlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrong nonce, a replayed launch, a used nonce under a fresh state, a login started
+    in another browser, an unknown issuer's login, a made-up ticket."""
     async with browser(lti_api) as web:
         good = teacher_claims(platform)
-        expired = await _refused(web, platform, good, expires_in=-120)
-        assert expired.status_code == 401 and "launch from your course failed" in expired.text
-        wrong_aud = await _refused(
-            web, platform, {**good, "aud": "someone-else", "azp": "someone-else"}
-        )
-        assert wrong_aud.status_code == 401
-        many_aud = await _refused(
-            web, platform, {**good, "aud": ["other", platform.client_id], "azp": "other"}
-        )
-        assert many_aud.status_code == 401
-        deployment = {**good, lti.CLAIM + "deployment_id": "unknown-deployment"}
-        assert (await _refused(web, platform, deployment)).status_code == 401
-        forged = await _refused(web, platform, good, key=new_private_key())
-        assert forged.status_code == 401
-        other_issuer = await _refused(web, platform, {**good, "iss": "http://127.0.0.1:1"})
-        assert other_issuer.status_code == 401
-        no_role = await _refused(web, platform, {**good, lti.CLAIM + "roles": ["urn:x#Mentor"]})
-        assert no_role.status_code == 401
         request = await _login(web, platform, "y")
         wrong_nonce = platform.sign(good, nonce="not-the-nonce")
         refused = await web.post(
@@ -245,10 +233,22 @@ async def test_refused_launches(lti_api: Api, platform: LtiTestPlatform) -> None
         assert first.status_code == 303
         replayed = await web.post("/lti/launch", data=fields)
         assert replayed.status_code == 401
-        # the same token under a fresh state: its nonce is not the state's, and was used
+        # the same token under a fresh state: its nonce is not the state's
         request = await _login(web, platform, "w")
         again = await web.post("/lti/launch", data={**fields, "state": request["state"]})
         assert again.status_code == 401
+        # and even under a state kept with that very nonce, a nonce is used once only
+        request = await _login(web, platform, "w2")
+        used = platform.sign(good, nonce=request["nonce"])
+        ok = await web.post("/lti/launch", data={"id_token": used, "state": request["state"]})
+        assert ok.status_code == 303
+        kept = lti.StoredLogin(1, request["nonce"], {}).dump()
+        await lti_api.context.redis_client.put_sso_state("lti", "state-2", kept, 600)
+        web.cookies.set("attn_lti_state_state-2", "state-2", path="/lti/launch")
+        with caplog.at_level("WARNING", logger="attn.lti"):
+            twice = await web.post("/lti/launch", data={"id_token": used, "state": "state-2"})
+        assert twice.status_code == 401
+        assert any("nonce was used already" in r.getMessage() for r in caplog.records)
         # an unknown issuer's login is not started
         unknown = await web.get(
             "/lti/login", params={**platform.login_params("v"), "iss": "http://evil"}
@@ -265,7 +265,6 @@ async def test_refused_launches(lti_api: Api, platform: LtiTestPlatform) -> None
         )
         assert blocked.status_code == 200 and 'target="_blank"' in blocked.text
         assert "/lti/login?iss=" in blocked.text
-    # a nonce used once is refused again even under a new state with a matching login
     async with browser(lti_api) as web:
         ticket = await web.get("/lti/enter?ticket=made-up")
         assert ticket.status_code == 401
@@ -502,3 +501,147 @@ async def test_a_launch_signs_in_the_existing_account_with_its_own_role(
     assert teacher_row is not None and teacher_row.sso_provider == "lti"
     assert student_row is not None and student_row.role == "student"
     assert linked == []
+
+
+async def test_refused_logins_and_answers(lti_api: Api, platform: LtiTestPlatform) -> None:
+    """A login without its hints, for a target elsewhere, another client or deployment; a
+    platform's error answer; a token that is not a JWT. (The ID token's own checks:
+    `test_each_refusal_names_its_check`.)"""
+    async with browser(lti_api) as web:
+        request = await _login(web, platform, "e")
+        said = await web.post(
+            "/lti/launch", data={"error": "login_required", "state": request["state"]}
+        )
+        assert said.status_code == 401
+        request = await _login(web, platform, "j")
+        garbage = await web.post(
+            "/lti/launch", data={"id_token": "not-a-jwt", "state": request["state"]}
+        )
+        assert garbage.status_code == 401
+        params = platform.login_params("h")
+        for missing in ("iss", "login_hint", "target_link_uri"):
+            partial = {k: v for k, v in params.items() if k != missing}
+            assert (await web.get("/lti/login", params=partial)).status_code == 401
+        elsewhere = {**params, "target_link_uri": "https://evil.example/lti/launch"}
+        assert (await web.get("/lti/login", params=elsewhere)).status_code == 401
+        other_client = {**params, "client_id": "not-ours"}
+        assert (await web.get("/lti/login", params=other_client)).status_code == 401
+        other_deployment = {**params, "lti_deployment_id": "not-ours"}
+        assert (await web.get("/lti/login", params=other_deployment)).status_code == 401
+        # Canvas posts the login initiation as a form, and names the deployment `deployment_id`
+        canvas = {k: v for k, v in params.items() if k != "lti_deployment_id"}
+        posted = await web.post(
+            "/lti/login", data={**canvas, "deployment_id": platform.deployment_id}
+        )
+        assert posted.status_code == 302
+        assert posted.headers["location"].startswith(f"{platform.url}/auth?")
+
+
+async def test_a_registration_whose_issuer_is_elsewhere_is_refused(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    """The configuration must name an issuer on its own host; nothing is stored otherwise,
+    and the URL's key is kept for another try."""
+    config = f"http://localhost:{platform.port}/.well-known/openid-configuration"
+    url = await lti.new_registration_url(lti_api.context)
+    key = query_of(url)["key"]
+    async with browser(lti_api) as web:
+        refused = await web.get(
+            "/lti/register",
+            params={"key": key, "openid_configuration": config, "registration_token": "reg-token"},
+        )
+        assert refused.status_code == 400
+        wrong_token = await web.get(
+            "/lti/register",
+            params={
+                "key": key,
+                "openid_configuration": f"{platform.url}/.well-known/openid-configuration",
+                "registration_token": "wrong",
+            },
+        )
+        assert wrong_token.status_code == 400
+    assert platform.registrations == []
+    assert len(await lti.list_platforms(lti_api.context)) == 1  # the fixture's
+
+
+NOW = int(time.time())
+REFUSALS: dict[str, tuple[Any, dict[str, Any], str]] = {
+    # name: (claims from the good ones, sign options, what the log says)
+    "expired": (lambda c: c, {"expires_in": -120}, "expired"),
+    "no exp": (lambda c: {**c, "iat": NOW}, {"expires_in": None}, 'missing the "exp" claim'),
+    "issued in the future": (
+        lambda c: {**c, "iat": NOW + 600, "exp": NOW + 900},
+        {"expires_in": None},
+        "not yet valid",
+    ),
+    "another audience": (
+        lambda c: {**c, "aud": "someone-else", "azp": "someone-else"},
+        {},
+        "Registration not found",
+    ),
+    "several audiences, azp another": (
+        lambda c: {**c, "aud": ["other", CLIENT_ID], "azp": "other"},
+        {},
+        "azp is not ATTN's client id",
+    ),
+    "several audiences, no azp": (
+        lambda c: {k: v for k, v in {**c, "aud": ["other", CLIENT_ID]}.items() if k != "azp"},
+        {},
+        "azp is not ATTN's client id",
+    ),
+    "unknown deployment": (
+        lambda c: {**c, lti.CLAIM + "deployment_id": "unknown-deployment"},
+        {},
+        "is not recognised",
+    ),
+    "another issuer": (lambda c: {**c, "iss": "http://127.0.0.1:1"}, {}, "Registration not found"),
+    "signed by another key": (lambda c: c, {"key": "other"}, "Unable to find public key"),
+    "another key under the platform's kid": (
+        lambda c: c,
+        {"key": "other", "forge_kid": True},
+        "Signature verification failed",
+    ),
+    "another version": (lambda c: {**c, lti.CLAIM + "version": "1.1"}, {}, "Incorrect version"),
+    "a deep linking request": (
+        lambda c: {**c, lti.CLAIM + "message_type": "LtiDeepLinkingRequest"},
+        {},
+        "refused",
+    ),
+    "no resource link": (
+        lambda c: {k: v for k, v in c.items() if k != lti.CLAIM + "resource_link"},
+        {},
+        "Missing Resource Link Id",
+    ),
+    "no user": (lambda c: {k: v for k, v in c.items() if k != "sub"}, {}, "refused"),
+    "no course": (
+        lambda c: {k: v for k, v in c.items() if k != lti.CLAIM + "context"},
+        {},
+        "no course",
+    ),
+    "no school number": (
+        lambda c: {**c, lti.CLAIM + "lis": {"person_sourcedid": "not a number!"}},
+        {},
+        "gives no school number",
+    ),
+    "no role ATTN knows": (
+        lambda c: {**c, lti.CLAIM + "roles": ["urn:x#Mentor"]},
+        {},
+        "map to no ATTN role",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+async def test_each_refusal_names_its_check(
+    lti_api: Api, platform: LtiTestPlatform, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    change, options, said = REFUSALS[case]
+    if options.get("key") == "other":
+        options = {**options, "key": new_private_key()}
+    async with browser(lti_api) as web:
+        with caplog.at_level("WARNING", logger="attn.lti"):
+            refused = await _refused(web, platform, change(teacher_claims(platform)), **options)
+    assert refused.status_code == 401
+    assert "The launch from your course failed" in refused.text
+    reasons = [r.getMessage() for r in caplog.records if r.name == "attn.lti"]
+    assert any(said in reason for reason in reasons), reasons

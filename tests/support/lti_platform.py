@@ -176,10 +176,23 @@ class LtiTestPlatform:
         }
 
     def sign(
-        self, claims: dict[str, Any], *, nonce: str, key: str | None = None, expires_in: int = 300
+        self,
+        claims: dict[str, Any],
+        *,
+        nonce: str,
+        key: str | None = None,
+        expires_in: int | None = 300,
+        forge_kid: bool = False,
     ) -> str:
-        """An ID token as lti1p3platform signs it (its kid, RS256)."""
+        """An ID token as lti1p3platform signs it (its kid, RS256); `expires_in=None` leaves
+        `iat` and `exp` to the claims; with `forge_kid`, signed by `key` under the kid of the
+        platform's own key (a forgery naming a published key)."""
         payload = {**claims, "nonce": nonce}
+        if forge_kid:
+            now = int(time.time())
+            payload.update({"iat": now, "exp": now + 300})
+            kid = self.registration().get_kid()
+            return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
         return str(self.registration(key).platform_encode_and_sign(payload, expiration=expires_in))
 
     def jwks(self) -> dict[str, Any]:
@@ -281,7 +294,8 @@ class LtiTestPlatform:
         return Response(status_code=200)
 
     async def _openid_configuration(self, request: Request) -> Response:
-        assert request.headers.get("authorization") == "Bearer reg-token"
+        if request.headers.get("authorization") != "Bearer reg-token":
+            return Response(status_code=401)
         return JSONResponse(
             {
                 "issuer": self.issuer,
