@@ -656,6 +656,14 @@ def lti_add_platform(
     auth_audience: Annotated[
         str, typer.Option("--auth-audience", help="The token request's audience, if not its URL.")
     ] = "",
+    frame_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--frame-origin",
+            help="Another origin its course pages are served from (repeatable), such as a "
+            "Canvas school's domain.",
+        ),
+    ] = None,
 ) -> None:
     """Register a platform (or add deployments to one registered before)."""
     from attn.services import lti
@@ -671,6 +679,7 @@ def lti_add_platform(
             deployment_ids=deployment_id,
             name=name,
             auth_audience=auth_audience or None,
+            frame_origins=frame_origin or [],
         )
     )
     typer.echo(f"platform {platform.id}: {platform.issuer} client {platform.client_id}")

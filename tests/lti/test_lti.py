@@ -645,3 +645,26 @@ async def test_each_refusal_names_its_check(
     assert "The launch from your course failed" in refused.text
     reasons = [r.getMessage() for r in caplog.records if r.name == "attn.lti"]
     assert any(said in reason for reason in reasons), reasons
+
+
+async def test_the_page_a_launch_came_from_may_frame_attn(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    """Canvas's issuer is canvas.instructure.com while its course pages are each school's
+    domain: the origin of a launch's signed return URL may frame ATTN from then on."""
+    enrol(platform, 1)
+    school = "https://school.example.edu"
+    claims = teacher_claims(platform)
+    claims[lti.CLAIM + "launch_presentation"] = {
+        "document_target": "iframe",
+        "return_url": f"{school}/courses/1/external_content/success/external_tool_redirect",
+    }
+    async with browser(lti_api) as web:
+        before = await web.get("/lti/jwks")
+        assert school not in before.headers["content-security-policy"]
+        entered = await launch(web, platform, claims, "t")
+        page = await web.get(entered.headers["location"])
+        policy = page.headers["content-security-policy"]
+        assert f"frame-ancestors {platform.url} {school};" in policy + ";"
+    [stored] = await lti.list_platforms(lti_api.context)
+    assert stored.frame_origins == (school,)

@@ -24,9 +24,30 @@ from attn.db.tables import (
 # --- platforms -------------------------------------------------------------------------------
 
 
-def deployments_of(platform: LtiPlatformRow) -> list[str]:
-    value = json.loads(platform.deployment_ids or "[]")
+def _strings(raw: str | None) -> list[str]:
+    value = json.loads(raw or "[]")
     return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def deployments_of(platform: LtiPlatformRow) -> list[str]:
+    return _strings(platform.deployment_ids)
+
+
+def frame_origins_of(platform: LtiPlatformRow) -> list[str]:
+    return _strings(platform.frame_origins)
+
+
+async def add_frame_origin(*, session: AsyncSession, platform_id: int, origin: str) -> bool:
+    """Add an origin the platform's pages are served from; whether it is new."""
+    row = await session.get(LtiPlatformRow, platform_id)
+    if row is None:
+        return False
+    known = frame_origins_of(row)
+    if origin in known:
+        return False
+    row.frame_origins = json.dumps([*known, origin])
+    await session.flush()
+    return True
 
 
 async def add_platform(
@@ -40,6 +61,7 @@ async def add_platform(
     auth_audience: str | None,
     keyset_url: str,
     deployment_ids: Sequence[str],
+    frame_origins: Sequence[str] = (),
     now: datetime,
 ) -> LtiPlatformRow:
     """Register a platform, or update the one of this issuer and client id (its deployments
@@ -57,6 +79,8 @@ async def add_platform(
     row.auth_audience = auth_audience
     row.keyset_url = keyset_url
     row.deployment_ids = json.dumps(known + [d for d in deployment_ids if d not in known])
+    origins = frame_origins_of(row) if row.frame_origins else []
+    row.frame_origins = json.dumps(origins + [o for o in frame_origins if o not in origins])
     await session.flush()
     return row
 

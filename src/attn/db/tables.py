@@ -263,6 +263,10 @@ class LtiPlatformRow(Base):
     auth_audience: Mapped[str | None] = mapped_column(String(1000))
     keyset_url: Mapped[str] = mapped_column(String(1000))
     deployment_ids: Mapped[str] = mapped_column(Text, default="[]")  # a JSON list of strings
+    # the origins its course pages are served from besides the issuer's (Canvas's issuer is
+    # canvas.instructure.com, its pages each school's domain): a JSON list, from the
+    # administrator and from the launches' signed return URLs
+    frame_origins: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -94,6 +94,7 @@ class Platform:
     auth_audience: str | None
     keyset_url: str
     deployment_ids: tuple[str, ...]
+    frame_origins: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, row: LtiPlatformRow) -> Platform:
@@ -107,12 +108,14 @@ class Platform:
             auth_audience=row.auth_audience,
             keyset_url=row.keyset_url,
             deployment_ids=tuple(lti_db.deployments_of(row)),
+            frame_origins=tuple(lti_db.frame_origins_of(row)),
         )
 
     @property
-    def origin(self) -> str:
-        """The scheme and host the platform's pages are served from: the issuer's."""
-        return origin_of(self.issuer)
+    def origins(self) -> frozenset[str]:
+        """The origins the platform's pages are served from: the issuer's, and the others
+        an administrator named or its launches' signed return URLs showed."""
+        return frozenset({origin_of(self.issuer), *self.frame_origins})
 
 
 def origin_of(url: str) -> str:
@@ -139,9 +142,11 @@ async def add_platform(
     deployment_ids: Sequence[str],
     name: str = "",
     auth_audience: str | None = None,
+    frame_origins: Sequence[str] = (),
 ) -> Platform:
     """Register a platform (or add deployments to one registered before). ValueError names
     the field that is not what it should be."""
+    origins = [origin_of(_checked_url("an origin of its pages", item)) for item in frame_origins]
     issuer = issuer.strip()
     if not issuer or len(issuer) > 255:
         raise ValueError("the issuer must be 1 to 255 characters")
@@ -162,6 +167,7 @@ async def add_platform(
             auth_audience=auth_audience or None,
             keyset_url=_checked_url("the public keyset URL", keyset_url),
             deployment_ids=deployments,
+            frame_origins=origins,
             now=ctx.now(),
         )
         platform = Platform.of(row)
@@ -187,7 +193,22 @@ async def remove_platform(ctx: ServiceContext, platform_id: int) -> bool:
 
 async def platform_origins(ctx: ServiceContext) -> frozenset[str]:
     """The origins allowed to frame the LTI pages: every registered platform's."""
-    return frozenset(platform.origin for platform in await list_platforms(ctx))
+    return frozenset().union(*(platform.origins for platform in await list_platforms(ctx)))
+
+
+async def learn_frame_origin(ctx: ServiceContext, platform: Platform, url: str) -> None:
+    """The origin of a checked launch's return URL (a signed claim: the page the launch came
+    from, such as a Canvas school's own domain) becomes one the platform may frame ATTN
+    from."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc or len(url) > 2000:
+        return
+    origin = origin_of(url)
+    if origin in platform.origins:
+        return
+    async with ctx.db() as session, session.begin():
+        if await lti_db.add_frame_origin(session=session, platform_id=platform.id, origin=origin):
+            log.info("lti: platform %s frames ATTN from %s too", platform.id, origin)
 
 
 # --- the tool's keys -------------------------------------------------------------------------

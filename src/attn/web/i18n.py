@@ -827,6 +827,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "tr": "Alanları denetleyin: her adres http(s) olmalı ve bir dağıtım kimliği gerekli.",
     },
     "lti_field_name": {"en": "Name", "tr": "Ad"},
+    "lti_field_frame_origins": {
+        "en": "Other addresses of its course pages (optional, comma-separated)",
+        "tr": "Ders sayfalarının başka adresleri (isteğe bağlı, virgülle ayrılmış)",
+    },
+    "lti_frame_origins": {"en": "pages also at", "tr": "sayfaları ayrıca şurada"},
     "lti_field_issuer": {"en": "Issuer (platform ID)", "tr": "Yayımcı (platform kimliği)"},
     "lti_field_client_id": {"en": "Client ID", "tr": "İstemci kimliği"},
     "lti_field_auth_login_url": {

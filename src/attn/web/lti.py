@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -136,6 +135,8 @@ async def lti_launch(request: Request) -> Response:
             ctx, form, state_cookie=request.cookies.get(f"{STATE_COOKIE}_{state}")
         )
         entry = lti_courses.entry_of(ctx, launch)
+        if entry.return_url:
+            await lti.learn_frame_origin(ctx, launch.platform, entry.return_url)
     except lti.StateNotKept as exc:
         log.info("lti: the browser kept no state cookie; offering a tab of its own")
         again = f"{lti.LOGIN_PATH}?{urlencode(exc.stored.params)}"
@@ -342,24 +343,18 @@ class LtiFraming:
     """The framing policy of LTI pages: the registered platforms' origins may frame the
     pages under /lti/ and, in a platform's frame (the partitioned marker cookie and
     `Sec-Fetch-Dest: iframe`), the pages a launch leads to; no one else may. The origins are
-    read from SQL at most every few seconds."""
-
-    REFRESH_SECONDS = 5.0
+    read from SQL for each such request (one small query), so an origin a launch has just
+    taught is allowed at once."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._origins: frozenset[str] = frozenset()
-        self._read_at = 0.0
 
     async def _allowed(self, scope: Scope) -> frozenset[str]:
-        if time.monotonic() - self._read_at > self.REFRESH_SECONDS:
-            context = scope["app"].state.context
-            try:
-                self._origins = await lti.platform_origins(context)
-                self._read_at = time.monotonic()
-            except Exception as exc:
-                log.warning("lti: platforms not read for framing: %s", exc)
-        return self._origins
+        try:
+            return await lti.platform_origins(scope["app"].state.context)
+        except Exception as exc:
+            log.warning("lti: platforms not read for framing: %s", exc)
+            return frozenset()
 
     def _framable(self, scope: Scope) -> bool:
         path: str = scope.get("path", "")

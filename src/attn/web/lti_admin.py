@@ -74,6 +74,7 @@ async def lti_add_platform(
             keyset_url=form.get("keyset_url", ""),
             deployment_ids=form.get("deployment_ids", "").replace(",", " ").split(),
             name=form.get("name", ""),
+            frame_origins=form.get("frame_origins", "").replace(",", " ").split(),
         )
     except ValueError:
         error = translator(language(request))("lti_platform_invalid")

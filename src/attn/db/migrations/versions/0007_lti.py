@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("auth_audience", sa.String(1000), nullable=True),
         sa.Column("keyset_url", sa.String(1000), nullable=False),
         sa.Column("deployment_ids", sa.Text(), nullable=False),
+        sa.Column("frame_origins", sa.Text(), nullable=False, server_default="[]"),
         sa.Column("created_at", _UTC, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_lti_platforms"),
         sa.UniqueConstraint("issuer", "client_id", name="uq_lti_platforms_client"),
