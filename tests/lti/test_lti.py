@@ -668,3 +668,51 @@ async def test_the_page_a_launch_came_from_may_frame_attn(
         assert f"frame-ancestors {platform.url} {school};" in policy + ";"
     [stored] = await lti.list_platforms(lti_api.context)
     assert stored.frame_origins == (school,)
+
+
+async def test_a_tab_of_its_own_signs_the_same_account_in_once(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    """A page in the frame gives a one-time link that signs the same account in where the
+    frame's cookies are not (another cookie jar here), and opens the page asked for."""
+    enrol(platform, 1)
+    async with browser(lti_api) as frame:
+        entered = await launch(frame, platform, teacher_claims(platform), "t")
+        course = await frame.get(entered.headers["location"])
+        offered = await frame.post(
+            "/lti/new-tab",
+            data={"csrf": csrf_of(course), "next": "/lti/course?name=Distributed%20Systems"},
+        )
+        assert offered.status_code == 200
+        link = re.search(r'href="(/lti/tab\?ticket=[^"]+)"', offered.text)
+        assert link is not None
+        elsewhere = await frame.post(
+            "/lti/new-tab", data={"csrf": csrf_of(course), "next": "//evil.example/x"}
+        )
+        evil_link = re.search(r'href="(/lti/tab\?ticket=[^"]+)"', elsewhere.text)
+        assert evil_link is not None
+    async with browser(lti_api) as tab:
+        opened = await tab.get(link.group(1).replace("&amp;", "&"))
+        assert opened.status_code == 303
+        assert opened.headers["location"] == "/lti/course?name=Distributed%20Systems"
+        page = await tab.get(opened.headers["location"])
+        assert page.status_code == 200 and "Distributed Systems" in page.text
+        again = await tab.get(link.group(1).replace("&amp;", "&"))
+        assert again.status_code == 401
+        safe = await tab.get(evil_link.group(1).replace("&amp;", "&"))
+        assert safe.headers["location"] == "/"
+    async with browser(lti_api) as stranger:
+        refused = await stranger.post("/lti/new-tab", data={"csrf": "x", "next": "/"})
+        assert refused.status_code in (303, 401, 403)
+        assert "/lti/tab?ticket=" not in refused.text
+
+
+async def test_a_student_gets_no_tab_link(lti_api: Api, platform: LtiTestPlatform) -> None:
+    """A one-time sign-in link would let a student hand their session to another phone."""
+    enrol(platform, 2)
+    async with browser(lti_api) as phone:
+        entered = await launch(phone, platform, student_claims(platform, 1), "s")
+        page = await phone.get(entered.headers["location"])
+        offered = await phone.post("/lti/new-tab", data={"csrf": csrf_of(page), "next": "/"})
+        assert "/lti/tab?ticket=" not in offered.text
+        assert offered.status_code in (303, 403)

@@ -3,6 +3,8 @@ course's page and its forms, a student's "no lesson now", and the platforms' adm
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tests.lti.conftest import browser
@@ -49,6 +51,19 @@ async def test_the_lti_pages_in_turkish(lti_api: Api, platform: LtiTestPlatform)
             follow_redirects=True,
         )
         visit.check("grades off", grades)
+        tab = await web.post(
+            "/lti/new-tab",
+            data={"csrf": csrf_of(course), "next": "/lti/course?name=Distributed%20Systems"},
+        )
+        visit.check("a tab of its own", tab)
+        link = re.search(r'href="(/lti/tab\?ticket=[^"]+)"', tab.text)
+        assert link is not None
+        async with turkish(browser(lti_api)) as other:
+            opened = await other.get(link.group(1).replace("&amp;", "&"), follow_redirects=True)
+            visit.check("the tab's link followed", opened)
+            visit.routes.add(("GET", "/lti/tab"))
+            used = await other.get(link.group(1).replace("&amp;", "&"))
+            visit.check("a used tab link", used, 401)
         request = await _login(web, platform, "x")
         failed = await web.post(
             "/lti/launch", data={"id_token": "a.b.c", "state": request["state"]}

@@ -749,6 +749,16 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
     },
     "lti_open_new_tab": {"en": "Open in a new tab", "tr": "Yeni sekmede aç"},
+    "lti_tab_title": {"en": "A tab of its own", "tr": "Ayrı bir sekme"},
+    "lti_tab": {
+        "en": "This link opens ATTN in a new tab, signed in as you; it works once, for a minute.",
+        "tr": "Bu bağlantı ATTN'yi sizin adınıza yeni sekmede açar; bir kez, bir dakika geçerli.",
+    },
+    "lti_projector_new_tab": {
+        "en": "The projector view in a new tab",
+        "tr": "Projeksiyon görünümü yeni sekmede",
+    },
+    "lti_course_new_tab": {"en": "This page in a new tab", "tr": "Bu sayfa yeni sekmede"},
     "lti_registered_title": {"en": "ATTN is registered", "tr": "ATTN kaydedildi"},
     "lti_registered": {
         "en": "ATTN is now registered with {platform}. You can close this window.",

@@ -23,6 +23,7 @@ registered platforms' origins (`LtiFraming`), by no one else; every other page k
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from typing import Annotated
@@ -37,10 +38,16 @@ from attn.errors import AttnError, LtiNotLinked, LtiRegistrationFailed, SsoRefus
 from attn.http.deps import DEVICE_COOKIE, Context, address_of, context_of
 from attn.http.edge import PAGE_CSP
 from attn.http.errors import status_of
+from attn.models import ExternalIdentity
 from attn.services import auth, lti, lti_courses
 from attn.services.context import ServiceContext
 from attn.web.render import PageRoute, error_text, render, secure_cookies
-from attn.web.session import CsrfForm, PageStudent, PageTeacher, finish_external_sign_in
+from attn.web.session import (
+    CsrfForm,
+    PageStudent,
+    PageTeacher,
+    finish_external_sign_in,
+)
 
 log = logging.getLogger("attn.lti")
 
@@ -329,6 +336,50 @@ async def lti_student(
         course_name=course_name,
         here=str(request.url.path) + "?" + request.url.query,
     )
+
+
+# --- a tab of its own ------------------------------------------------------------------------
+
+HANDOFF_SECONDS = 60
+
+
+@router.post("/lti/new-tab", response_class=HTMLResponse)
+async def lti_new_tab(
+    request: Request, ctx: Context, user: PageTeacher, form: CsrfForm
+) -> HTMLResponse:
+    """From a teacher's page in the platform's frame: a one-time link (a minute) that signs
+    the teacher in again in a tab of its own, where the frame's partitioned cookies are not
+    (the projector, say), and opens `next` there. Teachers only: a student's link would be
+    a way to hand the student's session to another phone."""
+    target = form.get("next", "/")
+    target = target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+    ticket = secrets.token_urlsafe(24)
+    value = json.dumps({"n": user.school_number, "t": target[:2000]})
+    await ctx.redis_client.put_sso_state(lti.PROVIDER + "-tab", ticket, value, HANDOFF_SECONDS)
+    link = f"/lti/tab?{urlencode({'ticket': ticket})}"
+    return render(request, "lti_tab.html", user=user, link=link)
+
+
+@router.get("/lti/tab", response_class=HTMLResponse)
+async def lti_tab(request: Request, ctx: Context, ticket: str = "") -> Response:
+    """The one-time link of `/lti/new-tab`: the same account signed in here (its own rules:
+    a deactivated account is refused), then on to the page it was opened for."""
+    raw = await ctx.redis_client.take_sso_state(lti.PROVIDER + "-tab", ticket) if ticket else None
+    if raw is None:
+        return _failed(request, SsoRefused("the tab's link is unknown, expired or used"))
+    value = json.loads(raw)
+    try:
+        result = await auth.sign_in_external(
+            ctx,
+            provider=lti.PROVIDER,
+            identity=ExternalIdentity(str(value["n"]), "", None),
+            client=address_of(request),
+            device_id=request.cookies.get(DEVICE_COOKIE),
+            remember_device=False,
+        )
+    except AttnError as exc:
+        return _failed(request, exc)
+    return await finish_external_sign_in(request, result, str(value["t"]))
 
 
 # --- framing ---------------------------------------------------------------------------------
