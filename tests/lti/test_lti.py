@@ -716,3 +716,27 @@ async def test_a_student_gets_no_tab_link(lti_api: Api, platform: LtiTestPlatfor
         offered = await phone.post("/lti/new-tab", data={"csrf": csrf_of(page), "next": "/"})
         assert "/lti/tab?ticket=" not in offered.text
         assert offered.status_code in (303, 403)
+
+
+async def test_the_platforms_keys_are_kept_and_fetched_again_for_a_new_kid(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    """One JWKS request for many launches; a platform's new key is fetched at its first
+    launch; tokens naming made-up kids fetch the keys again at most once a minute (here:
+    not at all, the rotation's fetch was a moment ago)."""
+    enrol(platform, 3)
+    for index in range(3):
+        async with browser(lti_api) as phone:
+            entered = await launch(phone, platform, student_claims(platform, index), f"s{index}")
+            assert entered.status_code == 303
+    assert platform.keyset_requests == 1
+    platform.key = new_private_key()  # the platform rotates its key
+    async with browser(lti_api) as phone:
+        entered = await launch(phone, platform, student_claims(platform, 1), "again")
+        assert entered.status_code == 303
+    assert platform.keyset_requests == 2
+    async with browser(lti_api) as web:
+        for _ in range(3):
+            forged = await _refused(web, platform, teacher_claims(platform), key=new_private_key())
+            assert forged.status_code == 401
+    assert platform.keyset_requests == 2

@@ -93,6 +93,7 @@ class LtiTestPlatform:
     line_items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     scores: list[dict[str, Any]] = field(default_factory=list)
     member_pages: int = 0
+    keyset_requests: int = 0
     down: bool = False
     tool_jwks: dict[str, Any] = field(default_factory=dict)
     registrations: list[dict[str, Any]] = field(default_factory=list)
@@ -215,6 +216,7 @@ class LtiTestPlatform:
         )
 
     async def _jwks(self, request: Request) -> Response:
+        self.keyset_requests += 1
         return JSONResponse(self.jwks())
 
     async def _auth(self, request: Request) -> Response:

@@ -22,6 +22,8 @@ are required, and `azp` must be ATTN's client id when there is one or `aud` list
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
 import logging
 import secrets
@@ -371,8 +373,9 @@ class _PlatformConf(ToolConfAbstract[_FormRequest]):
     """The one platform a launch's state was started for: any other issuer, client id or
     deployment is not found."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, keys: dict[str, t.Any] | None = None) -> None:
         self._platform = platform
+        self._keys = keys
         self.issuers_relation_types = {}
         self.set_iss_has_many_clients(platform.issuer)
 
@@ -384,7 +387,10 @@ class _PlatformConf(ToolConfAbstract[_FormRequest]):
     ) -> t.Any:
         if iss != self._platform.issuer or client_id != self._platform.client_id:
             return None
-        return _registration(self._platform)
+        registration = _registration(self._platform)
+        if self._keys is not None:
+            registration.set_key_set(t.cast(t.Any, self._keys))
+        return registration
 
     def find_deployment(self, iss: str, deployment_id: str) -> None:
         return None
@@ -402,10 +408,17 @@ class _PlatformConf(ToolConfAbstract[_FormRequest]):
 
 
 class _Launch(MessageLaunch[t.Any, t.Any, t.Any, t.Any]):
-    def __init__(self, form: Mapping[str, str], platform: Platform, nonce: str, timeout: float):
+    def __init__(
+        self,
+        form: Mapping[str, str],
+        platform: Platform,
+        nonce: str,
+        timeout: float,
+        keys: dict[str, t.Any] | None = None,
+    ):
         super().__init__(
             _FormRequest(form, secure=True),
-            _PlatformConf(platform),
+            _PlatformConf(platform, keys),
             session_service=_CheckedState(nonce),
             cookie_service=_NoCookies(),
             requests_session=_TimedSession(timeout),
@@ -562,7 +575,8 @@ async def check_launch(
     platform = await get_platform(ctx, stored.platform_id)
     if platform is None:
         raise SsoRefused("the platform of this login was removed")
-    launch = _Launch(form, platform, stored.nonce, ctx.settings.LTI_TIMEOUT_SECONDS)
+    keys = await platform_keys(ctx, platform, kid=_header_kid(form.get("id_token", "")))
+    launch = _Launch(form, platform, stored.nonce, ctx.settings.LTI_TIMEOUT_SECONDS, keys)
     try:
         claims: dict[str, t.Any] = dict(await asyncio.to_thread(launch.get_launch_data))
     except LtiException as exc:
@@ -575,6 +589,61 @@ async def check_launch(
     ):
         raise SsoRefused("the ID token's nonce was used already")
     return CheckedLaunch(platform, claims)
+
+
+# --- the platforms' keys ---------------------------------------------------------------------
+
+# a platform's JWKS is kept this long (in Redis, for every worker), and fetched again for an
+# unknown kid at most this often: a lecture's launches cost the platform one request, and
+# forged kids cannot make ATTN hammer it
+KEYS_SECONDS = 600
+KEYS_REFETCH_SECONDS = 60
+
+
+def _header_kid(token: str) -> str | None:
+    try:
+        header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    except (ValueError, IndexError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return str(kid) if kid else None
+
+
+def _kids(keys: dict[str, t.Any]) -> set[str]:
+    return {str(key.get("kid")) for key in keys.get("keys", []) if isinstance(key, dict)}
+
+
+async def platform_keys(
+    ctx: ServiceContext, platform: Platform, *, kid: str | None
+) -> dict[str, t.Any] | None:
+    """The platform's JWKS from its keyset URL, kept `KEYS_SECONDS` and fetched again sooner
+    when a token names a kid it lacks (at most every `KEYS_REFETCH_SECONDS`); None when it
+    cannot be had (PyLTI1p3 then fetches it itself, and refuses the launch when that fails
+    too)."""
+    url = platform.keyset_url
+    raw = await ctx.redis_client.lti_keyset(url)
+    cached: dict[str, t.Any] | None = None
+    if raw is not None:
+        with contextlib.suppress(ValueError):
+            cached = json.loads(raw)
+    if cached is not None and (kid is None or kid in _kids(cached)):
+        return cached
+    if cached is not None and not await ctx.redis_client.first_sight(
+        PROVIDER + "-keys", url, KEYS_REFETCH_SECONDS
+    ):
+        return cached  # fetched again a moment ago: the kid is not the platform's
+    try:
+        async with httpx.AsyncClient(timeout=ctx.settings.LTI_TIMEOUT_SECONDS) as client:
+            answer = await client.get(url, headers={"Accept": "application/json"})
+            answer.raise_for_status()
+            keys = answer.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        log.warning("lti: the keys of platform %s cannot be read: %s", platform.id, exc)
+        return cached
+    if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
+        return cached
+    await ctx.redis_client.put_lti_keyset(url, json.dumps(keys), KEYS_SECONDS)
+    return keys
 
 
 def _check_claims(platform: Platform, claims: Mapping[str, t.Any]) -> None:

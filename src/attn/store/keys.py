@@ -210,3 +210,13 @@ def sweep_held() -> str:
     """Lessons the sweep set aside because the database refuses them (their live data is
     kept): lesson id -> why and when, as `formats.held_json` writes it."""
     return f"{PREFIX}:held:{{sweep}}"
+
+
+# --- LTI 1.3 -----------------------------------------------------------------------------------
+
+
+def lti_keyset(url: str) -> str:
+    """A learning platform's JWKS as last fetched from its keyset URL (JSON), shared by every
+    worker until it expires."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:32]
+    return f"{PREFIX}:lti-keyset:{digest}"

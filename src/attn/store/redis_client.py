@@ -1051,3 +1051,14 @@ class RedisClient:
     async def student_lesson_ids(self, student_number: str) -> list[str]:
         """Ids of the live lessons the student joined, newest lesson first."""
         return _strings(await self.redis.zrevrange(keys.student_lessons(student_number), 0, -1))
+
+    # --- LTI 1.3 -------------------------------------------------------------------------------
+
+    async def put_lti_keyset(self, url: str, keyset: str, ttl: int) -> None:
+        """Keep a platform's JWKS (JSON) fetched from `url` for `ttl` seconds."""
+        await self.redis.set(keys.lti_keyset(url), keyset, ex=ttl)
+
+    async def lti_keyset(self, url: str) -> str | None:
+        """The platform's JWKS kept for `url`; None when there is none (or it expired)."""
+        raw = await self.redis.get(keys.lti_keyset(url))
+        return None if raw is None else _string(raw)
