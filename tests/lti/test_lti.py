@@ -572,7 +572,17 @@ REFUSALS: dict[str, tuple[Any, dict[str, Any], str]] = {
     "issued in the future": (
         lambda c: {**c, "iat": NOW + 600, "exp": NOW + 900},
         {"expires_in": None},
-        "not yet valid",
+        "issued in the future",
+    ),
+    "not valid yet": (
+        lambda c: {**c, "iat": NOW, "nbf": NOW + 600, "exp": NOW + 900},
+        {"expires_in": None},
+        "not valid yet",
+    ),
+    "expired beyond the leeway": (
+        lambda c: {**c, "iat": NOW - 900, "exp": NOW - 90},
+        {"expires_in": None},
+        "has expired",
     ),
     "another audience": (
         lambda c: {**c, "aud": "someone-else", "azp": "someone-else"},
@@ -740,3 +750,21 @@ async def test_the_platforms_keys_are_kept_and_fetched_again_for_a_new_kid(
             forged = await _refused(web, platform, teacher_claims(platform), key=new_private_key())
             assert forged.status_code == 401
     assert platform.keyset_requests == 2
+
+
+async def test_a_platform_clock_a_little_off_is_allowed(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    """A platform whose clock runs 20 s ahead (its `iat` in ATTN's future) or whose token
+    expired 20 s ago by ATTN's clock still launches: 60 s of leeway."""
+    enrol(platform, 2)
+    now = int(time.time())
+    for hint, times in (("ahead", (now + 20, now + 320)), ("behind", (now - 300, now - 20))):
+        claims = {**student_claims(platform, 1), "iat": times[0], "exp": times[1]}
+        async with browser(lti_api) as phone:
+            request = await _login(phone, platform, hint)
+            token = platform.sign(claims, nonce=request["nonce"], expires_in=None)
+            launched = await phone.post(
+                "/lti/launch", data={"id_token": token, "state": request["state"]}
+            )
+            assert launched.status_code == 303, launched.text
