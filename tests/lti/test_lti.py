@@ -768,3 +768,53 @@ async def test_a_platform_clock_a_little_off_is_allowed(
                 "/lti/launch", data={"id_token": token, "state": request["state"]}
             )
             assert launched.status_code == 303, launched.text
+
+
+async def _one_lesson(web: httpx.AsyncClient, course_page: httpx.Response) -> str:
+    started = await web.post(
+        "/teacher/start",
+        data={"csrf": csrf_of(course_page), "lesson_name": COURSE, "duration_minutes": "60"},
+    )
+    lesson_id = started.headers["location"].rsplit("/", 1)[-1]
+    lesson_page = await web.get(f"/teacher/lessons/{lesson_id}")
+    await web.post(f"/teacher/lessons/{lesson_id}/finish", data={"csrf": csrf_of(lesson_page)})
+    return lesson_id
+
+
+async def test_a_course_without_grade_service_is_not_retried(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    enrol(platform, 2)
+    claims = teacher_claims(platform)
+    del claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]
+    async with browser(lti_api) as teacher:
+        entered = await launch(teacher, platform, claims, "t")
+        await _one_lesson(teacher, await teacher.get(entered.headers["location"]))
+    await sweep_until_done(lti_api.context)
+    drained = await lti_courses.drain_grades(lti_api.context)
+    assert drained.failed == 0 and drained.scores == 0
+    async with lti_api.context.db() as session:
+        [job] = list(await session.scalars(select(LtiGradeJobRow)))
+    assert job.done_at is not None and "no grade service" in (job.last_error or "")
+    assert platform.scores == []
+
+
+async def test_the_links_own_line_item_when_there_is_no_line_items_service(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    """A platform that gives the link's grade column (`lineitem`) and no `lineitems`: the
+    scores go to that column, and no line item is created."""
+    enrol(platform, 2)
+    claims = teacher_claims(platform)
+    claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"] = {
+        "scope": ["https://purl.imsglobal.org/spec/lti-ags/scope/score"],
+        "lineitem": f"{platform.url}/ags/course-1/lineitems/7",
+    }
+    async with browser(lti_api) as teacher:
+        entered = await launch(teacher, platform, claims, "t")
+        await _one_lesson(teacher, await teacher.get(entered.headers["location"]))
+    await sweep_until_done(lti_api.context)
+    drained = await lti_courses.drain_grades(lti_api.context)
+    assert drained.failed == 0 and drained.scores == 2
+    assert {score["item"] for score in platform.scores} == {"7"}
+    assert platform.line_items.get("course-1", []) == []

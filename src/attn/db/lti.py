@@ -161,6 +161,7 @@ async def link_course(
     memberships_url: str | None,
     lineitems_url: str | None,
     ags_scopes: Sequence[str],
+    lineitem_url: str | None = None,
 ) -> LtiCourseRow:
     """The LMS course as this teacher's ATTN course, its service endpoints as the latest
     launch gave them (an endpoint a launch leaves out is kept)."""
@@ -178,6 +179,8 @@ async def link_course(
     row.memberships_url = memberships_url or row.memberships_url
     row.lineitems_url = lineitems_url or row.lineitems_url
     row.ags_scopes = " ".join(ags_scopes) if ags_scopes else (row.ags_scopes or "")
+    if lineitem_url and not lineitems_url and not row.lineitem_url:
+        row.lineitem_url = lineitem_url  # no line items service: the link's own column
     await session.flush()
     return row
 
@@ -325,6 +328,7 @@ async def finish_grade_jobs(
     teacher: str,
     up_to: datetime,
     now: datetime,
+    note: str | None = None,
 ) -> None:
     """Every pending job of the course queued by `up_to` is done: one passback sends the
     course's whole state."""
@@ -337,7 +341,7 @@ async def finish_grade_jobs(
             LtiGradeJobRow.done_at.is_(None),
             LtiGradeJobRow.created_at <= up_to,
         )
-        .values(done_at=now, last_error=None)
+        .values(done_at=now, last_error=note[:500] if note else None)
     )
 
 

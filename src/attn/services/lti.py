@@ -784,7 +784,6 @@ class ServiceClient:
 
     async def post_score(
         self,
-        lineitems_url: str,
         lineitem_url: str,
         scopes: Sequence[str],
         *,
@@ -801,7 +800,7 @@ class ServiceClient:
             .set_grading_progress("FullyGraded")
             .set_user_id(user_id)
         )
-        service = self._ags(lineitems_url, scopes)
+        service = self._ags("", scopes)
         item = LineItem({"id": lineitem_url})
         await self._run("a score", lambda: service.put_grade(grade, item))
 

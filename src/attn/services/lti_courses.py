@@ -120,6 +120,7 @@ class Entry:
     lineitems_url: str
     ags_scopes: list[str]
     return_url: str
+    lineitem_url: str = ""  # the link's own grade column, when the platform gives one
 
     def dump(self) -> str:
         return json.dumps(asdict(self))
@@ -182,6 +183,7 @@ def entry_of(ctx: ServiceContext, launch: lti.CheckedLaunch) -> Entry:
         return_url=str(presentation.get("return_url") or "")
         if isinstance(presentation, dict)
         else "",
+        lineitem_url=str(ags.get("lineitem") or "") if isinstance(ags, dict) else "",
     )
 
 
@@ -214,6 +216,7 @@ async def after_sign_in(ctx: ServiceContext, entry: Entry, school_number: str, r
                 memberships_url=entry.memberships_url or None,
                 lineitems_url=entry.lineitems_url or None,
                 ags_scopes=entry.ags_scopes,
+                lineitem_url=entry.lineitem_url or None,
             )
     if role is Role.STUDENT:
         return f"/lti/student?{_query(entry)}"
@@ -500,9 +503,9 @@ async def course_percents(ctx: ServiceContext, *, teacher: str, course_key: str)
 async def pass_back(ctx: ServiceContext, course: LtiCourseRow) -> int:
     """Send the course's rates to its line item; how many scores were sent (a score the
     platform accepted before is not sent again)."""
-    if not course.lineitems_url:
-        raise LtiNotLinked("the LMS course offers no grade service (AGS)")
     scopes = course.ags_scopes.split()
+    if not (course.lineitems_url or course.lineitem_url) or lti.AGS_SCOPES[2] not in scopes:
+        raise NoGradeService("the LMS course offers no grade service (AGS) with scores")
     async with ctx.db() as session:
         platform_row = await lti_db.get_platform(session=session, platform_id=course.platform_id)
         members_now = await lti_db.members_of(
@@ -518,7 +521,7 @@ async def pass_back(ctx: ServiceContext, course: LtiCourseRow) -> int:
         raise LtiNotLinked
     client = await lti.ServiceClient.of(ctx, lti.Platform.of(platform_row))
     lineitem_url = course.lineitem_url
-    if not lineitem_url:
+    if not lineitem_url and course.lineitems_url:
         lineitem_url = await client.attendance_line_item(
             course.lineitems_url, scopes, resource_id=LINE_ITEM_RESOURCE, label=LINE_ITEM_LABEL
         )
@@ -531,6 +534,8 @@ async def pass_back(ctx: ServiceContext, course: LtiCourseRow) -> int:
             )
             if row is not None:
                 row.lineitem_url = lineitem_url
+    if not lineitem_url:
+        raise NoGradeService("the LMS course offers no line item to score")
     percents = await course_percents(
         ctx, teacher=course.teacher_school_number, course_key=course.course_key
     )
@@ -543,7 +548,6 @@ async def pass_back(ctx: ServiceContext, course: LtiCourseRow) -> int:
             continue
         now = ctx.now()
         await client.post_score(
-            course.lineitems_url,
             lineitem_url,
             scopes,
             user_id=member.user_id,
@@ -562,6 +566,11 @@ async def pass_back(ctx: ServiceContext, course: LtiCourseRow) -> int:
             )
         sent += 1
     return sent
+
+
+class NoGradeService(LtiNotLinked):
+    """The linked course's launches gave no grade service with the score scope: its grade
+    jobs cannot succeed by being retried."""
 
 
 def retry_wait(ctx: ServiceContext, attempts: int) -> timedelta:
@@ -594,6 +603,20 @@ async def drain_grades(ctx: ServiceContext, *, limit: int = 50) -> DrainSummary:
                 )
             if course is not None and course.grades_on:
                 summary.scores += await pass_back(ctx, course)
+        except NoGradeService as exc:
+            # nothing to retry: the jobs are done, with the reason
+            log.warning("lti: grades of course %s not sent: %s", context_id, exc.message)
+            async with ctx.db() as session, session.begin():
+                await lti_db.finish_grade_jobs(
+                    session=session,
+                    platform_id=platform_id,
+                    context_id=context_id,
+                    teacher=teacher,
+                    up_to=max(job.created_at for job in course_jobs),
+                    now=ctx.now(),
+                    note=exc.message,
+                )
+            continue
         except Exception as exc:
             summary.failed += 1
             error = exc.message if isinstance(exc, AttnError) else f"{type(exc).__name__}: {exc}"
