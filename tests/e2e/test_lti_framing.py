@@ -1,0 +1,101 @@
+"""In Chromium: a registered learning platform's page may frame ATTN's LTI pages, and a page
+of any other origin may not (the CSP's `frame-ancestors` names exactly the platforms)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from playwright.sync_api import BrowserContext, expect
+
+from tests.support.browser import Server
+from tests.support.cli import assert_ok, attn
+from tests.support.database import Database
+from tests.support.processes import child_environment
+
+PORTS = range(18400, 18500)
+
+
+def _port() -> int:
+    for port in PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 18400-18499")
+
+
+@contextlib.contextmanager
+def site(page: str) -> Iterator[str]:
+    """A web server of its own on this host (its own origin), serving `page`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = page.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", _port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_only_a_registered_platform_frames_the_lti_pages(
+    attn_server: Server,
+    database: Database,
+    redis_url: str,
+    new_context: Callable[..., BrowserContext],
+) -> None:
+    page_html = '<h1>Course</h1><iframe id="tool" src="{}"></iframe>'
+    tool = attn_server.url("/lti/login")  # without its parameters: the LTI failure page
+    with site(page_html.format(tool)) as platform, site(page_html.format(tool)) as other:
+        env = child_environment(DATABASE_URL=database.url, REDIS_URL=redis_url)
+        added = attn(
+            "lti",
+            "add-platform",
+            "--issuer",
+            platform,
+            "--client-id",
+            "c",
+            "--auth-login-url",
+            f"{platform}/auth",
+            "--auth-token-url",
+            f"{platform}/token",
+            "--keyset-url",
+            f"{platform}/jwks",
+            "--deployment-id",
+            "1",
+            env=env,
+        )
+        assert_ok(added)
+        platform_id = added.stdout.split(":")[0].removeprefix("platform ")
+        try:
+            browser_page = new_context().new_page()
+            browser_page.goto(platform)
+            frame = browser_page.locator("#tool").element_handle().content_frame()
+            assert frame is not None and frame.url.startswith(attn_server.url("/lti/login"))
+            expect(browser_page.frame_locator("#tool").locator("h1")).to_have_text(
+                "The launch from your course failed"
+            )
+            browser_page.goto(other)
+            frame = browser_page.locator("#tool").element_handle().content_frame()
+            assert frame is not None
+            assert frame.url == "chrome-error://chromewebdata/"
+        finally:
+            assert_ok(attn("lti", "remove", platform_id, env=env))
