@@ -5,6 +5,7 @@ tool's key rotation; the framing policy."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Any
@@ -818,3 +819,27 @@ async def test_the_links_own_line_item_when_there_is_no_line_items_service(
     assert drained.failed == 0 and drained.scores == 2
     assert {score["item"] for score in platform.scores} == {"7"}
     assert platform.line_items.get("course-1", []) == []
+
+
+async def test_the_worker_loop_persists_the_lesson_and_sends_its_grades(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    """`attn worker`'s loop (and `attn serve`'s sweeper): one pass persists the finished
+    lesson, then drains the outbox; the scores arrive without anyone else's help."""
+    from attn.tasks.scheduler import run_forever
+
+    enrol(platform, 4)
+    async with browser(lti_api) as teacher:
+        entered = await launch(teacher, platform, teacher_claims(platform), "t")
+        await _one_lesson(teacher, await teacher.get(entered.headers["location"]))
+    stop = asyncio.Event()
+    loop = asyncio.create_task(run_forever(lti_api.context, stop))
+    try:
+        for _ in range(200):
+            if len(platform.scores) == 4:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await loop
+    assert sorted(score["userId"] for score in platform.scores) == [f"u-{i}" for i in range(4)]
