@@ -26,22 +26,30 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from attn.config import Settings
 from attn.errors import AttnError, LtiNotLinked, LtiRegistrationFailed, SsoRefused
 from attn.http.deps import DEVICE_COOKIE, Context, address_of, context_of
 from attn.http.edge import PAGE_CSP
-from attn.http.errors import status_of
+from attn.http.errors import is_unavailable, status_of
 from attn.models import ExternalIdentity
 from attn.services import auth, lti, lti_courses
 from attn.services.context import ServiceContext
-from attn.web.render import PageRoute, error_text, render, secure_cookies
+from attn.web.render import (
+    PageRoute,
+    error_text,
+    render,
+    secure_cookies,
+    unavailable_page,
+)
 from attn.web.session import (
     CsrfForm,
     PageStudent,
@@ -51,9 +59,29 @@ from attn.web.session import (
 
 log = logging.getLogger("attn.lti")
 
-# The protocol's routes: cross-site by design (the platform's pages post to them), each
-# protected by what it checks (a signed token bound to this server's state, a one-time key).
-protocol = APIRouter(include_in_schema=False)
+
+class ProtocolRoute(APIRoute):
+    """The route class of the protocol's routes: cross-site by design (the platform's pages
+    post to them, so `PageRoute`'s refusal of other sites' forms does not apply), each
+    protected by what it checks (a signed token bound to this server's state, a one-time
+    key). A store that is down is the unavailable page (503), as on every page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def protocol_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("lti: a backing store is unavailable: %s", exc)
+                return unavailable_page(request)
+
+        return protocol_handler
+
+
+protocol = APIRouter(include_in_schema=False, route_class=ProtocolRoute)
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 STATE_COOKIE = "attn_lti_state"
