@@ -847,16 +847,16 @@ async def test_the_worker_loop_persists_the_lesson_and_sends_its_grades(
 
 async def test_the_protocol_with_its_stores_down_is_503(make_api: Any) -> None:
     """A database or a Redis that does not answer: 503 pages, never a 500."""
-    async with make_api(DATABASE_URL="postgresql://nobody@127.0.0.1:1/none") as api:
-        async with browser(api) as web:
-            keys = await web.get("/lti/jwks")
-            assert keys.status_code == 503
-            login = await web.get(
-                "/lti/login",
-                params={"iss": "x", "login_hint": "y", "target_link_uri": "http://testserver/"},
-            )
-            assert login.status_code == 503
-    async with make_api(REDIS_URL="redis://127.0.0.1:1/0", REDIS_POOL_TIMEOUT_SECONDS=1) as api:
-        async with browser(api) as web:
-            launched = await web.post("/lti/launch", data={"state": "s", "id_token": "a.b.c"})
-            assert launched.status_code == 503
+    no_database = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    async with make_api(**no_database) as api, browser(api) as web:
+        keys = await web.get("/lti/jwks")
+        assert keys.status_code == 503
+        login = await web.get(
+            "/lti/login",
+            params={"iss": "x", "login_hint": "y", "target_link_uri": "http://testserver/"},
+        )
+        assert login.status_code == 503
+    no_redis = {"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_POOL_TIMEOUT_SECONDS": 1}
+    async with make_api(**no_redis) as api, browser(api) as web:
+        launched = await web.post("/lti/launch", data={"state": "s", "id_token": "a.b.c"})
+        assert launched.status_code == 503
