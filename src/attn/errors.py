@@ -318,3 +318,19 @@ class LtiNotLinked(AttnError):
 
     code = "lti_not_linked"
     message = "This course is not linked to a course of a learning platform."
+
+
+class LtiNoGradeService(LtiNotLinked):
+    """The linked course's launches gave no grade service with the score scope: its grade
+    jobs cannot succeed by being retried."""
+
+
+class LtiStateNotKept(SsoRefused):
+    """An LTI launch whose state this server started, but whose browser did not keep the
+    state's cookie (a framed page whose browser blocks the tool's cookies): the launch cannot
+    be bound to this browser and is restarted in a tab of its own, with `params`, the login
+    request's."""
+
+    def __init__(self, params: dict[str, str]) -> None:
+        super().__init__("the browser did not keep the login's cookie")
+        self.params = params

@@ -29,9 +29,10 @@ def test_every_service_error_has_a_status() -> None:
     assert len(classes) >= 30  # the walk did find the package's errors
     missing = sorted(cls.__qualname__ for cls in classes - set(STATUS_OF))
     assert not missing, f"add these to STATUS_OF: {missing}"
-    # the caller's doing: 4xx; an identity provider that does not answer is the one peer
-    # outage a service error names (503, as when Redis or the database does not answer)
-    outages = {errors.SsoUnavailable}
+    # the caller's doing: 4xx; an identity provider or a learning platform that does not
+    # answer are the peer outages service errors name (503, as when Redis or the database
+    # does not answer)
+    outages = {errors.SsoUnavailable, errors.LtiPlatformFailed}
     assert all(400 <= status < 500 for cls, status in STATUS_OF.items() if cls not in outages)
     assert all(STATUS_OF[cls] == 503 for cls in outages)
 

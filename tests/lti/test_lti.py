@@ -860,3 +860,23 @@ async def test_the_protocol_with_its_stores_down_is_503(make_api: Any) -> None:
     async with make_api(**no_redis) as api, browser(api) as web:
         launched = await web.post("/lti/launch", data={"state": "s", "id_token": "a.b.c"})
         assert launched.status_code == 503
+
+
+async def test_sync_now_with_the_platform_down_is_a_polite_503(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    enrol(platform, 2)
+    async with browser(lti_api) as teacher:
+        entered = await launch(teacher, platform, teacher_claims(platform), "t")
+        page = await teacher.get(entered.headers["location"])
+        platform.down = True
+        synced = await teacher.post(
+            "/lti/course/sync?name=Distributed%20Systems",
+            data={"csrf": csrf_of(page)},
+            headers={"Accept": "text/html"},
+        )
+        assert synced.status_code == 503
+        assert "The learning platform did not answer" in synced.text
+        platform.down = False
+        again = await teacher.get("/lti/course?name=Distributed%20Systems")
+        assert "The last roster sync failed" in again.text

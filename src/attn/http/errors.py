@@ -67,8 +67,10 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
     errors.AccountChanged: 409,
     # LTI 1.3
     errors.LtiRegistrationFailed: 400,
-    errors.LtiPlatformFailed: 502,
+    errors.LtiPlatformFailed: 503,
     errors.LtiNotLinked: 404,
+    errors.LtiNoGradeService: 404,
+    errors.LtiStateNotKept: 401,
 }
 
 # A backing store that did not answer, or refused to write: 503, whichever face asked.

@@ -53,7 +53,7 @@ from pylti1p3.tool_config.abstract import ToolConfAbstract
 
 from attn.db import lti as lti_db
 from attn.db.tables import LtiPlatformRow
-from attn.errors import LtiPlatformFailed, LtiRegistrationFailed, SsoRefused
+from attn.errors import LtiPlatformFailed, LtiRegistrationFailed, LtiStateNotKept, SsoRefused
 from attn.services.context import ServiceContext
 
 log = logging.getLogger("attn.lti")
@@ -543,16 +543,6 @@ async def start_login(
 # --- the launch ------------------------------------------------------------------------------
 
 
-class StateNotKept(SsoRefused):
-    """The launch's state is one this server started, but the browser did not keep its
-    cookie (a framed page whose browser blocks the tool's cookies): the launch cannot be
-    bound to this browser, and is restarted in a tab of its own."""
-
-    def __init__(self, stored: StoredLogin) -> None:
-        super().__init__("the browser did not keep the login's cookie")
-        self.stored = stored
-
-
 @dataclass(frozen=True, slots=True)
 class CheckedLaunch:
     platform: Platform
@@ -566,7 +556,7 @@ async def check_launch(
     ctx: ServiceContext, form: Mapping[str, str], *, state_cookie: str | None
 ) -> CheckedLaunch:
     """The launch's ID token, fully checked; SsoRefused with the failed check otherwise
-    (StateNotKept when only the browser's cookie is missing)."""
+    (LtiStateNotKept when only the browser's cookie is missing)."""
     if form.get("error"):
         raise SsoRefused(f"the platform answered {form['error'][:60]!r}")
     state = form.get("state", "")
@@ -577,7 +567,7 @@ async def check_launch(
         raise SsoRefused("the launch's state is unknown, expired or used already")
     stored = StoredLogin.load(raw)
     if state_cookie is None:
-        raise StateNotKept(stored)
+        raise LtiStateNotKept(stored.params)
     if not secrets.compare_digest(state_cookie, state):
         raise SsoRefused("the launch's state is not the one this browser started")
     platform = await get_platform(ctx, stored.platform_id)

@@ -35,7 +35,13 @@ from pydantic import TypeAdapter, ValidationError
 from attn.db import account_audit, course_settings, history, rosters
 from attn.db import lti as lti_db
 from attn.db.tables import LtiCourseRow, LtiMemberRow
-from attn.errors import AttnError, LtiNotLinked, LtiPlatformFailed, SsoRefused
+from attn.errors import (
+    AttnError,
+    LtiNoGradeService,
+    LtiNotLinked,
+    LtiPlatformFailed,
+    SsoRefused,
+)
 from attn.models import (
     SCHOOL_NUMBER_PATTERN,
     DisplayName,
@@ -505,7 +511,7 @@ async def pass_back(ctx: ServiceContext, course: LtiCourseRow) -> int:
     platform accepted before is not sent again)."""
     scopes = course.ags_scopes.split()
     if not (course.lineitems_url or course.lineitem_url) or lti.AGS_SCOPES[2] not in scopes:
-        raise NoGradeService("the LMS course offers no grade service (AGS) with scores")
+        raise LtiNoGradeService("the LMS course offers no grade service (AGS) with scores")
     async with ctx.db() as session:
         platform_row = await lti_db.get_platform(session=session, platform_id=course.platform_id)
         members_now = await lti_db.members_of(
@@ -535,7 +541,7 @@ async def pass_back(ctx: ServiceContext, course: LtiCourseRow) -> int:
             if row is not None:
                 row.lineitem_url = lineitem_url
     if not lineitem_url:
-        raise NoGradeService("the LMS course offers no line item to score")
+        raise LtiNoGradeService("the LMS course offers no line item to score")
     percents = await course_percents(
         ctx, teacher=course.teacher_school_number, course_key=course.course_key
     )
@@ -568,11 +574,6 @@ async def pass_back(ctx: ServiceContext, course: LtiCourseRow) -> int:
     return sent
 
 
-class NoGradeService(LtiNotLinked):
-    """The linked course's launches gave no grade service with the score scope: its grade
-    jobs cannot succeed by being retried."""
-
-
 def retry_wait(ctx: ServiceContext, attempts: int) -> timedelta:
     """The wait before the next try of a job that failed `attempts` times (1, 2, ...)."""
     seconds = ctx.settings.LTI_GRADE_RETRY_SECONDS * 2 ** max(0, attempts - 1)
@@ -603,7 +604,7 @@ async def drain_grades(ctx: ServiceContext, *, limit: int = 50) -> DrainSummary:
                 )
             if course is not None and course.grades_on:
                 summary.scores += await pass_back(ctx, course)
-        except NoGradeService as exc:
+        except LtiNoGradeService as exc:
             # nothing to retry: the jobs are done, with the reason
             log.warning("lti: grades of course %s not sent: %s", context_id, exc.message)
             async with ctx.db() as session, session.begin():

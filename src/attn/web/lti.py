@@ -36,7 +36,14 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from attn.config import Settings
-from attn.errors import AttnError, LtiNotLinked, LtiRegistrationFailed, SsoRefused
+from attn.errors import (
+    AttnError,
+    LtiNotLinked,
+    LtiPlatformFailed,
+    LtiRegistrationFailed,
+    LtiStateNotKept,
+    SsoRefused,
+)
 from attn.http.deps import DEVICE_COOKIE, Context, address_of, context_of
 from attn.http.edge import PAGE_CSP
 from attn.http.errors import is_unavailable, status_of
@@ -172,9 +179,9 @@ async def lti_launch(request: Request) -> Response:
         entry = lti_courses.entry_of(ctx, launch)
         if entry.return_url:
             await lti.learn_frame_origin(ctx, launch.platform, entry.return_url)
-    except lti.StateNotKept as exc:
+    except LtiStateNotKept as exc:
         log.info("lti: the browser kept no state cookie; offering a tab of its own")
-        again = f"{lti.LOGIN_PATH}?{urlencode(exc.stored.params)}"
+        again = f"{lti.LOGIN_PATH}?{urlencode(exc.params)}"
         return render(request, "lti_new_tab.html", again=again)
     except AttnError as exc:
         return _failed(request, exc)
@@ -327,8 +334,13 @@ async def lti_course(
 async def lti_course_sync(
     request: Request, ctx: Context, user: PageTeacher, form: CsrfForm, name: CourseQuery = ""
 ) -> Response:
-    """Sync the roster with the LMS now; the page then says what changed."""
-    result = await lti_courses.sync_course(ctx, teacher=user.school_number, course=name)
+    """Sync the roster with the LMS now; the page then says what changed (a platform's
+    failure in general words: its details, which name its URLs, go to the log)."""
+    try:
+        result = await lti_courses.sync_course(ctx, teacher=user.school_number, course=name)
+    except LtiPlatformFailed as exc:
+        log.warning("lti: roster sync failed: %s", exc.message)
+        raise LtiPlatformFailed from None
     said = f"{len(result.added)},{len(result.left)},{result.unknown},{result.students}"
     return RedirectResponse(
         f"{lti_courses.course_path(name)}&{urlencode({'synced': said})}", status_code=303
