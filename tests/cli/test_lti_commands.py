@@ -33,13 +33,15 @@ def test_platforms_added_listed_and_removed(
     env = child_environment(DATABASE_URL=clean_database.url, DATA_DIR=data_dir, REDIS_URL=redis_url)
     added = attn("lti", "add-platform", *PLATFORM, "--deployment-id", "1", env=env)
     assert_ok(added)
-    assert added.stdout.startswith("platform 1: https://moodle.example.edu client abc123")
+    number, _, rest = added.stdout.strip().partition(": ")
+    assert number.startswith("platform ") and rest == "https://moodle.example.edu client abc123"
+    platform_id = number.removeprefix("platform ")
     again = attn("lti", "add-platform", *PLATFORM, "--deployment-id", "2", env=env)
     assert_ok(again)
     listed = attn("lti", "list", env=env)
     assert_ok(listed)
     [line] = listed.stdout.splitlines()
-    assert line.split("\t")[:4] == ["1", "https://moodle.example.edu", "abc123", "1,2"]
+    assert line.split("\t")[:4] == [platform_id, "https://moodle.example.edu", "abc123", "1,2"]
     bad = attn("lti", "add-platform", *PLATFORM[:-1], "not-a-url", "--deployment-id", "1", env=env)
     assert "keyset URL" in assert_one_line_failure(bad)
     url = attn("lti", "registration-url", env=env)
@@ -51,7 +53,7 @@ def test_platforms_added_listed_and_removed(
     sent = attn("lti", "send-grades", env=env)
     assert_ok(sent)
     assert sent.stdout.strip() == "courses 0, scores sent 0, failed 0"
-    assert_ok(attn("lti", "remove", "1", env=env))
-    missing = attn("lti", "remove", "1", env=env)
-    assert "no platform 1" in assert_one_line_failure(missing)
+    assert_ok(attn("lti", "remove", platform_id, env=env))
+    missing = attn("lti", "remove", platform_id, env=env)
+    assert f"no platform {platform_id}" in assert_one_line_failure(missing)
     assert attn("lti", "list", env=env).stdout == ""

@@ -93,6 +93,12 @@ def enrol(platform: LtiTestPlatform, learners: int, context: str = "course-1") -
     ]
 
 
+async def platform_id(api: Api) -> int:
+    """The id of the fixture's platform (ids are not reused: PostgreSQL's sequences go on)."""
+    [registered] = await lti.list_platforms(api.context)
+    return registered.id
+
+
 def csrf_of(page: httpx.Response) -> str:
     found = CSRF.search(page.text)
     assert found is not None, page.text
@@ -179,7 +185,9 @@ async def test_roster_sync_marks_who_left_and_audits_it(
         assert "0 added, 2 left" in shown.text
         assert "Left the course" in shown.text
     async with lti_api.context.db() as session:
-        members = await lti_db.members_of(session=session, platform_id=1, context_id="course-1")
+        members = await lti_db.members_of(
+            session=session, platform_id=await platform_id(lti_api), context_id="course-1"
+        )
         audit = list(await session.scalars(select(AdminAuditRow).order_by(AdminAuditRow.id)))
     assert members["u-4"].status == "left" and members["u-1"].status == "left"
     assert members["u-2"].status == "active"
@@ -243,7 +251,7 @@ async def test_replays_and_browsers(
         used = platform.sign(good, nonce=request["nonce"])
         ok = await web.post("/lti/launch", data={"id_token": used, "state": request["state"]})
         assert ok.status_code == 303
-        kept = lti.StoredLogin(1, request["nonce"], {}).dump()
+        kept = lti.StoredLogin(await platform_id(lti_api), request["nonce"], {}).dump()
         await lti_api.context.redis_client.put_sso_state("lti", "state-2", kept, 600)
         web.cookies.set("attn_lti_state_state-2", "state-2", path="/lti/launch")
         with caplog.at_level("WARNING", logger="attn.lti"):
@@ -498,7 +506,9 @@ async def test_a_launch_signs_in_the_existing_account_with_its_own_role(
 
         teacher_row = await users.get_user(session=session, school_number="T900")
         student_row = await users.get_user(session=session, school_number="S0042")
-        linked = await lti_db.courses_of_context(session=session, platform_id=1, context_id="c-2")
+        linked = await lti_db.courses_of_context(
+            session=session, platform_id=await platform_id(lti_api), context_id="c-2"
+        )
     assert teacher_row is not None and teacher_row.sso_provider == "lti"
     assert student_row is not None and student_row.role == "student"
     assert linked == []
