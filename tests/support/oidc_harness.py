@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.support import ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = Path(__file__).resolve().parent / "oidc_provider"
@@ -40,7 +41,6 @@ CLIENT_ID = "attn"
 CLIENT_SECRET = "attn-test-client-secret"
 OTHER_CLIENT_ID, OTHER_CLIENT_SECRET = "other-app", "other-secret"
 # set to `first-last` (say 18100-18199) to keep the servers the tests start in that range
-PORT_RANGE_VARIABLE = "ATTN_TEST_PORT_RANGE"
 
 
 class ProviderUnavailable(Exception):
@@ -85,32 +85,12 @@ def prepare() -> Path:
     return MODULES
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def free_ports(count: int) -> list[int]:
-    """`count` free 127.0.0.1 ports: in ATTN_TEST_PORT_RANGE when it is set, else any."""
-    bounds = os.environ.get(PORT_RANGE_VARIABLE, "")
-    if bounds:
-        first, _, last = bounds.partition("-")
-        found = [p for p in range(int(first), int(last) + 1) if _port_free(p)][:count]
-        if len(found) == count:
-            return found
-        raise ProviderUnavailable(f"fewer than {count} free ports in {bounds}")
-    sockets = [socket.socket() for _ in range(count)]
+    """`count` free loopback ports (`tests.support.ports.free_ports`), or ProviderUnavailable."""
     try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+        return ports.free_ports(count)
+    except ports.NoFreePort as exc:
+        raise ProviderUnavailable(str(exc)) from exc
 
 
 @dataclass

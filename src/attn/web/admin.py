@@ -22,7 +22,6 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError
-from starlette.datastructures import UploadFile
 
 from attn.errors import (
     AccountChanged,
@@ -43,7 +42,15 @@ from attn.services.administration import Account, AccountChanges, AuditEntry
 from attn.services.context import ServiceContext
 from attn.web.form_errors import label_key, rule_text
 from attn.web.i18n import translator
-from attn.web.render import PageRoute, back, error_text, form_error, language, render
+from attn.web.render import (
+    PageRoute,
+    back,
+    error_text,
+    form_error,
+    language,
+    render,
+    uploaded_text,
+)
 from attn.web.session import CsrfForm, PageAdmin
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -386,21 +393,11 @@ def problem_text(translate: Translate, lang: str, problem: RosterProblem) -> str
 
 async def _uploaded_text(request: Request, form: dict[str, str]) -> str:
     """The CSV of the import form: the chosen file, else the pasted text."""
-    sent = await request.form()
-    upload = sent.get("csv_file")
-    raw = b""
-    if isinstance(upload, UploadFile):
-        raw = await upload.read()
-    for value in sent.values():  # the form's files are read now: let go of them
-        if isinstance(value, UploadFile):
-            await value.close()
-    if raw:
-        try:
-            return raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            problem = RosterProblem(0, "encoding", "", "The file must be UTF-8 text.")
-            raise InvalidUser(problem.message, [problem]) from None
-    return form.get("csv_text", "").replace("\r\n", "\n")
+    text = await uploaded_text(request, form)
+    if text is None:
+        problem = RosterProblem(0, "encoding", "", "The file must be UTF-8 text.")
+        raise InvalidUser(problem.message, [problem])
+    return text
 
 
 @router.get("/admin/import", response_class=HTMLResponse)

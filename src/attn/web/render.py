@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from attn.errors import AttnError, CrossSiteRequest, InvalidRequest, TooManyAttempts
 from attn.http.deps import DEVICE_COOKIE, context_of
@@ -371,3 +372,22 @@ class PageRoute(APIRoute):
                 return unavailable_page(request)
 
         return page_handler
+
+
+async def uploaded_text(request: Request, form: Mapping[str, str]) -> str | None:
+    """The text of an upload form (`csv_file`, else the pasted `csv_text`); None when the
+    chosen file is not UTF-8 (a byte-order mark is dropped)."""
+    sent = await request.form()
+    upload = sent.get("csv_file")
+    raw = b""
+    if isinstance(upload, UploadFile):
+        raw = await upload.read()
+    for value in sent.values():  # the form's files are read now: let go of them
+        if isinstance(value, UploadFile):
+            await value.close()
+    if raw:
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return None
+    return form.get("csv_text", "").replace("\r\n", "\n")

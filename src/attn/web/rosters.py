@@ -14,14 +14,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import UploadFile
 
 from attn.errors import AttnError, InvalidRoster, RosterChanged, RosterNotFound, RosterProblem
 from attn.http.deps import Context, CoursePath
 from attn.models import Roster, UserSessionRedis
 from attn.services import rosters
 from attn.web.i18n import translator
-from attn.web.render import PageRoute, back, error_text, language, render
+from attn.web.render import PageRoute, back, error_text, language, render, uploaded_text
 from attn.web.session import CsrfForm, PageTeacher
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -119,21 +118,11 @@ async def roster_page(
 
 async def _uploaded_text(request: Request, form: dict[str, str]) -> str:
     """The CSV of an upload form: the chosen file, else the pasted text."""
-    sent = await request.form()
-    upload = sent.get("csv_file")
-    raw = b""
-    if isinstance(upload, UploadFile):
-        raw = await upload.read()
-    for value in sent.values():  # the form's files are read now: let go of them
-        if isinstance(value, UploadFile):
-            await value.close()
-    if raw:
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            problem = RosterProblem(0, "encoding", "", "The roster must be UTF-8 text.")
-            raise InvalidRoster(problem.message, [problem]) from None
-    return form.get("csv_text", "").replace("\r\n", "\n")
+    text = await uploaded_text(request, form)
+    if text is None:
+        problem = RosterProblem(0, "encoding", "", "The roster must be UTF-8 text.")
+        raise InvalidRoster(problem.message, [problem])
+    return text
 
 
 async def _preview_page(
