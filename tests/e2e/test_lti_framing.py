@@ -4,7 +4,6 @@ of any other origin may not (the CSP's `frame-ancestors` names exactly the platf
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,20 +13,8 @@ from playwright.sync_api import BrowserContext, expect
 from tests.support.browser import Server
 from tests.support.cli import assert_ok, attn
 from tests.support.database import Database
+from tests.support.ports import free_ports
 from tests.support.processes import child_environment
-
-PORTS = range(18400, 18500)
-
-
-def _port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18400-18499")
 
 
 @contextlib.contextmanager
@@ -46,7 +33,7 @@ def site(page: str) -> Iterator[str]:
         def log_message(self, *_args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", _port()), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", free_ports(1)[0]), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -4,7 +4,6 @@ it registered, and a browser-like client of the app's pages."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -14,24 +13,13 @@ import pytest
 from attn.services import lti
 from tests.support.api import Api
 from tests.support.lti_platform import LtiTestPlatform, running
-
-PORTS = range(18400, 18500)
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18400-18499")
+from tests.support.ports import free_ports
 
 
 @pytest.fixture
 def platform() -> Iterator[LtiTestPlatform]:
-    with running(_free_port()) as server:
+    # in ATTN_TEST_PORT_RANGE when it is set (a machine shared with others)
+    with running(free_ports(1)[0]) as server:
         yield server
 
 
