@@ -1,6 +1,7 @@
-"""Fixtures of the LTI tests: a real LTI 1.3 platform on a loopback port (tests/support/
-lti_platform.py: lti1p3platform signing, a small HTTP server around it), an app that has
-it registered, and a browser-like client of the app's pages."""
+"""Fixtures of the LTI tests: a real LTI 1.3 platform on a loopback port, in
+ATTN_TEST_PORT_RANGE when that is set (tests/support/lti_platform.py: lti1p3platform
+signing, a small HTTP server around it), an app that has it registered, and a browser-like
+client of the app's pages."""
 
 from __future__ import annotations
 
