@@ -890,3 +890,27 @@ async def test_sync_now_with_the_platform_down_is_a_polite_503(
         platform.down = False
         again = await teacher.get("/lti/course?name=Distributed%20Systems")
         assert "The last roster sync failed" in again.text
+
+
+async def test_the_attendance_line_item_is_found_again_by_its_resource_id(
+    lti_api: Api, platform: LtiTestPlatform
+) -> None:
+    """The line item is created once; a course that lost its address of it (say, linked
+    again) finds it again by its resourceId instead of making a second one."""
+    enrol(platform, 2)
+    async with browser(lti_api) as teacher:
+        entered = await launch(teacher, platform, teacher_claims(platform), "t")
+        course_page = await teacher.get(entered.headers["location"])
+        await _one_lesson(teacher, course_page)
+        await sweep_until_done(lti_api.context)
+        assert (await lti_courses.drain_grades(lti_api.context)).scores == 2
+        async with lti_api.context.db() as session, session.begin():
+            [course] = await lti_db.courses_of_teacher(
+                session=session, teacher_school_number="T900", course_key="distributed systems"
+            )
+            course.lineitem_url = None
+        await _one_lesson(teacher, await teacher.get(entered.headers["location"]))
+    await sweep_until_done(lti_api.context)
+    assert (await lti_courses.drain_grades(lti_api.context)).failed == 0
+    [item] = platform.line_items["course-1"]
+    assert item["resourceId"] == "attn-attendance" and item["label"] == "Attendance"
