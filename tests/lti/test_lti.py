@@ -184,6 +184,9 @@ async def test_roster_sync_marks_who_left_and_audits_it(
         shown = await teacher.get(synced.headers["location"])
         assert "0 added, 2 left" in shown.text
         assert "Left the course" in shown.text
+        # the latest changes, with their numbers: this sync's, then the first one's
+        assert re.search(r"left S0001, S0004</li>", shown.text), shown.text
+        assert "added S0000, S0001" in shown.text
     async with lti_api.context.db() as session:
         members = await lti_db.members_of(
             session=session, platform_id=await platform_id(lti_api), context_id="course-1"

@@ -320,6 +320,39 @@ async def members(ctx: ServiceContext, course: LtiCourseRow) -> list[MemberView]
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RosterChange:
+    """One sync that changed the course's roster, as the audit keeps it."""
+
+    at: datetime
+    added: list[str]  # school numbers
+    left: list[str]
+
+
+async def roster_changes(
+    ctx: ServiceContext, course: LtiCourseRow, *, limit: int = 5
+) -> list[RosterChange]:
+    """The latest syncs that changed the course's roster, newest first (from the audit)."""
+    async with ctx.db() as session:
+        rows = await account_audit.entries(
+            session=session, target=course.teacher_school_number, limit=200, offset=0
+        )
+    changes = []
+    for row in rows:
+        if row.action != AUDIT_ACTION:
+            continue
+        after = json.loads(row.after or "{}")
+        before = json.loads(row.before or "{}")
+        if after.get("context") != course.context_id or after.get("course") != course.course_name:
+            continue
+        added = [str(number) for number in after.get("added", [])]
+        left = [str(number) for number in before.get("left", [])]
+        changes.append(RosterChange(row.at, added, left))
+        if len(changes) == limit:
+            break
+    return changes
+
+
 # --- roster sync -----------------------------------------------------------------------------
 
 

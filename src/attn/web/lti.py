@@ -306,6 +306,7 @@ async def lti_course(
         raise LtiNotLinked
     course = linked[0]
     members = await lti_courses.members(ctx, course)
+    changes = await lti_courses.roster_changes(ctx, course)
     active = await ctx.redis_client.teachers_active_lessons([user.school_number])
     from attn.models import normalize_name
 
@@ -324,6 +325,7 @@ async def lti_course(
         user=user,
         course=course,
         members=members,
+        changes=changes,
         live=live,
         synced=synced,
         form={},
