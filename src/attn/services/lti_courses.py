@@ -29,6 +29,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -194,8 +195,6 @@ def entry_of(ctx: ServiceContext, launch: lti.CheckedLaunch) -> Entry:
 
 
 def course_path(course_name: str) -> str:
-    from urllib.parse import quote
-
     return f"/lti/course?name={quote(course_name)}"
 
 
@@ -242,8 +241,6 @@ async def after_sign_in(ctx: ServiceContext, entry: Entry, school_number: str, r
 
 
 def _query(entry: Entry) -> str:
-    from urllib.parse import urlencode
-
     return urlencode({"platform": entry.platform_id, "context": entry.context_id})
 
 

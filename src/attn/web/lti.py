@@ -27,6 +27,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -47,7 +48,7 @@ from attn.errors import (
 from attn.http.deps import DEVICE_COOKIE, Context, address_of, context_of
 from attn.http.edge import PAGE_CSP
 from attn.http.errors import is_unavailable, status_of
-from attn.models import ExternalIdentity
+from attn.models import ExternalIdentity, normalize_name
 from attn.services import auth, lti, lti_courses
 from attn.services.context import ServiceContext
 from attn.web.render import (
@@ -235,8 +236,6 @@ def _account_rules(ctx: ServiceContext) -> ServiceContext:
     """The context whose `SSO_CREATE_USERS` is `ATTN_LTI_CREATE_USERS` when that is set."""
     if ctx.settings.LTI_CREATE_USERS is None:
         return ctx
-    from dataclasses import replace
-
     settings = ctx.settings.model_copy(update={"SSO_CREATE_USERS": ctx.settings.LTI_CREATE_USERS})
     return replace(ctx, settings=settings)
 
@@ -308,8 +307,6 @@ async def lti_course(
     members = await lti_courses.members(ctx, course)
     changes = await lti_courses.roster_changes(ctx, course)
     active = await ctx.redis_client.teachers_active_lessons([user.school_number])
-    from attn.models import normalize_name
-
     live = next(
         (
             lesson
