@@ -95,9 +95,18 @@ def summarize(
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port: from ATTN_BENCH_PORTS (`first-last`) when set, else any."""
+    wanted = os.environ.get("ATTN_BENCH_PORTS", "")
+    first, _, last = wanted.partition("-")
+    candidates = range(int(first), int(last or first) + 1) if first else [0]
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError(f"no free port in ATTN_BENCH_PORTS={wanted}")
 
 
 def answers(host: str, port: int) -> bool:
@@ -163,7 +172,18 @@ async def seed_users(database_url: str) -> None:
 
 
 @contextmanager
-def server(database_url: str, redis_url: str, workers: int, workdir: Path) -> Iterator[str]:
+def server(
+    database_url: str,
+    redis_url: str,
+    workers: int,
+    workdir: Path,
+    *,
+    label: str = "",
+    more_env: dict[str, str] | None = None,
+    more_args: tuple[str, ...] = (),
+    pids: list[int] | None = None,
+) -> Iterator[str]:
+    """`attn serve` on a free port (its URL); `pids` gets its process id."""
     port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("ATTN_")}
     env.update(
@@ -173,15 +193,19 @@ def server(database_url: str, redis_url: str, workers: int, workdir: Path) -> It
         ATTN_LOG_LEVEL="info",  # the supervisor's notes on its workers, in server-N-workers.log
         ATTN_LOGIN_MAX_FAILURES="10000",
         ATTN_LOGIN_ACCOUNT_MAX_FAILURES="10000",
+        **(more_env or {}),
     )
     RESULTS.mkdir(exist_ok=True)
-    server_log = (RESULTS / f"server-{workers}-workers.log").open("wb")
+    server_log = (RESULTS / f"server-{workers}-workers{label}.log").open("wb")
+    command = [ATTN, "serve", "--port", str(port), "--workers", str(workers), "--no-sweep"]
     process = subprocess.Popen(  # noqa: S603
-        [ATTN, "serve", "--port", str(port), "--workers", str(workers), "--no-sweep"],
+        [*command, *more_args],
         env=env,
         stdout=server_log,
         stderr=subprocess.STDOUT,
     )
+    if pids is not None:
+        pids.append(process.pid)
     try:
         deadline = time.monotonic() + 60
         while not answers("127.0.0.1", port):
