@@ -3,9 +3,11 @@ after `bench.run` (or `python -m bench.goals` alone).
 
 Variants, each its own `attn serve` against the same Redis and database:
 
-- **today**: `ATTN_LEAN_ROUTES=false`, every request through the FastAPI routes, as before
-  the lean handler (`attn.api.lean`); everything else is the same code;
-- **lean**: the default (the join and `GET /auth/me` answered before FastAPI), uvicorn;
+- **today**: `ATTN_LEAN_ROUTES=false ATTN_REDIS_LANE_CONNECTIONS=0`: every request through
+  the FastAPI routes and every Redis call through redis-py's client, as before the lean
+  handler (`attn.api.lean`) and the lane (`attn.store.redis_client.Lane`);
+- **lean routes only**: the lean handler, without the lane;
+- **lean**: the default (the lean handler and the lane), uvicorn;
 - **granian**: the default app under `attn serve --server granian`;
 - **limit**: `bench.limit`, a bare ASGI app doing only what a join must (one `GET`, one
   `EVALSHA`), under uvicorn with the same loop and parser.
@@ -39,11 +41,16 @@ from bench.run import TEACHERS, Load, answers, free_port, live_updates, record_m
 ROUNDS = 2
 CPU_REQUESTS = 3000
 ROOT = Path(__file__).parent.parent
+# today's stack: every request through FastAPI, every Redis call through redis-py's client
+TODAY = {"ATTN_LEAN_ROUTES": "false", "ATTN_REDIS_LANE_CONNECTIONS": "0"}
 VARIANTS: dict[str, dict[str, Any]] = {
-    "today": {"more_env": {"ATTN_LEAN_ROUTES": "false"}},
+    "today": {"more_env": TODAY},
+    "lean routes only": {"more_env": {"ATTN_REDIS_LANE_CONNECTIONS": "0"}},
     "lean": {},
     "granian": {"more_args": ("--server", "granian")},
 }
+# the 2-worker bursts: today, uvicorn and granian
+BURST_VARIANTS = ("today", "lean", "granian")
 # one teacher watches with 20 streams
 STREAM_ENV = {"ATTN_MAX_EVENT_STREAMS_PER_USER": "25"}
 
@@ -286,7 +293,8 @@ async def bursts(base: str, redis_url: str) -> dict[str, Any]:
 
 def two_workers(database_url: str, redis_url: str, workdir: Path) -> dict[str, Any]:
     measured = {}
-    for name, options in VARIANTS.items():
+    for name in BURST_VARIANTS:
+        options = VARIANTS[name]
         flush(redis_url)
         print(f"  2 workers, {name}")
         env = {**STREAM_ENV, **options.get("more_env", {})}
@@ -439,6 +447,18 @@ def table(goals: dict[str, Any], finds: dict[int, float], sweep: dict[str, Any] 
             )
         )
     lines = [
+        "| variant (1 worker) | join: CPU ms | joins/s (c=32) | floor: CPU ms | floor/s (c=200) |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {name} | {v['join']['cpu_ms']:.3f} | {v['join']['per_second']:,.0f} | "
+            + (
+                f"{v['floor']['cpu_ms']:.3f} | {v['floor']['per_second']:,.0f} |"
+                if "floor" in v
+                else "| |"
+            )
+            for name, v in cpu.items()
+        ),
+        "",
         "| goal | today (same run) | goal | now | |",
         "|---|---|---|---|---|",
         *(f"| {a} | {b} | {c} | {d} | {verdict(ok)} |" for a, b, c, d, ok in rows),

@@ -4,9 +4,10 @@
 
 It reads the request (path, bearer token, body), makes one `GET` for the token's session
 (parsed with `json`, its digest compared), builds the record's head and sends one `EVALSHA`
-of the real join script, then answers with the record JSON. No framework, no edge, no
-student-list commands, no security options: what the join's cost is measured against
-(`bench.goals`). It is a bench fixture, not a service.
+of the real join script, then answers with the record JSON. Both commands go through the
+lean Redis path the service's join uses (`attn.store.redis_client.Lane`). No framework, no
+edge, no student-list commands, no security options: what the join's cost is measured
+against (`bench.goals`). It is a bench fixture, not a service.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from attn.models import AttendanceRecordRedis, to_ms
 from attn.store import formats, keys
-from attn.store.redis_client import _script_source, connect
+from attn.store.redis_client import Lane, _script_source, connect, pack
 
 _JOIN = re.compile(r"/api/v1/student/lessons/([^/]+)/attendance")
 
@@ -30,6 +31,7 @@ class Limit:
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
         self.redis: Any = None
+        self.lane: Any = None
         self.sha = ""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -39,8 +41,10 @@ class Limit:
                 if message["type"] == "lifespan.startup":
                     self.redis = connect(self.redis_url, max_connections=64, pool_timeout=5)
                     self.sha = await self.redis.script_load(_script_source("add_attendance_record"))
+                    self.lane = Lane(self.redis, 32)
                     await send({"type": "lifespan.startup.complete"})
                 else:
+                    await self.lane.close()
                     await self.redis.aclose()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
@@ -51,7 +55,9 @@ class Limit:
         found = _JOIN.fullmatch(scope["path"])
         token = next((v for n, v in scope["headers"] if n == b"authorization"), b"")[7:].decode()
         number, _, secret = token.rpartition(".")
-        raw = await self.redis.get(keys.session(number)) if found and number else None
+        raw = None
+        if found and number:
+            (raw,) = await self.lane.call(pack("GET", keys.session(number)), 1)
         session = json.loads(raw) if raw else None
         if (
             found is None
@@ -69,7 +75,8 @@ class Limit:
             student_full_name=session["full_name"],
             attendance_time=now,
         )
-        reply = await self.redis.evalsha(
+        packed = pack(
+            "EVALSHA",
             self.sha,
             7,
             keys.lesson(lesson_id),
@@ -91,6 +98,7 @@ class Limit:
             keys.lesson_events(lesson_id),
             "",
         )
+        (reply,) = await self.lane.call(packed, 1)
         await self._answer(send, 201 if reply[0] == "created" else 200, str(reply[1]).encode())
 
     async def _answer(self, send: Any, status: int, body: bytes) -> None:
