@@ -40,6 +40,7 @@ from attn.services.student_service import CheckIn
 ME_PATH = "/api/v1/auth/me"
 _JOIN_PATH = re.compile(r"/api/v1/student/lessons/([^/]+)/attendance")
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
+_FORWARDED = b"x-forwarded-for"
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -109,10 +110,9 @@ class LeanRoutes:
         except _Fallback:
             await self.app(scope, _replay(read, receive), send)
             return
-        request = Request(scope)
         address = network.client_address(
             scope["client"][0] if scope.get("client") else None,
-            request.headers.getlist("x-forwarded-for"),
+            [value.decode("latin-1") for name, value in scope["headers"] if name == _FORWARDED],
             ctx.settings.trusted_proxies,
         )
         device = valid_device_id(ctx.secret_key, student.school_number, _sent_device_ids(scope))
@@ -124,13 +124,14 @@ class LeanRoutes:
             )
             verification_service.request_after_join(background.add_task, ctx, result)
         except Exception as exc:
-            response = await response_for(request, exc)
+            response = await response_for(Request(scope), exc)
             await response(scope, receive, send)
             if not isinstance(exc, AttnError) and response.status_code == 500:
                 raise
             return
         await _send_json(send, 201 if result.created else 200, result.record_json.encode())
-        await background()
+        if background.tasks:
+            await background()
 
     async def _body(self, scope: Scope, receive: Receive, read: list[Message]) -> bytes:
         """The request's body, each message kept in `read`; _Fallback past the limit."""
@@ -184,7 +185,7 @@ def _join_body(scope: Scope, raw: bytes) -> JoinIn | None:
         value = json.loads(raw)
     except ValueError as exc:
         raise _Fallback from exc
-    if value is None:
+    if value is None or value == {}:  # no code: as the route reads `{}`
         return None
     if not isinstance(value, dict):
         raise _Fallback

@@ -235,7 +235,11 @@ def _arg(value: str | int) -> bytes:
 
 def pack(*args: str | int) -> bytes:
     """A command in RESP, as redis-py would pack it, without its per-argument encoder."""
-    return b"*%d\r\n" % len(args) + b"".join(map(_arg, args))
+    parts = [b"*%d\r\n" % len(args)]
+    for value in args:
+        data = value.encode() if isinstance(value, str) else b"%d" % value
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
 
 
 _GET = b"*2\r\n" + _arg("GET")
