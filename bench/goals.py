@@ -38,7 +38,7 @@ from bench.cpu import sessions
 from bench.proc import tree_cpu_seconds
 from bench.run import TEACHERS, Load, answers, free_port, live_updates, record_memory, server
 
-ROUNDS = 2
+ROUNDS = 3
 CPU_REQUESTS = 3000
 ROOT = Path(__file__).parent.parent
 # today's stack: every request through FastAPI, every Redis call through redis-py's client
@@ -59,10 +59,10 @@ STREAM_ENV = {"ATTN_MAX_EVENT_STREAMS_PER_USER": "25"}
 def limit_server(redis_url: str, pids: list[int]) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "ATTN_REDIS_URL": redis_url}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "bench.limit:create"]
-    options = ["--port", str(port), "--loop", "uvloop", "--http", "httptools"]
+    env = {name: value for name, value in env.items() if not name.startswith("ATTN_")}
+    env["ATTN_REDIS_URL"] = redis_url
     process = subprocess.Popen(  # noqa: S603
-        [*command, *options, "--no-access-log", "--log-level", "warning"], env=env, cwd=ROOT
+        [sys.executable, "-m", "bench.limit", str(port)], env=env, cwd=ROOT
     )
     pids.append(process.pid)
     try:
@@ -176,7 +176,13 @@ def one_worker(database_url: str, redis_url: str, workdir: Path) -> dict[str, An
                 context = limit_server(redis_url, pids)
             else:
                 context = server(
-                    database_url, redis_url, 1, workdir, label=f"-{name}", pids=pids, **options
+                    database_url,
+                    redis_url,
+                    1,
+                    workdir,
+                    label="-" + name.replace(" ", "-"),
+                    pids=pids,
+                    **options,
                 )
             with context as base:
                 teacher = None if options is None else next(teachers)
@@ -300,7 +306,13 @@ def two_workers(database_url: str, redis_url: str, workdir: Path) -> dict[str, A
         env = {**STREAM_ENV, **options.get("more_env", {})}
         args = options.get("more_args", ())
         with server(
-            database_url, redis_url, 2, workdir, label=f"-{name}", more_env=env, more_args=args
+            database_url,
+            redis_url,
+            2,
+            workdir,
+            label="-" + name.replace(" ", "-"),
+            more_env=env,
+            more_args=args,
         ) as base:
             measured[name] = asyncio.run(bursts(base, redis_url))
     return measured
@@ -359,7 +371,7 @@ def table(goals: dict[str, Any], finds: dict[int, float], sweep: dict[str, Any] 
             floor_ratio >= 2,
         )
     )
-    if finds:
+    if 10 in finds and 10_000 in finds:
         flat = finds[10_000] / finds[10]
         rows.append(
             (

@@ -1,13 +1,15 @@
 """The "limit": a bare ASGI app that does exactly what a join must, and nothing else.
 
-    uvicorn --factory bench.limit:create   (ATTN_REDIS_URL names the Redis)
+    python -m bench.limit PORT   (ATTN_REDIS_URL names the Redis)
 
 It reads the request (path, bearer token, body), makes one `GET` for the token's session
 (parsed with `json`, its digest compared), builds the record's head and sends one `EVALSHA`
 of the real join script, then answers with the record JSON. Both commands go through the
 lean Redis path the service's join uses (`attn.store.redis_client.Lane`). No framework, no
 edge, no student-list commands, no security options: what the join's cost is measured
-against (`bench.goals`). It is a bench fixture, not a service.
+against (`bench.goals`). It is served as `attn serve` serves the app (uvicorn, uvloop, the
+same bounded httptools protocol and limits), so that only the app differs. It is a bench
+fixture, not a service.
 """
 
 from __future__ import annotations
@@ -117,3 +119,32 @@ class Limit:
 
 def create() -> Limit:
     return Limit(os.environ["ATTN_REDIS_URL"])
+
+
+def main() -> None:
+    import sys
+
+    import uvicorn
+
+    from attn.config import Settings
+    from attn.http.connections import protocol_factory
+
+    settings = Settings()
+    uvicorn.run(
+        "bench.limit:create",
+        factory=True,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        loop="uvloop",
+        http=protocol_factory(settings),
+        ws="none",
+        proxy_headers=False,
+        limit_concurrency=settings.MAX_CONNECTIONS,
+        timeout_keep_alive=settings.KEEPALIVE_TIMEOUT_SECONDS,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

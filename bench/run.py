@@ -601,7 +601,9 @@ async def live_updates(
     return result
 
 
-def write_report(results: list[Result], sweep: dict[str, Any], meta: dict[str, Any]) -> None:
+def write_report(
+    results: list[Result], sweep: dict[str, Any], meta: dict[str, Any], goals_table: str = ""
+) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "results.json").write_text(
         json.dumps(
@@ -614,6 +616,11 @@ def write_report(results: list[Result], sweep: dict[str, Any], meta: dict[str, A
         "",
         f"{meta['date']} on {meta['machine']}; database {meta['database']}, Redis {meta['redis']}.",
         "",
+        *(
+            ["## Goals (bench.goals)", "", goals_table, "", "## Scenarios", ""]
+            if goals_table
+            else []
+        ),
         "| scenario | workers | ops | errors | seconds | ops/s | p50 ms | p95 ms | p99 ms "
         "| Redis cmds/op | notes |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -645,6 +652,9 @@ def main() -> None:
         help="run only these scenarios (find: the exact find and the looser search), "
         "and no sweep; results are printed, not written",
     )
+    parser.add_argument(
+        "--no-goals", action="store_true", help="skip the goals (bench.goals) after the sweep"
+    )
     args = parser.parse_args()
     from bench.sweep_throughput import fill, measure
 
@@ -672,8 +682,27 @@ def main() -> None:
         measured = asyncio.run(measure(settings))
         sweep = measured.as_dict(meta["database"])
         print(f"  {measured.line(meta['database'])}")
-    write_report(results, sweep, meta)
+        goals_table = ""
+        if not args.no_goals:
+            from bench import goals
+
+            measured_goals = goals.run(database_url, redis_url, workdir)
+            (RESULTS / "goals.json").write_text(json.dumps(measured_goals, indent=2) + "\n")
+            goals_table = goals.table(measured_goals, find_p50(results), sweep)
+            print(goals_table)
+    write_report(results, sweep, meta, goals_table)
     print(f"wrote {RESULTS / 'results.md'}")
+
+
+def find_p50(results: list[Result]) -> dict[int, float]:
+    """The exact find's p50 by the number of active lessons (the most workers run)."""
+    most = max((r.workers for r in results), default=0)
+    found = {}
+    for result in results:
+        for count in (10, 1_000, 10_000):
+            if result.scenario == f"find ({count:,} active lessons)" and result.workers == most:
+                found[count] = result.p50_ms
+    return found
 
 
 if __name__ == "__main__":
