@@ -159,8 +159,14 @@ async def limit_lesson(redis_url: str) -> str:
 
 
 def best(rounds: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """Per measure, the round with the least CPU per request (the least disturbed)."""
-    return {what: min((r[what] for r in rounds), key=lambda m: m["cpu_ms"]) for what in rounds[0]}
+    """Per measure, the least CPU per request of any round and the most requests/s (each
+    the least disturbed figure)."""
+    found = {}
+    for what in rounds[0]:
+        least = min((r[what] for r in rounds), key=lambda m: m["cpu_ms"])
+        # requests/s: the fastest round (wall time is what contention disturbs most)
+        found[what] = {**least, "per_second": max(r[what]["per_second"] for r in rounds)}
+    return found
 
 
 def one_worker(database_url: str, redis_url: str, workdir: Path) -> dict[str, Any]:
@@ -366,8 +372,9 @@ def table(goals: dict[str, Any], finds: dict[int, float], sweep: dict[str, Any] 
             f"{today['floor']['per_second']:,.0f}/s",
             "≥ 2x today",
             f"{lean['floor']['per_second']:,.0f}/s = {floor_ratio:.2f}x "
-            f"(granian {granian['floor']['per_second']:,.0f}/s); CPU "
-            f"{today['floor']['cpu_ms']:.3f} -> {lean['floor']['cpu_ms']:.3f} ms",
+            f"(granian {granian['floor']['per_second']:,.0f}/s); per CPU-second "
+            f"{1000 / today['floor']['cpu_ms']:,.0f} -> {1000 / lean['floor']['cpu_ms']:,.0f} "
+            f"= {today['floor']['cpu_ms'] / lean['floor']['cpu_ms']:.2f}x",
             floor_ratio >= 2,
         )
     )
