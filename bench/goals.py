@@ -51,8 +51,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 # the 2-worker bursts: today, uvicorn and granian
 BURST_VARIANTS = ("today", "lean", "granian")
-# one teacher watches with 20 streams
-STREAM_ENV = {"ATTN_MAX_EVENT_STREAMS_PER_USER": "25"}
 
 
 @contextmanager
@@ -309,7 +307,7 @@ def two_workers(database_url: str, redis_url: str, workdir: Path) -> dict[str, A
         options = VARIANTS[name]
         flush(redis_url)
         print(f"  2 workers, {name}")
-        env = {**STREAM_ENV, **options.get("more_env", {})}
+        env = options.get("more_env", {})
         args = options.get("more_args", ())
         with server(
             database_url,

@@ -193,6 +193,7 @@ def server(
         ATTN_LOG_LEVEL="info",  # the supervisor's notes on its workers, in server-N-workers.log
         ATTN_LOGIN_MAX_FAILURES="10000",
         ATTN_LOGIN_ACCOUNT_MAX_FAILURES="10000",
+        ATTN_MAX_EVENT_STREAMS_PER_USER="25",  # the live-updates scenario: 20 of one teacher
         **(more_env or {}),
     )
     RESULTS.mkdir(exist_ok=True)
