@@ -183,7 +183,7 @@ def _join_body(scope: Scope, raw: bytes) -> JoinIn | None:
         raise _Fallback
     try:
         value = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # the route words it (nesting too deep: 422)
         raise _Fallback from exc
     if value is None or value == {}:  # no code: as the route reads `{}`
         return None
