@@ -92,15 +92,15 @@ async def cpu_per_request(
     """Server CPU ms per request and requests/s for one request per token."""
     connector = aiohttp.TCPConnector(limit=concurrency, keepalive_timeout=3)
     async with aiohttp.ClientSession(connector=connector) as session:
-        if what == "floor":
-            method, url = "GET", f"{base}/api/v1/auth/me"
-        else:
-            method, url = "POST", f"{base}/api/v1/student/lessons/{lesson}/attendance"
+        if what == "floor":  # no body
+            method, url, body = "GET", f"{base}/api/v1/auth/me", None
+        else:  # the body the app sends
+            method, url, body = "POST", f"{base}/api/v1/student/lessons/{lesson}/attendance", {}
         statuses: list[int] = []
 
         async def one(token: str) -> None:
             async with session.request(
-                method, url, headers={"Authorization": f"Bearer {token}"}, json={}
+                method, url, headers={"Authorization": f"Bearer {token}"}, json=body
             ) as response:
                 await response.read()
                 statuses.append(response.status)
