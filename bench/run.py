@@ -95,9 +95,18 @@ def summarize(
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port: from ATTN_BENCH_PORTS (`first-last`) when set, else any."""
+    wanted = os.environ.get("ATTN_BENCH_PORTS", "")
+    first, _, last = wanted.partition("-")
+    candidates = range(int(first), int(last or first) + 1) if first else [0]
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError(f"no free port in ATTN_BENCH_PORTS={wanted}")
 
 
 def answers(host: str, port: int) -> bool:
@@ -163,7 +172,18 @@ async def seed_users(database_url: str) -> None:
 
 
 @contextmanager
-def server(database_url: str, redis_url: str, workers: int, workdir: Path) -> Iterator[str]:
+def server(
+    database_url: str,
+    redis_url: str,
+    workers: int,
+    workdir: Path,
+    *,
+    label: str = "",
+    more_env: dict[str, str] | None = None,
+    more_args: tuple[str, ...] = (),
+    pids: list[int] | None = None,
+) -> Iterator[str]:
+    """`attn serve` on a free port (its URL); `pids` gets its process id."""
     port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("ATTN_")}
     env.update(
@@ -173,15 +193,20 @@ def server(database_url: str, redis_url: str, workers: int, workdir: Path) -> It
         ATTN_LOG_LEVEL="info",  # the supervisor's notes on its workers, in server-N-workers.log
         ATTN_LOGIN_MAX_FAILURES="10000",
         ATTN_LOGIN_ACCOUNT_MAX_FAILURES="10000",
+        ATTN_MAX_EVENT_STREAMS_PER_USER="25",  # the live-updates scenario: 20 of one teacher
+        **(more_env or {}),
     )
     RESULTS.mkdir(exist_ok=True)
-    server_log = (RESULTS / f"server-{workers}-workers.log").open("wb")
+    server_log = (RESULTS / f"server-{workers}-workers{label}.log").open("wb")
+    command = [ATTN, "serve", "--port", str(port), "--workers", str(workers), "--no-sweep"]
     process = subprocess.Popen(  # noqa: S603
-        [ATTN, "serve", "--port", str(port), "--workers", str(workers), "--no-sweep"],
+        [*command, *more_args],
         env=env,
         stdout=server_log,
         stderr=subprocess.STDOUT,
     )
+    if pids is not None:
+        pids.append(process.pid)
     try:
         deadline = time.monotonic() + 60
         while not answers("127.0.0.1", port):
@@ -494,7 +519,10 @@ async def live_updates(
     from a join's request to each watcher's receipt of its event."""
     lesson_id = await start(teacher_token, "Watched Lecture")
     sent: dict[str, float] = {}
+    answered: dict[str, float] = {}
     delays: list[float] = []
+    # from the join's answer (its record written and published) to the watcher's receipt
+    fan_out: list[float] = []
     expected = len(tokens)
     ready = 0
     all_ready = asyncio.Event()
@@ -518,7 +546,10 @@ async def live_updates(
                             all_ready.set()
                 elif line.startswith("data: ") and event == "record":
                     number = json.loads(line[6:])["student_number"]
-                    delays.append(time.perf_counter() - sent.get(number, time.perf_counter()))
+                    now = time.perf_counter()
+                    delays.append(now - sent.get(number, now))
+                    if number in answered:
+                        fan_out.append(now - answered[number])
                     seen += 1
                     if seen == expected:
                         return seen
@@ -531,8 +562,11 @@ async def live_updates(
         call = join(token, lesson_id)
 
         async def run() -> Any:
-            sent[f"S{index:05d}"] = time.perf_counter()
-            return await call()
+            number = f"S{index:05d}"
+            sent[number] = time.perf_counter()
+            reply = await call()
+            answered[number] = time.perf_counter()
+            return reply
 
         return run
 
@@ -555,7 +589,12 @@ async def live_updates(
     )
     result.ops = sum(received)
     result.throughput = round(result.ops / seconds, 1)
-    result.extra = {"events_expected": expected * 20, "join_errors": errors}
+    result.extra = {
+        "events_expected": expected * 20,
+        "join_errors": errors,
+        # events that arrived before their join's answer was read count from the answer as 0
+        "fan_out_p99_ms": round(percentile([max(0.0, d) for d in fan_out], 0.99) * 1000, 2),
+    }
     print(
         f"  {result.scenario:<38} {result.ops:>6} events p50 {result.p50_ms:.1f} "
         f"p99 {result.p99_ms:.1f} ms"
@@ -563,7 +602,9 @@ async def live_updates(
     return result
 
 
-def write_report(results: list[Result], sweep: dict[str, Any], meta: dict[str, Any]) -> None:
+def write_report(
+    results: list[Result], sweep: dict[str, Any], meta: dict[str, Any], goals_table: str = ""
+) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "results.json").write_text(
         json.dumps(
@@ -576,6 +617,11 @@ def write_report(results: list[Result], sweep: dict[str, Any], meta: dict[str, A
         "",
         f"{meta['date']} on {meta['machine']}; database {meta['database']}, Redis {meta['redis']}.",
         "",
+        *(
+            ["## Goals (bench.goals)", "", goals_table, "", "## Scenarios", ""]
+            if goals_table
+            else []
+        ),
         "| scenario | workers | ops | errors | seconds | ops/s | p50 ms | p95 ms | p99 ms "
         "| Redis cmds/op | notes |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -607,6 +653,9 @@ def main() -> None:
         help="run only these scenarios (find: the exact find and the looser search), "
         "and no sweep; results are printed, not written",
     )
+    parser.add_argument(
+        "--no-goals", action="store_true", help="skip the goals (bench.goals) after the sweep"
+    )
     args = parser.parse_args()
     from bench.sweep_throughput import fill, measure
 
@@ -634,8 +683,26 @@ def main() -> None:
         measured = asyncio.run(measure(settings))
         sweep = measured.as_dict(meta["database"])
         print(f"  {measured.line(meta['database'])}")
-    write_report(results, sweep, meta)
+        goals_table = ""
+        if not args.no_goals:
+            from bench import goals
+
+            measured_goals = goals.run(database_url, redis_url, workdir)
+            (RESULTS / "goals.json").write_text(json.dumps(measured_goals, indent=2) + "\n")
+            goals_table = goals.table(measured_goals, find_p50(results), sweep)
+            print(goals_table)
+    write_report(results, sweep, meta, goals_table)
     print(f"wrote {RESULTS / 'results.md'}")
+
+
+def find_p50(results: list[Result]) -> dict[tuple[int, int], tuple[float, float | None]]:
+    """The exact find's (p50 ms, Redis commands per find) by (workers, active lessons)."""
+    found = {}
+    for result in results:
+        for count in (10, 1_000, 10_000):
+            if result.scenario == f"find ({count:,} active lessons)":
+                found[result.workers, count] = (result.p50_ms, result.redis_commands_per_op)
+    return found
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from attn import api, web
+from attn.api.lean import LeanRoutes
 from attn.config import Settings, load_settings
 from attn.http.edge import Edge
 from attn.http.errors import error_responses
@@ -34,7 +35,10 @@ class AttnApp(FastAPI):
         self.settings = settings
 
     def build_middleware_stack(self) -> ASGIApp:
-        return Edge(super().build_middleware_stack(), settings=self.settings)
+        stack = super().build_middleware_stack()
+        if self.settings.LEAN_ROUTES:
+            stack = LeanRoutes(stack, state=self.state, max_body_bytes=self.settings.MAX_BODY_BYTES)
+        return Edge(stack, settings=self.settings)
 
 
 def create_app(

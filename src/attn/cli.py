@@ -369,6 +369,12 @@ def serve(
             "--sweep/--no-sweep", help="Run the persistence job here (off when `attn worker` does)."
         ),
     ] = True,
+    server: Annotated[
+        str,
+        typer.Option(
+            help="HTTP server: uvicorn (the default) or granian (needs `pip install granian`)."
+        ),
+    ] = "uvicorn",
 ) -> None:
     """Run the web service (applies database migrations first); Ctrl-C or SIGTERM stops it."""
     import uvicorn
@@ -387,6 +393,8 @@ def serve(
     workers = workers or settings.WORKERS
     if not 1 <= workers <= 64:
         fail("--workers must be between 1 and 64", code=2)
+    if server not in ("uvicorn", "granian"):
+        fail("--server must be uvicorn or granian", code=2)
     _stop_on_signals()
     try:
         prepare_database(settings)
@@ -415,6 +423,9 @@ def serve(
                 sweeper = SweeperThread(settings)
                 sweeper.start()
                 stack.callback(sweeper.stop)
+            if server == "granian":
+                _serve_granian(settings, host, port, workers)
+                raise Stopped
             # uvicorn finishes the requests in flight when a signal stops it (then gives the
             # signal back, which `_stop_on_signals` turns into `Stopped`); on the way out the
             # sweeper finishes its pass and the embedded server is stopped.
@@ -443,6 +454,37 @@ def serve(
     except Stopped:
         pass
     typer.echo("attn: stopped", err=True)
+
+
+def _serve_granian(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serve the app with granian (HTTP/1.1, uvloop, one Rust runtime thread per worker). Its
+    own head limits stand in for `attn.http.connections`; the app's edge checks the rest."""
+    try:
+        from granian import Granian
+        from granian.constants import HTTPModes, Interfaces, Loops
+        from granian.http import HTTP1Settings
+    except ImportError:
+        fail("--server granian needs granian: pip install granian")
+    Granian(
+        "attn.app:create_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        websockets=False,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=settings.KEEPALIVE_TIMEOUT_SECONDS * 1000,
+            keep_alive=True,
+            max_buffer_size=max(settings.MAX_HEADER_BYTES * 2, 65536),
+        ),
+        backpressure=settings.MAX_CONNECTIONS,
+        log_level=settings.LOG_LEVEL.lower(),  # type: ignore[arg-type]
+        respawn_failed_workers=True,
+        workers_kill_timeout=GRACEFUL_STOP_SECONDS,
+    ).serve()
 
 
 @app.command("fake-verifier")

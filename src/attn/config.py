@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     # leeway for the IdP's clock in NotBefore / NotOnOrAfter checks
     SAML_CLOCK_SKEW_SECONDS: Annotated[int, Field(ge=0, le=600)] = 60
 
+    # hot path
+    # answer the join and GET /auth/me in a lean handler before FastAPI (false: FastAPI only)
+    LEAN_ROUTES: bool = True
+    # connections per worker, besides the pool, for the session read and the join (0: none)
+    REDIS_LANE_CONNECTIONS: Annotated[int, Field(ge=0, le=1000)] = 32
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:

@@ -265,3 +265,30 @@ def test_serve_two_workers_share_embedded_valkey(data_dir: Path, tmp_path: Path)
             stop_and_check(server, data_dir, signal.SIGTERM)
     finally:
         kill_leftover_valkey(data_dir)
+
+
+def test_serve_with_granian_joins_and_stops(data_dir: Path, tmp_path: Path) -> None:
+    """`--server granian`: the same app (a join, a live roll's first event, the edge's
+    headers) and a signal stops it and the embedded Valkey."""
+    pytest.importorskip("granian", reason="--server granian needs granian (pip install granian)")
+    env = child_environment(DATA_DIR=data_dir)
+    try:
+        with serving(env, tmp_path / "granian", "--demo", "--server", "granian") as server:
+            accounts = demo_accounts(demo_lines(server))
+            teacher, student = accounts["teacher"][0], accounts["student"][0]
+            with httpx.Client(base_url=server.base_url, timeout=10) as client:
+                lesson = start_find_and_join(client, teacher, student, "Granian")
+                teacher_headers, _ = login(client, *teacher)
+                with client.stream(
+                    "GET",
+                    f"{API}/teacher/lessons/{lesson['lesson_id']}/events",
+                    headers=teacher_headers,
+                ) as events:
+                    assert events.status_code == 200
+                    assert events.headers["x-content-type-options"] == "nosniff"
+                    assert next(events.iter_lines()).startswith("retry: ")
+                refused = client.get(f"{API}/auth/me", headers={"Host": "elsewhere.example"})
+                assert refused.status_code == 400, refused.text
+            stop_and_check(server, data_dir, signal.SIGTERM)
+    finally:
+        kill_leftover_valkey(data_dir)

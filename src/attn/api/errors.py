@@ -7,8 +7,10 @@ one role. The handlers are installed app-wide, so they also answer for paths no 
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -154,11 +156,26 @@ def _redis_error(request: Request, exc: Exception) -> JSONResponse:
     return _unexpected_error(request, exc)
 
 
+Handler = Callable[[Request, Exception], Response | Awaitable[Response]]
+# Every handler, by the exception it answers (most specific first, as Starlette looks them up).
+HANDLERS: dict[type[Exception], Handler] = {
+    errors.AttnError: _attn_error,
+    RequestValidationError: _validation_error,
+    StarletteHTTPException: _http_error,
+    **dict.fromkeys(UNAVAILABLE, _unavailable),
+    ResponseError: _redis_error,
+    Exception: _unexpected_error,
+}
+
+
+async def response_for(request: Request, exc: Exception) -> Response:
+    """The answer the app's handlers give to `exc`, found as Starlette finds a handler: by
+    the nearest class in the exception's MRO (for `attn.api.lean`, which runs before them)."""
+    handler = next(HANDLERS[kind] for kind in type(exc).__mro__ if kind in HANDLERS)
+    response = handler(request, exc)
+    return await response if inspect.isawaitable(response) else response
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(errors.AttnError, _attn_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    for unavailable in UNAVAILABLE:
-        app.add_exception_handler(unavailable, _unavailable)
-    app.add_exception_handler(ResponseError, _redis_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    for kind, handler in HANDLERS.items():
+        app.add_exception_handler(kind, handler)

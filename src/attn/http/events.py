@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 RETRY_MS = 2000
 EVENT_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+# At most this many queued records in one write of a stream (a burst of joins).
+BATCH_EVENTS = 200
 
 
 async def roll_events(
@@ -41,9 +43,9 @@ async def roll_events(
                 renew_at = loop.time() + interval
                 while True:
                     try:
-                        record = await asyncio.wait_for(
-                            queue.get(), max(0.0, renew_at - loop.time())
-                        )
+                        # a timeout scope, not wait_for: no task per event
+                        async with asyncio.timeout_at(renew_at):
+                            record = await queue.get()
                     except TimeoutError:
                         ended = await watch.renew()
                         if ended is not None:
@@ -52,7 +54,11 @@ async def roll_events(
                         yield ": keep-alive\n\n"
                         renew_at = loop.time() + interval
                         continue
-                    yield f"event: record\ndata: {record}\n\n"
+                    # the records queued meanwhile (a burst of joins) go in the same write
+                    events = [f"event: record\ndata: {record}\n\n"]
+                    while not queue.empty() and len(events) < BATCH_EVENTS:
+                        events.append(f"event: record\ndata: {queue.get_nowait()}\n\n")
+                    yield "".join(events)
         except Exception as exc:
             if not is_unavailable(exc):
                 raise

@@ -45,7 +45,8 @@ async def open_context(
                 redis_url,
                 max_connections=settings.REDIS_MAX_CONNECTIONS,
                 pool_timeout=settings.REDIS_POOL_TIMEOUT_SECONDS,
-            )
+            ),
+            lane_connections=settings.REDIS_LANE_CONNECTIONS,
         )
         stack.push_async_callback(redis_client.close)
         engine = create_engine(

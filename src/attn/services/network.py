@@ -6,6 +6,7 @@ The join script itself tests an address against the lesson's networks (see
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
@@ -13,6 +14,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+@functools.lru_cache(maxsize=4096)  # a worker sees the same peers again and again
 def parse_address(value: str) -> IPAddress | None:
     try:
         address = ipaddress.ip_address(value.strip().strip("[]"))

@@ -88,9 +88,12 @@ def record_json(record: AttendanceRecordRedis) -> str:
     return record.model_dump_json()
 
 
+_HEAD_FIELDS = set(RECORD_HEAD_FIELDS)
+
+
 def record_head(record: AttendanceRecordRedis) -> str:
     """The record's JSON up to, without, its closing brace, holding only its first fields."""
-    return record.model_dump_json(include=set(RECORD_HEAD_FIELDS))[:-1]
+    return record.model_dump_json(include=_HEAD_FIELDS)[:-1]
 
 
 def parse_record(raw: str | bytes) -> AttendanceRecordRedis:

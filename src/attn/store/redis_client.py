@@ -8,6 +8,7 @@ Imports only `attn.models` and `attn.store.keys`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Sequence
@@ -18,9 +19,12 @@ from importlib import metadata, resources
 from typing import Any, Generic, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
 from redis.driver_info import DriverInfo
-from redis.exceptions import NoScriptError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from attn.models import (
     AttendanceRecordRedis,
@@ -223,6 +227,90 @@ def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis:
     return Redis(connection_pool=pool)
 
 
+def _arg(value: str | int) -> bytes:
+    """One argument in RESP: `$<length>` and its bytes (UTF-8 text, decimal integers)."""
+    data = value.encode() if isinstance(value, str) else str(int(value)).encode()
+    return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
+def pack(*args: str | int) -> bytes:
+    """A command in RESP, as redis-py would pack it, without its per-argument encoder."""
+    parts = [b"*%d\r\n" % len(args)]
+    for value in args:
+        data = value.encode() if isinstance(value, str) else b"%d" % value
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+_GET = b"*2\r\n" + _arg("GET")
+# The lane's connections' name in CLIENT LIST.
+LANE_NAME = "attn-lane"
+
+
+class Lane:
+    """Connections of its own for the two commands every join sends (the session `GET`, the
+    join's pipeline), used without redis-py's per-call machinery: no pool lock, no packing
+    encoder, no retry wrapper, one timeout for the whole exchange instead of one per send
+    and read (each send a task of its own on Python 3.11).
+
+    At most `size` connections, kept open between calls; a caller that finds none free is
+    sent the ordinary way (`full`), so nothing waits here. A connection that fails or times
+    out is dropped; a call on a reused connection that the server closed meanwhile is tried
+    once more on a new one, as redis-py's retry would.
+    """
+
+    def __init__(self, redis: Redis, size: int) -> None:
+        pool = redis.connection_pool
+        self._connection_class = pool.connection_class
+        # the timeout is the lane's (below), not each read's
+        self._kwargs = {**pool.connection_kwargs, "socket_timeout": None, "client_name": LANE_NAME}
+        self._timeout: float | None = pool.connection_kwargs.get("socket_timeout")
+        self._idle: list[AbstractConnection] = []
+        self._open = 0
+        self.size = size
+
+    @property
+    def full(self) -> bool:
+        return not self._idle and self._open >= self.size
+
+    async def call(self, packed: bytes, replies: int) -> list[Any]:
+        """Send `packed` (one or more commands) and read `replies` replies; an error reply
+        is returned in its place, as an exception."""
+        for attempt in range(2):
+            reused = bool(self._idle)
+            if reused:
+                connection = self._idle.pop()
+            else:
+                connection = self._connection_class(**self._kwargs)
+                self._open += 1
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await connection.send_packed_command(packed)
+                    results: list[Any] = []
+                    for _ in range(replies):
+                        try:
+                            results.append(await connection.read_response())
+                        except ResponseError as error:
+                            results.append(error)
+            except BaseException as exc:
+                self._open -= 1
+                await connection.disconnect(nowait=True)
+                if isinstance(exc, TimeoutError):
+                    raise RedisTimeoutError("Timeout talking to Redis") from exc
+                if reused and attempt == 0 and isinstance(exc, RedisConnectionError | OSError):
+                    continue
+                raise
+            self._idle.append(connection)
+            return results
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        self._open -= len(idle)
+        for connection in idle:
+            await connection.disconnect()
+
+
 def _strings(values: Any) -> list[str]:
     """Replies are decoded to str (decode_responses=True); this says so to the type checker."""
     return [str(value) for value in values]
@@ -256,9 +344,10 @@ def _listing_commands(student_number: str, lesson_id: str, when: datetime) -> li
 class RedisClient:
     """Live state of sessions, lessons and attendance records."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, lane_connections: int = 32) -> None:
         self.redis = redis
         self.feed = RollFeed(redis)
+        self.lane = Lane(redis, lane_connections)
         self._claim_teacher_lesson = redis.register_script(_script_source("claim_teacher_lesson"))
         self._release_teacher_lesson = redis.register_script(
             _script_source("release_teacher_lesson")
@@ -284,6 +373,7 @@ class RedisClient:
 
     async def close(self) -> None:
         await self.feed.close()
+        await self.lane.close()
         await self.redis.aclose(close_connection_pool=True)
 
     async def ping(self) -> bool:
@@ -306,6 +396,8 @@ class RedisClient:
         redis-py's own pipelines check `SCRIPT EXISTS` first, a second round trip; here the
         script is sent as EVALSHA and loaded only when the server answers NOSCRIPT.
         """
+        if not self.lane.full:
+            return await self._lane_with_script(before, script, script_keys, script_args)
         for _ in range(2):
             pipe = self.redis.pipeline(transaction=False)
             for command in before:
@@ -316,6 +408,29 @@ class RedisClient:
             results: list[Any] = await pipe.execute(raise_on_error=False)
             last = results[-1]
             if isinstance(last, NoScriptError):
+                script.sha = await self.redis.script_load(script.script)
+                continue
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
+            return results
+        raise NoScriptError("script could not be loaded")
+
+    async def _lane_with_script(
+        self,
+        before: Sequence[tuple[Any, ...]],
+        script: AsyncScript,
+        script_keys: Sequence[str],
+        script_args: Sequence[Any],
+    ) -> list[Any]:
+        """`_pipeline_with_script` on the lane: the same commands, packed here."""
+        head = b"".join(pack(*command) for command in before)
+        tail = [len(script_keys), *script_keys, *script_args]
+        for _ in range(2):
+            results = await self.lane.call(
+                head + pack("EVALSHA", script.sha, *tail), len(before) + 1
+            )
+            if isinstance(results[-1], NoScriptError):
                 script.sha = await self.redis.script_load(script.script)
                 continue
             for result in results:
@@ -360,7 +475,13 @@ class RedisClient:
             await self.redis.delete(*(keys.refresh_token(school_number, d) for d in unseen))
 
     async def get_user_session(self, school_number: str) -> UserSessionRedis | None:
-        raw = await self.redis.get(keys.session(school_number))
+        key = keys.session(school_number)
+        if self.lane.full:
+            raw = await self.redis.get(key)
+        else:
+            (raw,) = await self.lane.call(_GET + _arg(key), 1)
+            if isinstance(raw, Exception):
+                raise raw
         return None if raw is None else formats.parse_session(raw)
 
     async def delete_user_session(self, school_number: str) -> bool:
