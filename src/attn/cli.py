@@ -15,7 +15,7 @@ import sys
 from collections.abc import Coroutine
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 
@@ -481,7 +481,7 @@ def _serve_granian(settings: Settings, host: str, port: int, workers: int) -> No
             max_buffer_size=max(settings.MAX_HEADER_BYTES * 2, 65536),
         ),
         backpressure=settings.MAX_CONNECTIONS,
-        log_level=settings.LOG_LEVEL.lower(),  # type: ignore[arg-type]
+        log_level=cast(Any, settings.LOG_LEVEL.lower()),  # granian takes its own enum
         respawn_failed_workers=True,
         workers_kill_timeout=GRACEFUL_STOP_SECONDS,
     ).serve()
