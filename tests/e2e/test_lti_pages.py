@@ -22,7 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.axe import accessibility_problems, overflow_problem
+from tests.support.axe import accessibility_problems, contrast, overflow_problem
 from tests.support.browser import Server, add_people
 from tests.support.lti_platform import INSTRUCTOR, LEARNER, LtiTestPlatform, Member, running
 from tests.support.pages import DESKTOP, PHONE, NewContext, Person, sign_in
@@ -30,6 +30,17 @@ from tests.support.ports import free_ports
 
 SHOTS = Path(os.environ.get("ATTN_LTI_SHOTS", "/tmp/shots-lti"))
 SIZES = [PHONE, DESKTOP]
+# each element's text colour and the first background behind it (white when none is drawn)
+INK_AND_PAPER = """
+els => els.map(el => {
+  let paper = "rgb(255, 255, 255)";
+  for (let up = el; up; up = up.parentElement) {
+    const colour = getComputedStyle(up).backgroundColor;
+    if (colour !== "transparent" && colour !== "rgba(0, 0, 0, 0)") { paper = colour; break; }
+  }
+  return [getComputedStyle(el).color, paper];
+})
+"""
 
 
 class Cast:
@@ -52,12 +63,13 @@ class Cast:
         return [self.teacher, self.student, self.latecomer, self.admin]
 
     def members(self) -> list[Member]:
+        def member(person: Person, role: str) -> Member:
+            return Member(f"u-{person.number}", person.name, person.number, [role])
+
         return [
-            Member(f"u-{self.teacher.number}", self.teacher.name, self.teacher.number, [INSTRUCTOR]),
-            Member(f"u-{self.student.number}", self.student.name, self.student.number, [LEARNER]),
-            Member(
-                f"u-{self.latecomer.number}", self.latecomer.name, self.latecomer.number, [LEARNER]
-            ),
+            member(self.teacher, INSTRUCTOR),
+            member(self.student, LEARNER),
+            member(self.latecomer, LEARNER),
             *self.classmates,
             Member(f"u-{self.context}-guest", "Misafir Öğrenci", "", [LEARNER]),
         ]
@@ -197,6 +209,9 @@ def test_the_lti_pages_pass_axe_and_fit_a_phone(
     expect(teacher.locator("h1")).to_have_text(cast.course)
     expect(teacher.locator("main table")).to_contain_text(cast.classmates[0].name)
     checks.look(teacher, "course")
+    # every button of the page can be read: its words stand out from what is behind them
+    for colours in teacher.locator("main button").evaluate_all(INK_AND_PAPER):
+        assert contrast(*colours) >= 4.5, colours
 
     # a student's launch, after the teacher's, while no lesson of the course is open
     student = new_context(viewport=PHONE, locale=locale).new_page()
@@ -212,14 +227,10 @@ def test_the_lti_pages_pass_axe_and_fit_a_phone(
 
     # grades off, and on again
     teacher.locator("form[action^='/lti/course/grades'] button").click()
-    expect(teacher.locator("form[action^='/lti/course/grades'] input[name=on]")).to_have_value(
-        "1"
-    )
+    expect(teacher.locator("form[action^='/lti/course/grades'] input[name=on]")).to_have_value("1")
     checks.look(teacher, "course-grades-off")
     teacher.locator("form[action^='/lti/course/grades'] button").click()
-    expect(teacher.locator("form[action^='/lti/course/grades'] input[name=on]")).to_have_value(
-        "0"
-    )
+    expect(teacher.locator("form[action^='/lti/course/grades'] input[name=on]")).to_have_value("0")
 
     # the course's lesson started from its page; the page then leads to it
     teacher.locator("form[action='/teacher/start'] button[type=submit]").click()
