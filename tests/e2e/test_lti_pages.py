@@ -324,6 +324,7 @@ def test_the_lti_pages_pass_axe_and_fit_a_phone(
     )
     expect(admin.locator("h1")).to_be_visible()
     assert platform.registrations, "the platform got no registration"
+    expect(admin.locator("main p")).to_contain_text("Moodle")  # its product's name, not its code
     checks.look(admin, "registration-finished")
 
     # the registered platform removed again from the admin page

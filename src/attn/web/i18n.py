@@ -793,7 +793,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Roster from the learning platform",
         "tr": "Öğrenme platformundan öğrenci listesi",
     },
-    "lti_synced_at": {"en": "Last synced at {when}.", "tr": "Son eşitleme: {when}."},
+    "lti_synced_at": {"en": "Last synced {when}.", "tr": "Son eşitleme: {when}."},
     "lti_never_synced": {"en": "Not synced yet.", "tr": "Henüz eşitlenmedi."},
     "lti_sync_now": {"en": "Sync now", "tr": "Şimdi eşitle"},
     "lti_roster_changes": {"en": "Latest changes", "tr": "Son değişiklikler"},
