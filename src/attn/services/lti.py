@@ -845,6 +845,18 @@ def tool_registration(urls: ToolUrls, *, name: str) -> dict[str, t.Any]:
     }
 
 
+# the names people know the platforms by, for the codes their configurations give
+# (`product_family_code`); another code is shown as it is
+PRODUCT_NAMES = {
+    "moodle": "Moodle",
+    "canvas": "Canvas",
+    "desire2learn": "Brightspace",
+    "sakai": "Sakai",
+    "blackboard": "Blackboard",
+    "schoology": "Schoology",
+}
+
+
 async def register(
     ctx: ServiceContext, *, openid_configuration: str, registration_token: str, urls: ToolUrls
 ) -> Platform:
@@ -906,7 +918,7 @@ async def register(
             auth_token_url=config["token_endpoint"],
             keyset_url=config["jwks_uri"],
             deployment_ids=[deployment],
-            name=product or parts.netloc,
+            name=PRODUCT_NAMES.get(product.lower(), product) or parts.netloc,
             auth_audience=config.get("authorization_server") or None,
         )
     except ValueError as exc:

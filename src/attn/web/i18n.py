@@ -749,7 +749,7 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
     },
     "lti_open_new_tab": {"en": "Open in a new tab", "tr": "Yeni sekmede aç"},
-    "lti_tab_title": {"en": "A tab of its own", "tr": "Ayrı bir sekme"},
+    "lti_tab_title": {"en": "Continue in a new tab", "tr": "Yeni sekmede devam edin"},
     "lti_tab": {
         "en": "This link opens ATTN in a new tab, signed in as you; it works once, for a minute.",
         "tr": "Bu bağlantı ATTN'yi sizin adınıza yeni sekmede açar; bir kez, bir dakika geçerli.",
@@ -767,7 +767,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "lti_course": {"en": "Your course", "tr": "Dersiniz"},
     "lti_no_lesson": {
         "en": "No lesson of this course is open now. When your teacher starts one, look again.",
-        "tr": "Bu dersin şu an açık bir oturumu yok. Öğretmeniniz başlattığında yeniden bakın.",
+        "tr": "Bu dersin şu an açık bir yoklaması yok. Öğretmeniniz başlattığında yeniden bakın.",
     },
     "lti_look_again": {"en": "Look again", "tr": "Yeniden bak"},
     "lti_synced": {
@@ -784,7 +784,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The last roster sync failed: the learning platform did not answer.",
         "tr": "Son liste eşitlemesi başarısız oldu: öğrenme platformu yanıt vermedi.",
     },
-    "lti_open_lesson": {"en": "Open the lesson that is on now", "tr": "Şu anki oturumu aç"},
+    "lti_open_lesson": {"en": "Open the lesson's roll", "tr": "Dersin yoklamasını aç"},
     "lti_statistics": {
         "en": "The course's attendance statistics",
         "tr": "Dersin yoklama istatistikleri",
@@ -793,7 +793,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Roster from the learning platform",
         "tr": "Öğrenme platformundan öğrenci listesi",
     },
-    "lti_synced_at": {"en": "Last synced at {when}.", "tr": "Son eşitleme: {when}."},
+    "lti_synced_at": {"en": "Last synced {when}.", "tr": "Son eşitleme: {when}."},
     "lti_never_synced": {"en": "Not synced yet.", "tr": "Henüz eşitlenmedi."},
     "lti_sync_now": {"en": "Sync now", "tr": "Şimdi eşitle"},
     "lti_roster_changes": {"en": "Latest changes", "tr": "Son değişiklikler"},
@@ -830,8 +830,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "lti_platforms": {"en": "Registered platforms", "tr": "Kayıtlı platformlar"},
     "lti_no_platforms": {"en": "No platform is registered.", "tr": "Kayıtlı platform yok."},
-    "lti_client_id": {"en": "client id", "tr": "istemci kimliği"},
-    "lti_deployments": {"en": "deployments", "tr": "dağıtımlar"},
+    "lti_client_id": {"en": "Client ID", "tr": "İstemci kimliği"},
+    "lti_deployments": {"en": "Deployments", "tr": "Dağıtımlar"},
     "lti_remove": {"en": "Remove", "tr": "Kaldır"},
     "lti_add_platform": {"en": "Register a platform by hand", "tr": "Platformu elle kaydet"},
     "lti_add": {"en": "Register", "tr": "Kaydet"},
@@ -844,7 +844,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Other addresses of its course pages (optional, comma-separated)",
         "tr": "Ders sayfalarının başka adresleri (isteğe bağlı, virgülle ayrılmış)",
     },
-    "lti_frame_origins": {"en": "pages also at", "tr": "sayfaları ayrıca şurada"},
+    "lti_frame_origins": {"en": "Course pages also at", "tr": "Ders sayfaları ayrıca şurada"},
     "lti_field_issuer": {"en": "Issuer (platform ID)", "tr": "Yayımcı (platform kimliği)"},
     "lti_field_client_id": {"en": "Client ID", "tr": "İstemci kimliği"},
     "lti_field_auth_login_url": {
@@ -869,6 +869,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This course is not linked to a course of a learning platform.",
         "tr": "Bu ders bir öğrenme platformundaki bir derse bağlı değil.",
     },
+    # LTI pages: the course's lesson while it is on
+    "lti_lesson_now": {"en": "The lesson is on now", "tr": "Ders şu an açık"},
 }
 
 # Error messages by the error's code (`err_<code>`): every code of `attn.errors` has one in
