@@ -33,17 +33,20 @@ def server_cpu_seconds(port: int) -> float:
     return cpu_seconds(lambda _, command: f"--port {port}" in command and "attn" in command)
 
 
-def sessions(redis_url: str, count: int) -> list[str]:
+def sessions(redis_url: str, count: int, role: Role = Role.STUDENT) -> list[str]:
+    """Tokens of `count` live sessions written straight into Redis: students S00000...,
+    or teachers T0000... (the seeded accounts)."""
     client = sync_redis.Redis.from_url(redis_url)
     now = datetime.now(UTC)
     tokens = []
     pipe = client.pipeline(transaction=False)
     for n in range(count):
-        number, secret = f"S{n:05d}", secrets.token_urlsafe(32)
+        number = f"T{n:04d}" if role is Role.TEACHER else f"S{n:05d}"
+        secret = secrets.token_urlsafe(32)
         session = UserSessionRedis(
             school_number=number,
-            full_name=f"Student {n}",
-            role=Role.STUDENT,
+            full_name=f"{role.value.title()} {n}",
+            role=role,
             token_digest=hashlib.sha256(secret.encode()).hexdigest(),
             created_at=now,
             expires_at=now + timedelta(hours=1),

@@ -33,6 +33,7 @@ from typing import Any
 import aiohttp
 import redis as sync_redis
 
+from attn.models import Role
 from attn.store.redis_client import RedisClient, connect
 from bench.cpu import sessions
 from bench.proc import tree_cpu_seconds
@@ -208,30 +209,7 @@ def flush(redis_url: str) -> None:
 
 def teacher_sessions(redis_url: str, count: int) -> list[str]:
     """Sessions of teachers T0000... (the seeded accounts), written straight into Redis."""
-    import hashlib
-    import secrets
-    from datetime import UTC, datetime, timedelta
-
-    from attn.models import Role, UserSessionRedis
-    from attn.store import keys
-
-    client = sync_redis.Redis.from_url(redis_url)
-    now = datetime.now(UTC)
-    tokens = []
-    for n in range(count):
-        number, secret = f"T{n:04d}", secrets.token_urlsafe(32)
-        session = UserSessionRedis(
-            school_number=number,
-            full_name=f"Teacher {n}",
-            role=Role.TEACHER,
-            token_digest=hashlib.sha256(secret.encode()).hexdigest(),
-            created_at=now,
-            expires_at=now + timedelta(hours=1),
-        )
-        client.set(keys.session(number), session.model_dump_json(), ex=3600)
-        tokens.append(f"{number}.{secret}")
-    client.close()
-    return tokens
+    return sessions(redis_url, count, Role.TEACHER)
 
 
 async def bursts(base: str, redis_url: str) -> dict[str, Any]:

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Route, expect
 
 from tests.support.browser import Server
+from tests.support.http_server import static_site
 
 PASSWORD = "framing-test-password"
 TEACHER = "T7701"
@@ -39,31 +38,9 @@ def teacher(attn_server: Server) -> str:
     return TEACHER
 
 
-@contextlib.contextmanager
-def attacker_site(page: str) -> Iterator[str]:
-    """Another web server on this host, on a port of its own, that serves `page`."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = page.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/prize.html"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def attacker_site(page: str) -> contextlib.AbstractContextManager[str]:
+    """Another web server on this host (its own origin), serving `page`."""
+    return static_site(page, "/prize.html")
 
 
 def offline(context: BrowserContext, attn_server: Server) -> list[str]:

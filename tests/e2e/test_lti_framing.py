@@ -4,43 +4,20 @@ of any other origin may not (the CSP's `frame-ancestors` names exactly the platf
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, expect
 
 from tests.support.browser import Server
 from tests.support.cli import assert_ok, attn
 from tests.support.database import Database
-from tests.support.ports import free_ports
+from tests.support.http_server import static_site
 from tests.support.processes import child_environment
 
 
-@contextlib.contextmanager
-def site(page: str) -> Iterator[str]:
-    """A web server of its own on this host (its own origin), serving `page`."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = page.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_ports(1)[0]), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def site(page: str) -> contextlib.AbstractContextManager[str]:
+    """Another web server on this host (its own origin), serving `page`."""
+    return static_site(page, "")
 
 
 def test_only_a_registered_platform_frames_the_lti_pages(
