@@ -578,23 +578,27 @@ async def test_a_registration_whose_issuer_is_elsewhere_is_refused(
     assert len(await lti.list_platforms(lti_api.context)) == 1  # the fixture's
 
 
-NOW = int(time.time())
+def now() -> int:
+    """The time when a case's token is made (not when the module was imported)."""
+    return int(time.time())
+
+
 REFUSALS: dict[str, tuple[Any, dict[str, Any], str]] = {
     # name: (claims from the good ones, sign options, what the log says)
     "expired": (lambda c: c, {"expires_in": -120}, "expired"),
-    "no exp": (lambda c: {**c, "iat": NOW}, {"expires_in": None}, 'missing the "exp" claim'),
+    "no exp": (lambda c: {**c, "iat": now()}, {"expires_in": None}, 'missing the "exp" claim'),
     "issued in the future": (
-        lambda c: {**c, "iat": NOW + 600, "exp": NOW + 900},
+        lambda c: {**c, "iat": now() + 600, "exp": now() + 900},
         {"expires_in": None},
         "issued in the future",
     ),
     "not valid yet": (
-        lambda c: {**c, "iat": NOW, "nbf": NOW + 600, "exp": NOW + 900},
+        lambda c: {**c, "iat": now(), "nbf": now() + 600, "exp": now() + 900},
         {"expires_in": None},
         "not valid yet",
     ),
     "expired beyond the leeway": (
-        lambda c: {**c, "iat": NOW - 900, "exp": NOW - 90},
+        lambda c: {**c, "iat": now() - 900, "exp": now() - 90},
         {"expires_in": None},
         "has expired",
     ),
