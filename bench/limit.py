@@ -8,12 +8,14 @@ of the real join script, then answers with the record JSON. Both commands go thr
 lean Redis path the service's join uses (`attn.store.redis_client.Lane`). No framework, no
 edge, no student-list commands, no security options: what the join's cost is measured
 against (`bench.goals`). It is served as `attn serve` serves the app (uvicorn, uvloop, the
-same bounded httptools protocol and limits), so that only the app differs. It is a bench
+same bounded httptools protocol and limits, the same garbage collector settings), so that
+only the app differs. It is a bench
 fixture, not a service.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import json
@@ -22,6 +24,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from attn.app import SERVED_GC_THRESHOLDS
 from attn.models import AttendanceRecordRedis, to_ms
 from attn.store import formats, keys
 from attn.store.redis_client import Lane, _script_source, connect, pack
@@ -43,7 +46,7 @@ class Limit:
                 if message["type"] == "lifespan.startup":
                     self.redis = connect(self.redis_url, max_connections=64, pool_timeout=5)
                     self.sha = await self.redis.script_load(_script_source("add_attendance_record"))
-                    self.lane = Lane(self.redis, 32)
+                    self.lane = Lane(self.redis, 2)
                     await send({"type": "lifespan.startup.complete"})
                 else:
                     await self.lane.close()
@@ -118,7 +121,12 @@ class Limit:
 
 
 def create() -> Limit:
-    return Limit(os.environ["ATTN_REDIS_URL"])
+    """The app, with the collector set as `attn.app.served_app` sets a served worker's."""
+    limit = Limit(os.environ["ATTN_REDIS_URL"])
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVED_GC_THRESHOLDS)
+    return limit
 
 
 def main() -> None:

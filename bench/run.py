@@ -512,17 +512,28 @@ async def record_memory(store: RedisClient, lesson_id: str) -> dict[str, Any]:
     }
 
 
+# What sends a live-updates scenario's joins: given the lesson and the tokens, it fills in
+# when each student's join was sent (as it is sent) and answered (perf_counter, keyed by
+# student number) and returns the errors.
+JoinSender = Callable[[str, list[str], dict[str, float], dict[str, float]], Awaitable[int]]
+
+
 async def live_updates(
-    load: Load, workers: int, teacher_token: str, tokens: list[str], start: Any, join: Any
+    load: Load,
+    workers: int,
+    teacher_token: str,
+    tokens: list[str],
+    start: Any,
+    join: Any,
+    send_joins: JoinSender | None = None,
 ) -> Result:
     """20 teachers watch one lesson's event stream while 1,500 students join it; latency is
-    from a join's request to each watcher's receipt of its event."""
+    from a join's request to each watcher's receipt of its event. The joins go through `load`
+    unless `send_joins` is given."""
     lesson_id = await start(teacher_token, "Watched Lecture")
     sent: dict[str, float] = {}
     answered: dict[str, float] = {}
-    delays: list[float] = []
-    # from the join's answer (its record written and published) to the watcher's receipt
-    fan_out: list[float] = []
+    arrivals: list[tuple[str, float]] = []  # (student, when a watcher read its event)
     expected = len(tokens)
     ready = 0
     all_ready = asyncio.Event()
@@ -545,11 +556,7 @@ async def live_updates(
                         if ready == 20:
                             all_ready.set()
                 elif line.startswith("data: ") and event == "record":
-                    number = json.loads(line[6:])["student_number"]
-                    now = time.perf_counter()
-                    delays.append(now - sent.get(number, now))
-                    if number in answered:
-                        fan_out.append(now - answered[number])
+                    arrivals.append((json.loads(line[6:])["student_number"], time.perf_counter()))
                     seen += 1
                     if seen == expected:
                         return seen
@@ -571,7 +578,10 @@ async def live_updates(
         return run
 
     started = time.perf_counter()
-    _, errors, _, _ = await load.burst([timed_join(token, n) for n, token in enumerate(tokens)])
+    if send_joins is None:
+        _, errors, _, _ = await load.burst([timed_join(token, n) for n, token in enumerate(tokens)])
+    else:
+        errors = await send_joins(lesson_id, tokens, sent, answered)
     try:
         received = await asyncio.wait_for(asyncio.gather(*watchers), 60)
     except TimeoutError:
@@ -579,6 +589,10 @@ async def live_updates(
         for task in watchers:
             task.cancel()
     seconds = time.perf_counter() - started
+    delays = [when - sent[number] for number, when in arrivals if number in sent]
+    # from the join's answer (its record written and published) to the watcher's receipt; an
+    # event read before its join's answer counts as 0
+    fan_out = [max(0.0, when - answered[number]) for number, when in arrivals if number in answered]
     result = summarize(
         "live updates (1,500 joins -> 20 watchers)",
         workers,
@@ -592,8 +606,7 @@ async def live_updates(
     result.extra = {
         "events_expected": expected * 20,
         "join_errors": errors,
-        # events that arrived before their join's answer was read count from the answer as 0
-        "fan_out_p99_ms": round(percentile([max(0.0, d) for d in fan_out], 0.99) * 1000, 2),
+        "fan_out_p99_ms": round(percentile(fan_out, 0.99) * 1000, 2),
     }
     print(
         f"  {result.scenario:<38} {result.ops:>6} events p50 {result.p50_ms:.1f} "

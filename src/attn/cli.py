@@ -430,7 +430,7 @@ def serve(
             # signal back, which `_stop_on_signals` turns into `Stopped`); on the way out the
             # sweeper finishes its pass and the embedded server is stopped.
             uvicorn.run(
-                "attn.app:create_app",
+                "attn.app:served_app",
                 factory=True,
                 host=host,
                 port=port,
@@ -466,7 +466,7 @@ def _serve_granian(settings: Settings, host: str, port: int, workers: int) -> No
     except ImportError:
         fail("--server granian needs granian: pip install granian")
     Granian(
-        "attn.app:create_app",
+        "attn.app:served_app",
         factory=True,
         address=host,
         port=port,

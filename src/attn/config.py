@@ -157,8 +157,9 @@ class Settings(BaseSettings):
     # hot path
     # answer the join and GET /auth/me in a lean handler before FastAPI (false: FastAPI only)
     LEAN_ROUTES: bool = True
-    # connections per worker, besides the pool, for the session read and the join (0: none)
-    REDIS_LANE_CONNECTIONS: Annotated[int, Field(ge=0, le=1000)] = 32
+    # connections per worker, besides the pool, that carry every request's session read and
+    # join at once, pipelined (attn.store.lane); 0: none, both go through the pool
+    REDIS_LANE_CONNECTIONS: Annotated[int, Field(ge=0, le=64)] = 2
 
     @field_validator("DATABASE_URL")
     @classmethod

@@ -1,5 +1,6 @@
-"""The lane (`RedisClient.lane`): the session read and the join's pipeline sent on
-connections of its own, packed by `pack`, with the same answers as redis-py's client."""
+"""The lane (`RedisClient.lane`): the session read and the join's pipeline sent on a few
+shared connections of its own, packed by `pack`, pipelined, with the same answers as
+redis-py's client."""
 
 from __future__ import annotations
 
@@ -11,17 +12,18 @@ import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from attn.models import Role, UserSessionRedis
 from attn.store import keys
-from attn.store.redis_client import LANE_NAME, JoinOutcome, RedisClient, connect, pack
+from attn.store.redis_client import LANE_NAME, JoinOutcome, Lane, RedisClient, connect, pack
 from tests.support.lessons import make_lesson, make_record
 
 
 @pytest.fixture
 async def stores(redis: aioredis.Redis, redis_url: str) -> AsyncIterator[tuple[RedisClient, ...]]:
-    """A client with a lane of 4 and one without a lane."""
-    lane = RedisClient(connect(redis_url, max_connections=20, pool_timeout=5), lane_connections=4)
+    """A client with a lane of 1 connection and one without a lane."""
+    lane = RedisClient(connect(redis_url, max_connections=20, pool_timeout=5), lane_connections=1)
     plain = RedisClient(connect(redis_url, max_connections=20, pool_timeout=5), lane_connections=0)
     yield lane, plain
     await lane.close()
@@ -113,11 +115,57 @@ async def test_an_error_reply_is_raised_and_the_connection_kept(
     assert len(await lane_clients(redis)) == 1
 
 
-async def test_callers_beyond_the_lane_use_the_pool(
+async def test_callers_at_once_share_the_connections_and_each_gets_its_own_reply(
+    redis: aioredis.Redis, redis_url: str
+) -> None:
+    sessions = [await save_session(redis, f"S{n}") for n in range(200)]
+    await redis.delete(keys.session("S7"))
+    await redis.hset(keys.session("S7"), "not", "a string")
+    store = RedisClient(connect(redis_url, max_connections=4, pool_timeout=5), lane_connections=3)
+    try:
+        found = await asyncio.gather(
+            *(store.get_user_session(f"S{n}") for n in range(200)), return_exceptions=True
+        )
+        assert isinstance(found[7], ResponseError)  # in its place, the others unharmed
+        assert [f for n, f in enumerate(found) if n != 7] == [
+            s for n, s in enumerate(sessions) if n != 7
+        ]
+        assert len(await lane_clients(redis)) == 3
+    finally:
+        await store.close()
+    assert await lane_clients(redis) == []
+
+
+async def test_a_caller_that_gives_up_leaves_the_others_replies_in_order(
     stores: tuple[RedisClient, RedisClient], redis: aioredis.Redis
 ) -> None:
     lane, _ = stores
-    sessions = [await save_session(redis, f"S{n}") for n in range(40)]
-    found = await asyncio.gather(*(lane.get_user_session(f"S{n}") for n in range(40)))
-    assert found == sessions
-    assert 1 <= len(await lane_clients(redis)) <= 4
+    sessions = [await save_session(redis, f"S{n}") for n in range(30)]
+    calls = [asyncio.create_task(lane.get_user_session(f"S{n}")) for n in range(30)]
+    await asyncio.sleep(0)  # all queued
+    for n in range(0, 30, 3):
+        calls[n].cancel()
+    found = await asyncio.gather(*calls, return_exceptions=True)
+    for n in range(30):
+        if n % 3:
+            assert found[n] == sessions[n]
+        else:
+            assert isinstance(found[n], asyncio.CancelledError)
+    assert await lane.get_user_session("S29") == sessions[29]
+    assert len(await lane_clients(redis)) == 1
+
+
+async def test_a_reply_that_does_not_come_times_out_and_the_next_call_has_a_new_connection(
+    redis: aioredis.Redis, redis_url: str
+) -> None:
+    slow = aioredis.Redis.from_url(redis_url, socket_timeout=0.3, decode_responses=True)
+    lane = Lane(slow, 1)
+    try:
+        waiting = asyncio.create_task(lane.call(pack("BLPOP", "nothing", 0), 1))
+        with pytest.raises(RedisTimeoutError):
+            await waiting
+        await redis.set("k", "v")
+        assert await lane.call(pack("GET", "k"), 1) == ["v"]
+    finally:
+        await lane.close()
+        await slow.aclose()

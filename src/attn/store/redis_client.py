@@ -8,7 +8,6 @@ Imports only `attn.models` and `attn.store.keys`.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from collections.abc import Sequence
@@ -19,12 +18,9 @@ from importlib import metadata, resources
 from typing import Any, Generic, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
 from redis.driver_info import DriverInfo
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import NoScriptError
 
 from attn.models import (
     AttendanceRecordRedis,
@@ -37,6 +33,10 @@ from attn.models import (
     to_ms,
 )
 from attn.store import formats, keys
+from attn.store.lane import LANE_NAME as LANE_NAME
+from attn.store.lane import Lane as Lane
+from attn.store.lane import _arg
+from attn.store.lane import pack as pack
 from attn.store.live import RollFeed
 
 OutcomeT = TypeVar("OutcomeT", bound=StrEnum)
@@ -227,88 +227,7 @@ def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis:
     return Redis(connection_pool=pool)
 
 
-def _arg(value: str | int) -> bytes:
-    """One argument in RESP: `$<length>` and its bytes (UTF-8 text, decimal integers)."""
-    data = value.encode() if isinstance(value, str) else str(int(value)).encode()
-    return b"$%d\r\n%s\r\n" % (len(data), data)
-
-
-def pack(*args: str | int) -> bytes:
-    """A command in RESP, as redis-py would pack it, without its per-argument encoder."""
-    parts = [b"*%d\r\n" % len(args)]
-    for value in args:
-        data = value.encode() if isinstance(value, str) else b"%d" % value
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
-
-
 _GET = b"*2\r\n" + _arg("GET")
-# The lane's connections' name in CLIENT LIST.
-LANE_NAME = "attn-lane"
-
-
-class Lane:
-    """Connections of its own for the two commands every join sends (the session `GET`, the
-    join's pipeline), used without redis-py's per-call machinery: no pool lock, no packing
-    encoder, no retry wrapper, one timeout for the whole exchange instead of one per send
-    and read (each send a task of its own on Python 3.11).
-
-    At most `size` connections, kept open between calls; a caller that finds none free is
-    sent the ordinary way (`full`), so nothing waits here. A connection that fails or times
-    out is dropped; a call on a reused connection that the server closed meanwhile is tried
-    once more on a new one, as redis-py's retry would.
-    """
-
-    def __init__(self, redis: Redis, size: int) -> None:
-        pool = redis.connection_pool
-        self._connection_class = pool.connection_class
-        # the timeout is the lane's (below), not each read's
-        self._kwargs = {**pool.connection_kwargs, "socket_timeout": None, "client_name": LANE_NAME}
-        self._timeout: float | None = pool.connection_kwargs.get("socket_timeout")
-        self._idle: list[AbstractConnection] = []
-        self._open = 0
-        self.size = size
-
-    @property
-    def full(self) -> bool:
-        return not self._idle and self._open >= self.size
-
-    async def call(self, packed: bytes, replies: int) -> list[Any]:
-        """Send `packed` (one or more commands) and read `replies` replies; an error reply
-        is returned in its place, as an exception."""
-        for attempt in range(2):
-            reused = bool(self._idle)
-            if reused:
-                connection = self._idle.pop()
-            else:
-                connection = self._connection_class(**self._kwargs)
-                self._open += 1
-            try:
-                async with asyncio.timeout(self._timeout):
-                    await connection.send_packed_command(packed)
-                    results: list[Any] = []
-                    for _ in range(replies):
-                        try:
-                            results.append(await connection.read_response())
-                        except ResponseError as error:
-                            results.append(error)
-            except BaseException as exc:
-                self._open -= 1
-                await connection.disconnect(nowait=True)
-                if isinstance(exc, TimeoutError):
-                    raise RedisTimeoutError("Timeout talking to Redis") from exc
-                if reused and attempt == 0 and isinstance(exc, RedisConnectionError | OSError):
-                    continue
-                raise
-            self._idle.append(connection)
-            return results
-        raise AssertionError("unreachable")
-
-    async def close(self) -> None:
-        idle, self._idle = self._idle, []
-        self._open -= len(idle)
-        for connection in idle:
-            await connection.disconnect()
 
 
 def _strings(values: Any) -> list[str]:
@@ -344,7 +263,7 @@ def _listing_commands(student_number: str, lesson_id: str, when: datetime) -> li
 class RedisClient:
     """Live state of sessions, lessons and attendance records."""
 
-    def __init__(self, redis: Redis, *, lane_connections: int = 32) -> None:
+    def __init__(self, redis: Redis, *, lane_connections: int = 2) -> None:
         self.redis = redis
         self.feed = RollFeed(redis)
         self.lane = Lane(redis, lane_connections)
