@@ -69,9 +69,10 @@ def utc_now() -> datetime:
 
 def format_time(value: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and `Z`: one fixed-width form for every time."""
-    return (
-        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    )
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # "...+00:00" -> "...Z"; isoformat costs a third of strftime, on every record written
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def from_ms(ms: int) -> datetime:
