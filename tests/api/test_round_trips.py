@@ -8,11 +8,13 @@ import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
 
+from attn.store import lane
 from tests.support.api import Api
 
 
 class RoundTrips:
-    """Counts writes of commands to Redis sockets (one per request or pipeline)."""
+    """Counts writes of commands to Redis sockets (one per request or pipeline, on the pool's
+    connections or the lane's)."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -28,6 +30,13 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> RoundTrips:
         await original(self, command, check_health)
 
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    flush = lane._Shared._flush
+
+    def counting_flush(self: lane._Shared) -> None:
+        counter.count += bool(self.outgoing)
+        flush(self)
+
+    monkeypatch.setattr(lane._Shared, "_flush", counting_flush)
     return counter
 
 
