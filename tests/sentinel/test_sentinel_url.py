@@ -42,7 +42,7 @@ def test_a_bad_url_is_refused_with_the_reason(url: str, says: str) -> None:
 
 
 def test_the_settings_take_a_sentinel_url_and_refuse_one_without_a_primary() -> None:
-    url = "redis+sentinel://127.0.0.1:26379/attn"
-    assert Settings(REDIS_URL=url).REDIS_URL == url
+    settings = Settings(REDIS_URL="redis+sentinel://127.0.0.1:26379/attn")
+    assert settings.REDIS_URL == "redis+sentinel://127.0.0.1:26379/attn"
     with pytest.raises(ValidationError, match="must name the primary"):
         Settings(REDIS_URL="redis+sentinel://127.0.0.1:26379")

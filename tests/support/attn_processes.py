@@ -63,8 +63,10 @@ async def attn_process(
         if port is not None:
             try:
                 await wait_until_up(f"{running.url}/healthz")
-            except BaseException:
-                raise AssertionError(f"attn {args[0]} did not come up:\n{running.log_text()}")
+            except AssertionError as exc:
+                raise AssertionError(
+                    f"attn {args[0]} did not come up:\n{running.log_text()}"
+                ) from exc
         yield running
     finally:
         await stop(process)
