@@ -18,8 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from attn.store import keys
 
@@ -61,7 +60,9 @@ class RollFeed:
                 listeners.discard(queue)
                 if not listeners:
                     self._listeners.pop(channel, None)
-                    with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
+                    # on a lost connection (or a reconnect the reader makes at the same
+                    # time) the channel stays subscribed: its messages find no listener
+                    with contextlib.suppress(RedisError):
                         await self._pubsub.unsubscribe(channel)
 
     def _new_pubsub(self) -> Any:
@@ -88,7 +89,7 @@ class RollFeed:
         while self._listeners:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
-            except (RedisConnectionError, RedisTimeoutError) as exc:
+            except RedisError as exc:
                 log.warning("roll feed lost its connection: %s", exc)
                 self._lost()
                 await asyncio.sleep(0.5)
