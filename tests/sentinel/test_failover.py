@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 
 from attn.services.live_roll import FEED_LOST
@@ -50,6 +51,7 @@ class Stream:
     acknowledged: dict[str, float] = field(default_factory=dict)  # student -> when
     attempts: list[tuple[float, float, int]] = field(default_factory=list)  # sent, answered, status
     failed_at: float = 0.0
+    page_statuses: list[int] = field(default_factory=list)  # the student page, in the outage
 
     def refusals(self) -> list[float]:
         """When each 503 came."""
@@ -85,7 +87,26 @@ async def join_until_accepted(
         assert response.status_code == 503, (response.status_code, response.text)
         assert response.json()["error"]["code"] == "service_unavailable"
         assert int(response.headers["Retry-After"]) >= 1
+        if not seen.page_statuses:
+            seen.page_statuses.append(await student_page_status(api, headers))
         await asyncio.sleep(RETRY_PAUSE)
+
+
+async def student_page_status(api: Api, headers: dict[str, str]) -> int:
+    """The student's page as a browser asks for it: 200, or a 503 page with Retry-After."""
+    token = headers["Authorization"].removeprefix("Bearer ")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.app),
+        base_url="http://testserver",
+        headers={"Accept": "text/html"},
+        cookies={"attn_session": token},
+    ) as pages:
+        page = await pages.get("/student")
+    assert page.status_code in (200, 503), (page.status_code, page.text)
+    if page.status_code == 503:
+        assert page.headers["content-type"].startswith("text/html")
+        assert int(page.headers["Retry-After"]) >= 1
+    return page.status_code
 
 
 @pytest.mark.parametrize("failure", ["kill", "demote"])
@@ -104,73 +125,76 @@ async def test_check_ins_get_503_during_a_failover_and_recover_by_themselves(
         students = [await api.user_headers("student") for _ in range(STUDENTS)]
         late_student, late_headers = await api.user_headers("student")
 
+        # the sweep worker runs through it all, as `attn worker` would
         stop_sweeping = asyncio.Event()
         sweeper = asyncio.create_task(run_forever(ctx, stop_sweeping))
-        seen = Stream()
-        safe: set[str] = set()
-        waiting = asyncio.Queue[tuple[str, dict[str, str]]]()
-        for user, headers in students:
-            waiting.put_nowait((user.school_number, headers))
+        try:
+            seen = Stream()
+            safe: set[str] = set()
+            waiting = asyncio.Queue[tuple[str, dict[str, str]]]()
+            for user, headers in students:
+                waiting.put_nowait((user.school_number, headers))
 
-        async def joiner() -> None:
-            while not waiting.empty():
-                student, headers = waiting.get_nowait()
-                await join_until_accepted(api, lesson_id, student, headers, seen)
+            async def joiner() -> None:
+                while not waiting.empty():
+                    student, headers = waiting.get_nowait()
+                    await join_until_accepted(api, lesson_id, student, headers, seen)
 
-        async with ctx.redis_client.feed.listen(lesson_id) as old_feed:
-            joiners = [asyncio.create_task(joiner()) for _ in range(JOINERS)]
-            await wait_for(lambda: _true(len(seen.acknowledged) >= KILL_AFTER), 30)
-            # Everything acknowledged so far is on the replica once WAIT returns; what is
-            # acknowledged from here to the kill may not be.
-            safe = set(seen.acknowledged)
-            with servers.client(servers.primary_port) as primary:
-                primary.set("attn-test:replicated", "1")
-                assert primary.execute_command("WAIT", 1, 2000) == 1
-            seen.failed_at = time.monotonic()
+            async with ctx.redis_client.feed.listen(lesson_id) as old_feed:
+                joiners = [asyncio.create_task(joiner()) for _ in range(JOINERS)]
+                await wait_for(lambda: _true(len(seen.acknowledged) >= KILL_AFTER), 30)
+                # Everything acknowledged so far is on the replica once WAIT returns; what is
+                # acknowledged from here to the kill may not be.
+                safe = set(seen.acknowledged)
+                with servers.client(servers.primary_port) as primary:
+                    primary.set("attn-test:replicated", "1")
+                    assert primary.execute_command("WAIT", 1, 2000) == 1
+                seen.failed_at = time.monotonic()
+                if failure == "kill":
+                    servers.kill(servers.primary_port)
+                else:  # the sentinels promote the replica and demote the primary, still running
+                    with servers.client(servers.sentinel_ports[0]) as sentinel:
+                        sentinel.execute_command("SENTINEL", "FAILOVER", PRIMARY_NAME)
+                await asyncio.wait_for(asyncio.gather(*joiners), 60)
+                promoted = await asyncio.to_thread(servers.wait_for_failover)
+                assert promoted == servers.replica_port
+                roll = await ctx.redis_client.get_attendance_records(lesson_id)
+                present = {record.student_number for record in roll}
+                # The feed says it may have missed records (redis-py's retries may take a few
+                # seconds to give up or to reconnect), or, only when its connection lived on (the
+                # sentinels leave a demoted primary's subscribers connected, and as a replica it
+                # relays what the promoted one publishes), hears every record.
+                heard = await asyncio.wait_for(heard_until_lost_or(present, old_feed), 30)
+                if FEED_LOST not in heard:
+                    assert failure == "demote"
+
+            # a feed opened now hears check-ins on the promoted primary
+            async with ctx.redis_client.feed.listen(lesson_id) as new_feed:
+                joined = await api.client.post(
+                    f"/student/lessons/{lesson_id}/attendance", headers=late_headers
+                )
+                assert joined.status_code == 201, joined.text
+                heard_now = await asyncio.wait_for(new_feed.get(), 10)
+                assert late_student.school_number in heard_now
+
+            roll = await ctx.redis_client.get_attendance_records(lesson_id)
+            present = {record.student_number for record in roll} - {late_student.school_number}
+            assert safe <= present
+            lost = set(seen.acknowledged) - present  # acknowledged after the WAIT, if any
+            refusals = seen.refusals()
             if failure == "kill":
-                servers.kill(servers.primary_port)
-            else:  # the sentinels promote the replica and demote the primary, still running
-                with servers.client(servers.sentinel_ports[0]) as sentinel:
-                    sentinel.execute_command("SENTINEL", "FAILOVER", PRIMARY_NAME)
-            await asyncio.wait_for(asyncio.gather(*joiners), 60)
-            assert servers.wait_for_failover() == servers.replica_port
-            heard = [old_feed.get_nowait() for _ in range(old_feed.qsize())]
-        roll = await ctx.redis_client.get_attendance_records(lesson_id)
-        present = {record.student_number for record in roll}
-        if FEED_LOST not in heard:
-            # Only a feed whose connection lived on may say nothing: the sentinels do not
-            # disconnect subscribers of a demoted primary, which, as a replica, still
-            # relays what is published on the promoted one.
-            assert failure == "demote"
-            heard_students = {json.loads(item)["student_number"] for item in heard}
-            assert present <= heard_students
+                assert refusals, "the kill went unnoticed: no request was refused"
+            outage = seen.outage()
 
-        # a feed opened now hears check-ins on the promoted primary
-        async with ctx.redis_client.feed.listen(lesson_id) as new_feed:
-            joined = await api.client.post(
-                f"/student/lessons/{lesson_id}/attendance", headers=late_headers
+            finished = await api.client.post(
+                f"/teacher/lessons/{lesson_id}/finish", headers=teacher_headers
             )
-            assert joined.status_code == 201, joined.text
-            heard = await asyncio.wait_for(new_feed.get(), 10)
-            assert late_student.school_number in heard
-
-        roll = await ctx.redis_client.get_attendance_records(lesson_id)
-        present = {record.student_number for record in roll} - {late_student.school_number}
-        assert safe <= present
-        lost = set(seen.acknowledged) - present  # acknowledged after the WAIT, if any
-        refusals = seen.refusals()
-        if failure == "kill":
-            assert refusals, "the kill went unnoticed: no request was refused"
-        outage = seen.outage()
-
-        finished = await api.client.post(
-            f"/teacher/lessons/{lesson_id}/finish", headers=teacher_headers
-        )
-        assert finished.status_code == 200, finished.text
-        # the sweep worker, which ran through the outage, persists it by itself
-        await wait_for(lambda: _equal(sql_counts(ctx, lesson_id), (1, len(roll))), seconds=30)
-        stop_sweeping.set()
-        await asyncio.wait_for(sweeper, 10)
+            assert finished.status_code == 200, finished.text
+            # the sweep worker, which ran through the outage, persists it by itself
+            await wait_for(lambda: _equal(sql_counts(ctx, lesson_id), (1, len(roll))), seconds=30)
+        finally:
+            stop_sweeping.set()
+            await asyncio.wait_for(sweeper, 10)
 
         figures = {
             "failure": failure,
@@ -180,6 +204,7 @@ async def test_check_ins_get_503_during_a_failover_and_recover_by_themselves(
             else 0,
             "refused_503": len(refusals),
             "requests": len(seen.attempts),
+            "student_page_in_the_outage": seen.page_statuses[0] if seen.page_statuses else None,
             "acknowledged": len(seen.acknowledged),
             "acknowledged_after_wait": len(set(seen.acknowledged) - safe),
             "acknowledged_and_lost": len(lost),
@@ -187,6 +212,17 @@ async def test_check_ins_get_503_during_a_failover_and_recover_by_themselves(
         for name, value in figures.items():
             record_property(name, value)
         print(f"\nsentinel failover: {figures}")
+
+
+async def heard_until_lost_or(students: set[str], feed: asyncio.Queue[str]) -> list[str]:
+    """What the feed hands over until it says it lost records, or every one of `students`'
+    records has come."""
+    heard: list[str] = []
+    while FEED_LOST not in heard and not students <= {
+        json.loads(item)["student_number"] for item in heard if item != FEED_LOST
+    }:
+        heard.append(await feed.get())
+    return heard
 
 
 async def _true(value: bool) -> bool:

@@ -1,11 +1,17 @@
-"""`redis+sentinel://` URLs: what they name, and the settings' refusal of a bad one."""
+"""`redis+sentinel://` URLs: what they name, and the settings' refusal of a bad one; and the
+errors redis-py raises in a failover, each a 503."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from redis.asyncio.sentinel import MasterNotFoundError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from attn.config import Settings
+from attn.http.errors import is_unavailable
 from attn.store.sentinel import InvalidSentinelUrl, SentinelUrl, parse_sentinel_url
 
 
@@ -46,3 +52,17 @@ def test_the_settings_take_a_sentinel_url_and_refuse_one_without_a_primary() -> 
     assert settings.REDIS_URL == "redis+sentinel://127.0.0.1:26379/attn"
     with pytest.raises(ValidationError, match="must name the primary"):
         Settings(REDIS_URL="redis+sentinel://127.0.0.1:26379")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        MasterNotFoundError("No master found for 'attn'"),
+        RedisConnectionError("The previous master is now a slave"),
+        ReadOnlyError("You can't write against a read only replica."),
+        ResponseError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is 'no'."),
+        RedisTimeoutError("Timeout reading from socket"),
+    ],
+)
+def test_what_redis_py_raises_in_a_failover_is_unavailable(error: Exception) -> None:
+    assert is_unavailable(error)

@@ -140,18 +140,27 @@ class SentinelSet:
         return True
 
     def wait_for_failover(self, timeout: float = READY_TIMEOUT) -> int:
-        """The new primary's port, once every sentinel names it and it takes writes."""
+        """The new primary's port, once every sentinel names it, none thinks it down, and it
+        takes writes."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.primary_address() == self.replica_port:
-                try:
-                    with self.client(self.replica_port) as promoted:
-                        if promoted.info("replication").get("role") == "master":
-                            return self.replica_port
-                except redis.RedisError:
-                    pass
+            if self._promoted():
+                return self.replica_port
             time.sleep(0.1)
         raise RuntimeError("no failover happened")
+
+    def _promoted(self) -> bool:
+        try:
+            for port in self.sentinel_ports:
+                with self.client(port) as sentinel:
+                    state = sentinel.execute_command("SENTINEL", "MASTER", PRIMARY_NAME)
+                    fields = dict(zip(state[::2], state[1::2], strict=True))
+                    if int(fields["port"]) != self.replica_port or fields["flags"] != "master":
+                        return False
+            with self.client(self.replica_port) as promoted:
+                return bool(promoted.info("replication").get("role") == "master")
+        except redis.RedisError:
+            return False
 
     def stop(self) -> None:
         for process in self.processes.values():

@@ -13,6 +13,7 @@ Imports only redis-py.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -82,6 +83,26 @@ def parse_sentinel_url(url: str) -> SentinelUrl:
     return SentinelUrl(sentinels, name, password, int(db), options.get("sentinel_password"))
 
 
+class Sentinels(Sentinel):
+    """redis-py's Sentinel, asking for the primary once at a time: its look-up moves the
+    sentinel that answered to the front of its list across an await, and concurrent look-ups
+    (every new connection makes one) lose a sentinel's client from that list, never to be
+    asked or closed again. Closes every client it made."""
+
+    def __init__(self, sentinels: list[tuple[str, int]], **options: Any) -> None:
+        super().__init__(sentinels, **options)  # type: ignore[no-untyped-call]
+        self._clients = list(self.sentinels)
+        self._lookup = asyncio.Lock()
+
+    async def discover_master(self, service_name: str) -> Any:
+        async with self._lookup:
+            return await super().discover_master(service_name)
+
+    async def aclose(self) -> None:
+        self.sentinels = self._clients
+        await super().aclose()
+
+
 class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
     """The sentinel pool with the blocking pool's wait for a free connection (redis-py's own
     sentinel pool raises at once when its connections are all in use), and that closes its
@@ -105,7 +126,7 @@ def connect(url: str, *, max_connections: int, pool_timeout: float, **options: A
     }
     if parsed.sentinel_password:
         sentinel_options["password"] = parsed.sentinel_password
-    manager = Sentinel(parsed.sentinels, sentinel_kwargs=sentinel_options)  # type: ignore[no-untyped-call]
+    manager = Sentinels(parsed.sentinels, sentinel_kwargs=sentinel_options)
     client: Redis = manager.master_for(
         parsed.primary_name,
         connection_pool_class=BlockingSentinelPool,
