@@ -176,8 +176,14 @@ class Settings(BaseSettings):
     def _check_redis_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        scheme = urlsplit(value).scheme
+        if scheme not in ("redis", "rediss", "unix", "redis+sentinel"):
+            raise ValueError("must start with redis://, rediss://, unix:// or redis+sentinel://")
+        hosts_and_name = value.partition("?")[0].removeprefix("redis+sentinel://")
+        if scheme == "redis+sentinel" and not hosts_and_name.partition("/")[2].strip("/"):
+            raise ValueError(
+                "redis+sentinel:// must name the primary: redis+sentinel://host:port/name"
+            )
         return value
 
     @field_validator("TRUSTED_PROXIES")

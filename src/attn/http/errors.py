@@ -76,7 +76,10 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
 # A backing store that did not answer, or refused to write: 503, whichever face asked.
 # OSError is a driver's own connection error (refused, reset, timed out) that reached us
 # unwrapped. Redis refuses writes when it is out of memory (OOM) or a replica (READONLY);
-# redis-py gives those their own classes.
+# redis-py gives those their own classes. During a Sentinel failover redis-py raises
+# MasterNotFoundError (no sentinel names a primary yet) and, from a demoted primary's READONLY,
+# ConnectionError: both are ConnectionErrors, as is BusyLoadingError (a server loading its
+# data after a restart).
 UNAVAILABLE: tuple[type[Exception], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
@@ -87,8 +90,9 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
 )
 # The other refusals of writes, which redis-py reports as a plain ResponseError: the server
-# cannot persist (MISCONF), or has too few replicas (NOREPLICAS). By their error code.
-REFUSED_WRITE_CODES = frozenset({"OOM", "READONLY", "MISCONF", "NOREPLICAS"})
+# cannot persist (MISCONF), has too few replicas (NOREPLICAS), or is a replica that lost its
+# primary and serves nothing meanwhile (MASTERDOWN). By their error code.
+REFUSED_WRITE_CODES = frozenset({"OOM", "READONLY", "MISCONF", "NOREPLICAS", "MASTERDOWN"})
 UNAVAILABLE_MESSAGE = "The service is briefly unavailable; try again."
 
 

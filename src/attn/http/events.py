@@ -14,6 +14,7 @@ from attn.http.errors import is_unavailable
 from attn.models import UserSessionRedis
 from attn.services import live_roll
 from attn.services.context import ServiceContext
+from attn.services.live_roll import FEED_LOST
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,19 @@ async def roll_events(
                         renew_at = loop.time() + interval
                         continue
                     # the records queued meanwhile (a burst of joins) go in the same write
-                    events = [f"event: record\ndata: {record}\n\n"]
-                    while not queue.empty() and len(events) < BATCH_EVENTS:
-                        events.append(f"event: record\ndata: {queue.get_nowait()}\n\n")
-                    yield "".join(events)
+                    events = []
+                    while record != FEED_LOST:
+                        events.append(f"event: record\ndata: {record}\n\n")
+                        if queue.empty() or len(events) >= BATCH_EVENTS:
+                            break
+                        record = queue.get_nowait()
+                    if events:
+                        yield "".join(events)
+                    if record == FEED_LOST:
+                        # records may have been missed: the client reconnects after
+                        # RETRY_MS and reads the roll again at `ready`
+                        log.warning("a live roll stopped: its feed lost the Redis connection")
+                        return
         except Exception as exc:
             if not is_unavailable(exc):
                 raise

@@ -21,6 +21,7 @@ from attn.errors import TooManyEventStreams
 from attn.models import UserSessionRedis, to_ms
 from attn.services import teacher_service
 from attn.services.context import ServiceContext
+from attn.store.live import FEED_LOST as FEED_LOST  # what a watcher's queue may hold
 from attn.store.redis_client import StreamOutcome
 
 # A lease outlives two missed renewals, and a little more for a busy worker.
@@ -48,7 +49,8 @@ class RollWatch:
     stream_id: str
 
     def records(self) -> AbstractAsyncContextManager[asyncio.Queue[str]]:
-        """The lesson's new and changed records (JSON) as they happen, while the block runs."""
+        """The lesson's new and changed records (JSON) as they happen, while the block runs;
+        `FEED_LOST` in their place when some may have been missed (the watch must end)."""
         return self.ctx.redis_client.feed.listen(self.lesson_id)
 
     async def renew(self) -> WatchEnd | None:

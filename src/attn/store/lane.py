@@ -16,6 +16,11 @@ are; after that the lane reads and writes them itself. A connection that fails o
 is closed, and every call waiting on it gets the error; a call that was on a connection
 opened before it (one the server may have closed meanwhile) is tried once more on a new
 one, as redis-py's retry would.
+
+Under Sentinel the lane follows the primary: `connect()` of the pool's connection class is
+where each new connection asks a sentinel for the primary's address, and a connection to a
+primary that is demoted is closed by the sentinels as they reconfigure it (its calls get the
+error, and the next call opens a new connection to the promoted one).
 """
 
 from __future__ import annotations

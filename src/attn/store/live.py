@@ -3,6 +3,10 @@
 Each process keeps one pub/sub connection, subscribed to the channels of the lessons someone
 here is watching, and hands every message to each local listener's queue. That works with any
 number of web workers, since every one of them hears every publish.
+
+What is published while the connection is down (a restart, a Sentinel failover) is missed, so
+when the connection is lost or comes back every listener is handed `FEED_LOST` instead: its
+watcher ends, and its client comes back and reads the roll afresh.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from attn.store import keys
 
 log = logging.getLogger("attn.live")
 
 QUEUE_SIZE = 5000
+# Put in every listener's queue when records may have been missed (never a record's JSON).
+FEED_LOST = ""
 
 
 class RollFeed:
@@ -40,7 +46,7 @@ class RollFeed:
         queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
         async with self._lock:
             if self._pubsub is None:
-                self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                self._pubsub = self._new_pubsub()
             if channel not in self._listeners:
                 await self._pubsub.subscribe(channel)
             self._listeners.setdefault(channel, set()).add(queue)
@@ -54,15 +60,38 @@ class RollFeed:
                 listeners.discard(queue)
                 if not listeners:
                     self._listeners.pop(channel, None)
-                    with contextlib.suppress(RedisConnectionError):
+                    # on a lost connection (or a reconnect the reader makes at the same
+                    # time) the channel stays subscribed: its messages find no listener
+                    with contextlib.suppress(RedisError):
                         await self._pubsub.unsubscribe(channel)
+
+    def _new_pubsub(self) -> Any:
+        pubsub: Any = self._redis.pubsub(ignore_subscribe_messages=True)
+        # redis-py calls `on_connect` (kept as a weak method) at every connect and reconnect
+        pubsub.on_connect = self._on_connect
+        return pubsub
+
+    async def _on_connect(self, connection: Any) -> None:
+        pubsub = self._pubsub
+        if pubsub.subscribed:  # a reconnect, redis-py's own retry included
+            self._lost()
+        await type(pubsub).on_connect(pubsub, connection)  # subscribes again
+
+    def _lost(self) -> None:
+        """Tell every listener that records may have been missed."""
+        for listeners in self._listeners.values():
+            for queue in listeners:
+                if queue.full():
+                    queue.get_nowait()  # it ends at the marker: the rest is read afresh
+                queue.put_nowait(FEED_LOST)
 
     async def _read(self) -> None:
         while self._listeners:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
-            except RedisConnectionError as exc:
+            except RedisError as exc:
                 log.warning("roll feed lost its connection: %s", exc)
+                self._lost()
                 await asyncio.sleep(0.5)
                 continue
             if not message or message.get("type") != "message":

@@ -3,7 +3,7 @@
 Multi-key changes are Lua scripts registered with `register_script` (reloaded on
 NOSCRIPT after a server restart or failover); every key one script touches shares a hash
 tag (see `attn.store.keys`). Request paths use explicit indexes only, never KEYS or SCAN.
-Imports only `attn.models` and `attn.store.keys`.
+Imports only `attn.models` and `attn.store` (keys, formats, live, sentinel).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from attn.models import (
     normalize_name,
     to_ms,
 )
-from attn.store import formats, keys
+from attn.store import formats, keys, sentinel
 from attn.store.lane import LANE_NAME as LANE_NAME
 from attn.store.lane import Lane as Lane
 from attn.store.lane import _arg
@@ -212,17 +212,22 @@ _DRIVER_INFO = DriverInfo(lib_version=metadata.version("redis"))
 
 
 def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis:
-    """A client whose pool waits (up to `pool_timeout`) for a free connection under burst."""
+    """A client whose pool waits (up to `pool_timeout`) for a free connection under burst;
+    for a `redis+sentinel://` URL, one that follows the primary the sentinels name."""
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "protocol": 2,
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 30,
+        "driver_info": _DRIVER_INFO,
+    }
+    if sentinel.is_sentinel_url(url):
+        return sentinel.connect(
+            url, max_connections=max_connections, pool_timeout=pool_timeout, **options
+        )
     pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=pool_timeout,
-        decode_responses=True,
-        protocol=2,
-        socket_timeout=10,
-        socket_connect_timeout=5,
-        health_check_interval=30,
-        driver_info=_DRIVER_INFO,
+        url, max_connections=max_connections, timeout=pool_timeout, **options
     )
     return Redis(connection_pool=pool)
 
