@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     LOG_LEVEL: Literal["debug", "info", "warning", "error"] = "info"
     # json: one JSON object a line; text: for a person; auto: text on a terminal, else json
     LOG_FORMAT: Literal["auto", "json", "text"] = "auto"
+    # one log line per request (logger attn.access, at info)
+    ACCESS_LOG: bool = True
     # the bearer token /metrics asks for; unset: no /metrics at all (404)
     METRICS_TOKEN: str | None = Field(default=None, min_length=16)
     # `attn worker`'s own /metrics listener (the same token); unset: the worker serves none

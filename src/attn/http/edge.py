@@ -25,6 +25,7 @@ import os
 import re
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -57,6 +58,8 @@ JOIN_ROUTES = frozenset(
 )
 # Where a handler that answers before the routes (`attn.api.lean`) names its route template.
 ROUTE_KEY = "attn.route"
+
+_COUNTERS_KEPT = 10_000
 
 access_log = logging.getLogger("attn.access")
 
@@ -105,6 +108,10 @@ class Edge:
         self.trusted_proxies = settings.trusted_proxies
         self.headers = security_headers(settings)
         self.csp = (b"content-security-policy", PAGE_CSP.encode())
+        self.access_log = settings.ACCESS_LOG
+        # the request counter's child of each (route, method, status) seen, found without
+        # prometheus-client's label lookup
+        self.counted: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -159,34 +166,46 @@ class Edge:
     def _done(self, scope: Scope, status: int, seconds: float, rid: bytes) -> None:
         """Count the answer, and write its log line."""
         route = route_of(scope)
-        method = metrics.method_label(scope["method"])
-        metrics.REQUESTS.labels(route, method, status).inc()
+        key = (route, scope["method"], status)
+        counter = self.counted.get(key)
+        if counter is None:
+            counter = metrics.REQUESTS.labels(route, metrics.method_label(key[1]), status)
+            if len(self.counted) < _COUNTERS_KEPT:  # bounded: a method may be any word
+                self.counted[key] = counter
+        counter.inc()
         if route in JOIN_ROUTES:
             metrics.JOIN_SECONDS.observe(seconds)
-        if access_log.isEnabledFor(logging.INFO):
-            client = scope.get("client")
-            address = network.client_address(
-                client[0] if client else None,
-                [v.decode("latin-1") for n, v in scope["headers"] if n == b"x-forwarded-for"],
-                self.trusted_proxies,
-            )
-            duration_ms = round(seconds * 1000, 2)
-            access_log.info(
-                "%s %s %d %.2fms",
-                method,
-                route,
-                status,
-                duration_ms,
-                extra={
-                    "event": "request",
-                    "request_id": rid.decode("ascii"),
-                    "method": method,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": duration_ms,
-                    "client": None if address is None else str(address),
-                },
-            )
+        if self.access_log and access_log.isEnabledFor(logging.INFO):
+            self._log(scope, route, status, seconds, rid)
+
+    def _log(self, scope: Scope, route: str, status: int, seconds: float, rid: bytes) -> None:
+        client = scope.get("client")
+        forwarded = [v.decode("latin-1") for n, v in scope["headers"] if n == b"x-forwarded-for"]
+        address = network.client_address(
+            client[0] if client else None, forwarded, self.trusted_proxies
+        )
+        method = metrics.method_label(scope["method"])
+        duration_ms = round(seconds * 1000, 2)
+        # made and handed on directly: Logger.info would also look for its caller's frame
+        record = access_log.makeRecord(
+            access_log.name,
+            logging.INFO,
+            __file__,
+            0,
+            "%s %s %d %.2fms",
+            (method, route, status, duration_ms),
+            None,
+            extra={
+                "event": "request",
+                "request_id": rid.decode("ascii"),
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": duration_ms,
+                "client": None if address is None else str(address),
+            },
+        )
+        access_log.handle(record)
 
     async def _answer(
         self, scope: Scope, receive: Receive, send_with_headers: Send, seen: list[Scope]
