@@ -1,14 +1,19 @@
 """What the metrics and the request log line cost a request, in process (no HTTP, no Redis).
 
-    python -m bench.observability [--multiprocess] [--rounds 200000]
+    python -m bench.observability [--multiprocess] [--rounds 100000]
+    python -m bench.observability --server      # server CPU a request, access log on and off
 
-Times the HTTP edge (`attn.http.edge.Edge`) around an app that answers at once, as `main`
-had it (no counting, no log line: `git show main:src/attn/http/edge.py`) and as it is now
+Times the HTTP edge (`attn.http.edge.Edge`) around an app that answers at once, before
+it counted (no counting, no log line: `git show 8f498f8:src/attn/http/edge.py`) and as it is now
 with the access log off (`ATTN_LOG_LEVEL=warning`: the counters only) and on (one JSON line
 a request, written to /dev/null); then the direct observations alone: a labelled counter, the
 join histogram. `--multiprocess` keeps the metrics in a `PROMETHEUS_MULTIPROC_DIR` (what
 `attn serve` does), whose mmapped files and lock cost more than memory. Prints microseconds
 per request, best of 5 runs (a busy machine inflates them all).
+
+`--server` runs `bench.cpu`'s measurement (a real `attn serve`, one worker, 3,000 requests at
+100 connections, the server's CPU time from /proc) twice: with the JSON access log on
+(written to a file, as under journald) and with `ATTN_ACCESS_LOG=false`.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from attn import logs, metrics
 from attn.config import Settings
 
+# the last commit whose edge neither counted nor logged requests
+BASELINE = "8f498f8"
 SCOPE: dict[str, Any] = {
     "type": "http",
     "method": "POST",
@@ -64,15 +72,19 @@ async def send(message: Any) -> None:
     return None
 
 
-def main_edge() -> Any:
-    """The edge as the main branch has it."""
-    source = subprocess.run(
-        ["git", "show", "main:src/attn/http/edge.py"], capture_output=True, text=True, check=True
+def edge_before() -> Any:
+    """The edge before it counted and logged requests (commit BASELINE)."""
+    source = subprocess.run(  # noqa: S603 (a fixed command)
+        ["git", "show", f"{BASELINE}:src/attn/http/edge.py"],  # noqa: S607 (git on PATH)
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    path = Path(tempfile.mkdtemp()) / "main_edge.py"
+    path = Path(tempfile.mkdtemp()) / "edge_before.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location("main_edge", path)
-    assert spec is not None and spec.loader is not None
+    spec = importlib.util.spec_from_file_location("edge_before", path)
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.Edge
@@ -101,11 +113,38 @@ def per_call(call: Callable[[], Any], rounds: int) -> float:
     return best / rounds * 1e6
 
 
+def server_cpu() -> None:
+    import redis as sync_redis
+
+    from bench import cpu
+    from bench.run import environment, seed_users, server
+
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="attn-obs-")))
+        database_url, redis_url = stack.enter_context(environment(stack, workdir))
+        asyncio.run(seed_users(database_url))
+        for access_log in ("true", "false"):
+            print(f"ATTN_ACCESS_LOG={access_log} (JSON lines):")
+            more_env = {"ATTN_ACCESS_LOG": access_log, "ATTN_LOG_FORMAT": "json"}
+            label = f"-access-log-{access_log}"
+            with server(
+                database_url, redis_url, 1, workdir, label=label, more_env=more_env
+            ) as base:
+                sync_redis.Redis.from_url(redis_url).flushdb()
+                tokens = cpu.sessions(redis_url, cpu.REQUESTS)
+                teacher = cpu.teacher_session(redis_url)
+                asyncio.run(cpu.run(base, int(base.rsplit(":", 1)[1]), tokens, teacher))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--multiprocess", action="store_true")
+    parser.add_argument("--server", action="store_true")
     parser.add_argument("--rounds", type=int, default=100_000)
     args = parser.parse_args()
+    if args.server:
+        server_cpu()
+        return
     if args.multiprocess:
         metrics.use_directory(Path(tempfile.mkdtemp()) / "metrics")
     from attn.http.edge import Edge
@@ -117,7 +156,7 @@ def main() -> None:
     access = logging.getLogger("attn.access")
     rounds = args.rounds
     results = {}
-    results["edge on main"] = per_request(main_edge()(answer, settings=settings), rounds)
+    results["edge before"] = per_request(edge_before()(answer, settings=settings), rounds)
     access.setLevel(logging.WARNING)
     results["edge now, log off"] = per_request(Edge(answer, settings=settings), rounds)
     access.setLevel(logging.INFO)
@@ -132,7 +171,7 @@ def main() -> None:
     print(f"metrics {mode}, {rounds} rounds, best of 5 (µs a request or call):")
     for name, micros in results.items():
         print(f"  {name:28} {micros:6.2f}")
-    base = results["edge on main"]
+    base = results["edge before"]
     print(f"  added by the counters:       {results['edge now, log off'] - base:6.2f}")
     print(f"  added with the log line:     {results['edge now, JSON log line'] - base:6.2f}")
     sys.stdout.flush()

@@ -46,10 +46,9 @@ class JsonFormatter(logging.Formatter):
         current = request_id.get()
         if current is not None:
             line["request_id"] = current
-        fields = vars(record)
-        for key in fields.keys() - _STANDARD:
-            if not key.startswith("_"):
-                line[key] = fields[key]
+        for key, value in vars(record).items():  # in the order the logging call gave them
+            if key not in _STANDARD and not key.startswith("_"):
+                line[key] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)

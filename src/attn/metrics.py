@@ -78,7 +78,7 @@ def _make() -> dict[str, Any]:
         ),
         "JOIN_SECONDS": Histogram(
             "attn_join_duration_seconds",
-            "Time to answer a student's join (API and page), from request to response.",
+            "Time to answer a student's join (API and page): from the request to its last byte.",
             buckets=JOIN_BUCKETS,
             registry=reg,
         ),

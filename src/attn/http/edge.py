@@ -121,10 +121,16 @@ class Edge:
         rid = self._request_id(scope)
         token = logs.request_id.set(rid.decode("ascii"))
         status = 500  # when the app raised before it answered
+        answered = 0.0  # when the answer's last byte was handed on (work after it not counted)
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
+            nonlocal status, answered
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send(message)
+                    answered = time.perf_counter()
+                    return
+            elif message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", ()))
                 headers.append((_REQUEST_ID_HEADER, rid))
@@ -147,7 +153,7 @@ class Edge:
             await self._answer(scope, receive, send_with_headers, seen)
         finally:
             logs.request_id.reset(token)
-            self._done(seen[-1], status, time.perf_counter() - started, rid)
+            self._done(seen[-1], status, (answered or time.perf_counter()) - started, rid)
 
     def _request_id(self, scope: Scope) -> bytes:
         """The id a trusted proxy gave the request (`X-Request-ID`, when sane), else a new
