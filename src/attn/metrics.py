@@ -224,14 +224,29 @@ def remove_directory(directory: Path) -> None:
 # --- what is counted ---------------------------------------------------------------------
 
 
-def store_of(exc: BaseException) -> str:
-    """Which backing store an error comes from, by its library: redis, database or other."""
-    module = type(exc).__module__
-    if module.startswith(("redis", "valkey")):
+_REDIS_MODULES = ("redis", "valkey")
+_DATABASE_MODULES = ("sqlalchemy", "asyncpg", "sqlite3", "aiosqlite", "psycopg")
+
+
+def _store_of_module(module: str) -> str | None:
+    if module.startswith(_REDIS_MODULES):
         return "redis"
-    if module.startswith(("sqlalchemy", "asyncpg", "sqlite3", "aiosqlite", "psycopg")):
+    if module.startswith(_DATABASE_MODULES):
         return "database"
-    return "other"
+    return None
+
+
+def store_of(exc: BaseException) -> str:
+    """Which backing store an error comes from: redis, database or other. By the library of
+    its class, else (a plain OSError, say a refused connection) by the first store library
+    its traceback goes through."""
+    found = _store_of_module(type(exc).__module__)
+    traceback = exc.__traceback__
+    while found is None and traceback is not None:
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        found = _store_of_module(module) if isinstance(module, str) else None
+        traceback = traceback.tb_next
+    return found or "other"
 
 
 def backend_error(exc: BaseException) -> None:

@@ -265,3 +265,49 @@ async def test_the_sweep_summary_is_logged_as_fields(metered: Api, log_lines: Li
     for field in ("persisted", "records", "retried", "held", "failed"):
         assert isinstance(summary[field], int)
     assert isinstance(summary["duration_s"], float)
+
+
+async def test_store_failures_are_counted_and_the_scrape_still_answers(
+    make_api: Callable[..., Any],
+) -> None:
+    async with make_api(
+        METRICS_TOKEN=TOKEN, REDIS_URL="redis://127.0.0.1:1/0", REDIS_POOL_TIMEOUT_SECONDS=1
+    ) as down:
+        before = await scrape(down)
+        me = await down.client.get("/auth/me", headers={"Authorization": "Bearer S1.secret"})
+        assert me.status_code == 503
+        after = await scrape(down)  # without the gauges Redis would have given
+    grown = {
+        labels: count - before.get((name, labels), 0.0)
+        for (name, labels), count in after.items()
+        if name == "attn_backend_errors_total"
+    }
+    assert sum(n for labels, n in grown.items() if ("store", "redis") in labels) >= 2
+    assert ("attn_sweep_due_lessons", ()) not in after
+    assert (
+        value(
+            after, "attn_http_requests_total", route="/api/v1/auth/me", method="GET", status="503"
+        )
+        >= 1
+    )
+
+
+async def test_a_database_failure_is_counted(make_api: Callable[..., Any]) -> None:
+    async with make_api(
+        METRICS_TOKEN=TOKEN, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none"
+    ) as down:
+        before = await scrape(down)
+        login = await down.client.post(
+            "/auth/login", json={"school_number": "S1", "password": "whatever"}
+        )
+        assert login.status_code == 503
+        after = await scrape(down)
+    database = {
+        labels: count - before.get((name, labels), 0.0)
+        for (name, labels), count in after.items()
+        if name == "attn_backend_errors_total" and ("store", "database") in labels
+    }
+    assert sum(database.values()) == 1
+    assert value(after, "attn_logins_total", outcome="error") == (
+        value(before, "attn_logins_total", outcome="error") + 1
+    )
