@@ -124,7 +124,12 @@ async def test_a_path_no_route_has_is_counted_as_unmatched(metered: Api) -> None
         for n in range(3):
             assert (await client.get(f"/no/such/path/{n}")).status_code == 404
         assert (await client.request("BREW", "/coffee")).status_code in (404, 405)
+        assert (await client.get("/login?next=/teacher")).status_code == 200
     after = await scrape(metered)
+    page = {"route": "/login", "method": "GET", "status": "200"}
+    assert value(after, "attn_http_requests_total", **page) == (
+        value(before, "attn_http_requests_total", **page) + 1
+    )
     route = {"route": "unmatched", "status": "404"}
     grown = value(after, "attn_http_requests_total", method="GET", **route) - value(
         before, "attn_http_requests_total", method="GET", **route
