@@ -181,6 +181,7 @@ def _restart() -> None:
     for name in _made:
         globals().pop(name, None)
     _made.clear()
+    _outcomes.clear()
     _registry = CollectorRegistry(auto_describe=True)
 
 
@@ -251,6 +252,18 @@ def store_of(exc: BaseException) -> str:
 
 def backend_error(exc: BaseException) -> None:
     _get("BACKEND_ERRORS").labels(store_of(exc), type(exc).__name__).inc()
+
+
+_outcomes: dict[tuple[str, str], Any] = {}
+
+
+def outcome(name: str, label: str) -> None:
+    """Count one under `label` in the one-label counter `name` (JOINS, LOGINS), its child
+    found without prometheus-client's label lookup (the labels are error codes: bounded)."""
+    child = _outcomes.get((name, label))
+    if child is None:
+        child = _outcomes[(name, label)] = _get(name).labels(label)
+    child.inc()
 
 
 def method_label(method: str) -> str:

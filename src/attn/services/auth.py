@@ -117,12 +117,12 @@ async def login(
             remember_device=remember_device,
         )
     except AttnError as exc:
-        metrics.LOGINS.labels(exc.code).inc()
+        metrics.outcome("LOGINS", exc.code)
         raise
     except Exception:
-        metrics.LOGINS.labels("error").inc()
+        metrics.outcome("LOGINS", "error")
         raise
-    metrics.LOGINS.labels("success").inc()
+    metrics.outcome("LOGINS", "success")
     return result
 
 

@@ -193,12 +193,12 @@ async def join_attendance(
     try:
         result = await _join(ctx, student=student, lesson_id=lesson_id, check_in=check_in)
     except AttnError as exc:
-        metrics.JOINS.labels(exc.code).inc()
+        metrics.outcome("JOINS", exc.code)
         raise
     except Exception:
-        metrics.JOINS.labels("error").inc()
+        metrics.outcome("JOINS", "error")
         raise
-    metrics.JOINS.labels("created" if result.created else "already").inc()
+    metrics.outcome("JOINS", "created" if result.created else "already")
     return result
 
 
