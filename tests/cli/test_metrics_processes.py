@@ -67,7 +67,7 @@ def json_lines(server: Server) -> list[dict[str, Any]]:
 
 
 def scrape(base_url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    response = httpx.get(f"{base_url}/metrics", headers=AUTH, timeout=10)
+    response = httpx.get(f"{base_url}/metrics", headers=AUTH, timeout=30)
     assert response.status_code == 200, response.text
     found = {}
     for family in text_string_to_metric_families(response.text):
@@ -137,6 +137,20 @@ def test_two_workers_counts_are_summed_and_every_request_has_a_json_line(
         assert [line for line in lines if line.get("event") == "sweep"], server.output()
 
 
+def ended(lines: Iterator[str]) -> bool:
+    """Whether an event stream ended (its worker gone): a live one sends keep-alives; one
+    that is only slow to (a busy machine) is not counted as ended."""
+    try:
+        next(line for line in lines if line.startswith(":"))
+    except StopIteration:
+        return True
+    except httpx.TimeoutException:
+        return False
+    except httpx.HTTPError:
+        return True
+    return False
+
+
 def test_a_killed_workers_open_streams_leave_the_gauge(data_dir: Path, tmp_path: Path) -> None:
     env = child_environment(
         DATA_DIR=data_dir,
@@ -165,7 +179,7 @@ def test_a_killed_workers_open_streams_leave_the_gauge(data_dir: Path, tmp_path:
         with contextlib.ExitStack() as stack:
             streams = []
             for _ in range(6):
-                client = stack.enter_context(httpx.Client(timeout=10))
+                client = stack.enter_context(httpx.Client(timeout=5))
                 response = stack.enter_context(client.stream("GET", url, headers=teacher))
                 assert response.status_code == 200
                 lines = response.iter_lines()
@@ -179,18 +193,20 @@ def test_a_killed_workers_open_streams_leave_the_gauge(data_dir: Path, tmp_path:
                 if (found := re.fullmatch(r"Started server process \[(\d+)\]", line["message"]))
             ]
             assert len(workers) == 2, server.output()
-            os.kill(workers[0], signal.SIGKILL)
-            alive = 0
-            for lines in streams:  # a live stream goes on (keep-alives); a dead one breaks
-                with contextlib.suppress(httpx.HTTPError, StopIteration):
-                    next(line for line in lines if line.startswith(":"))
-                    alive += 1
-            assert alive < 6, "every stream survived its worker's death"
-            wait_until(
-                lambda: scrape(base).get(open_streams) == alive,
-                f"the gauge falling to the {alive} streams still open",
-                server,
-            )
+            # Which worker holds which stream is the kernel's choice: kill the first worker,
+            # then, if every stream was on the other, that one too.
+            for pid in workers:
+                os.kill(pid, signal.SIGKILL)
+                expected = sum(not ended(lines) for lines in streams)
+                wait_until(
+                    lambda: scrape(base).get(open_streams) == expected,  # noqa: B023
+                    f"the gauge falling to the {expected} streams still open "
+                    f"(it says {scrape(base).get(open_streams)})",
+                    server,
+                )
+                if expected < len(streams):
+                    break
+            assert expected < len(streams), "no stream ended with its worker"
         wait_until(lambda: scrape(base).get(open_streams) == 0, "the gauge falling to 0", server)
 
 
