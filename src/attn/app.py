@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from attn import api, web
+from attn import api, metrics, web
 from attn.api.lean import LeanRoutes
 from attn.config import Settings, load_settings
 from attn.http.edge import Edge
@@ -67,9 +67,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_context(settings, clock=clock) as context:
-            app.state.context = context
-            yield
+        try:
+            async with open_context(settings, clock=clock) as context:
+                app.state.context = context
+                yield
+        finally:
+            metrics.process_stopped()  # its open-streams gauge leaves the sum
 
     app = AttnApp(
         settings,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import logging.config
 import os
 import secrets
 import signal
@@ -19,6 +20,7 @@ from typing import Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 
+from attn import logs, metrics
 from attn.config import (
     ConfigError,
     Settings,
@@ -122,11 +124,18 @@ def _stop_on_signals() -> None:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.LOG_LEVEL.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    """Log as `ATTN_LOG_FORMAT` and `ATTN_LOG_LEVEL` say (`attn.logs`)."""
+    logging.config.dictConfig(logs.logging_config(settings.LOG_LEVEL, settings.LOG_FORMAT))
+
+
+def metrics_directory(settings: Settings, port: int) -> Path:
+    """Where the processes of `attn serve` keep their metrics: `PROMETHEUS_MULTIPROC_DIR`,
+    else `ATTN_DATA_DIR/metrics-<port>` (one per server, so that two on one host never mix);
+    emptied at each start."""
+    named = os.environ.get(metrics.MULTIPROC_ENV)
+    if not named:
+        private_directory(settings.DATA_DIR)
+    return metrics.use_directory(Path(named) if named else settings.DATA_DIR / f"metrics-{port}")
 
 
 def _administer(settings: Settings, command: Any) -> Any:
@@ -411,6 +420,8 @@ def serve(
                 "set ATTN_PUBLIC_URL to the address users reach",
                 settings.public_url,
             )
+        # every worker process, and the sweeper here, count into one directory (attn.metrics)
+        metrics_directory(settings, port)
         with ExitStack() as stack:
             try:
                 redis_url = stack.enter_context(embedded.redis_url(settings))
@@ -444,6 +455,8 @@ def serve(
                 limit_concurrency=settings.MAX_CONNECTIONS,
                 timeout_keep_alive=settings.KEEPALIVE_TIMEOUT_SECONDS,
                 log_level=settings.LOG_LEVEL,
+                # the workers log as this process does; the edge writes one line per request
+                log_config=logs.logging_config(settings.LOG_LEVEL, settings.LOG_FORMAT),
                 access_log=False,
                 # A worker busy with a lecture-start burst on a small machine can take more
                 # than uvicorn's 5 s to answer its supervisor's ping; it must not be killed.
@@ -515,11 +528,16 @@ def fake_verifier(
 @app.command()
 def worker() -> None:
     """Run the persistence job every ATTN_SWEEP_INTERVAL_SECONDS until stopped."""
+    from attn.tasks.exporter import Exporter
     from attn.tasks.scheduler import run_forever
 
     settings = settings_or_exit()
     configure_logging(settings)
     prepare_database(settings)
+    serve_metrics = bool(settings.METRICS_PORT and settings.METRICS_TOKEN)
+    if settings.METRICS_PORT and not settings.METRICS_TOKEN:
+        logging.getLogger("attn").warning("ATTN_METRICS_PORT needs ATTN_METRICS_TOKEN: no metrics")
+    metrics.use_memory()  # this process alone: scraped on its own port
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -527,7 +545,14 @@ def worker() -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         async with open_context(settings) as ctx:
-            await run_forever(ctx, stop)
+            exporter = Exporter(ctx, loop) if serve_metrics else None
+            if exporter is not None:
+                exporter.start()
+            try:
+                await run_forever(ctx, stop)
+            finally:
+                if exporter is not None:
+                    await asyncio.to_thread(exporter.close)
 
     try:
         run(main())

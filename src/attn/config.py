@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     DB_STATEMENT_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=3600)] = 10
     DB_LOCK_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=3600)] = 5
     LOG_LEVEL: Literal["debug", "info", "warning", "error"] = "info"
+    # json: one JSON object a line; text: for a person; auto: text on a terminal, else json
+    LOG_FORMAT: Literal["auto", "json", "text"] = "auto"
+    # one log line per request (logger attn.access, at info)
+    ACCESS_LOG: bool = True
+    # the bearer token /metrics asks for; unset: no /metrics at all (404)
+    METRICS_TOKEN: str | None = Field(default=None, min_length=16)
+    # `attn worker`'s own /metrics listener (the same token); unset: the worker serves none
+    METRICS_HOST: str = "127.0.0.1"
+    METRICS_PORT: Annotated[int, Field(ge=1, le=65535)] | None = None
     # the institution's time zone, in which the pages show every time (IANA name)
     TIMEZONE: str | None = None
     TELEMETRY: bool = False
@@ -185,6 +194,11 @@ class Settings(BaseSettings):
                 "redis+sentinel:// must name the primary: redis+sentinel://host:port/name"
             )
         return value
+
+    @field_validator("METRICS_TOKEN", "METRICS_PORT", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("TRUSTED_PROXIES")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from attn.api import docs, errors
-from attn.api.routers import admin, auth, health, student, teacher, verifications
+from attn.api.routers import admin, auth, health, metrics, student, teacher, verifications
 
 API_PREFIX = "/api/v1"
 
@@ -20,4 +20,5 @@ def install(app: FastAPI) -> None:
     for router in (auth.router, teacher.router, student.router, verifications.router, admin.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     docs.install(app)

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import ResponseError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from attn import errors
+from attn import errors, metrics
 from attn.db.refusals import refuses_value
 from attn.http.deps import context_of
 from attn.http.errors import (
@@ -132,6 +132,7 @@ def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(
             422, "validation_error", "The request holds a value the database cannot store."
         )
+    metrics.backend_error(exc)
     log.warning("a backing store is unavailable: %s", exc)
     return unavailable_response()
 

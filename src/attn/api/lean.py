@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from attn.api.errors import response_for
 from attn.errors import AttnError
 from attn.http.deps import DEVICE_COOKIE, valid_device_id
+from attn.http.edge import ROUTE_KEY
 from attn.http.schemas import JoinIn, MeOut, UserOut
 from attn.models import DEVICE_ID_PATTERN, Role, UserSessionRedis
 from attn.services import auth, network, student_service, verification_service
@@ -38,6 +39,7 @@ from attn.services.context import ServiceContext
 from attn.services.student_service import CheckIn
 
 ME_PATH = "/api/v1/auth/me"
+JOIN_ROUTE = "/api/v1/student/lessons/{lesson_id}/attendance"
 _JOIN_PATH = re.compile(r"/api/v1/student/lessons/([^/]+)/attendance")
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 _FORWARDED = b"x-forwarded-for"
@@ -63,9 +65,11 @@ class LeanRoutes:
             if method == "POST" and path.startswith("/api/v1/student/lessons/"):
                 found = _JOIN_PATH.fullmatch(path)
                 if found is not None:
+                    scope[ROUTE_KEY] = JOIN_ROUTE  # the route label of metrics and logs
                     await self._join(scope, receive, send, found[1])
                     return
             elif method == "GET" and path == ME_PATH:
+                scope[ROUTE_KEY] = ME_PATH
                 await self._me(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -9,14 +9,27 @@ and HSTS when the public URL is https.
 
 The server bounds what it buffers of a head before this runs (`attn.http.connections`);
 this check gives the answer in the contract's error shape wherever the app is served.
+
+It also gives every request its id (a sane `X-Request-ID` from a trusted proxy, else a new
+one), returned in the `X-Request-ID` header and carried by every log line written meanwhile;
+and when the answer is sent it counts it (`attn_http_requests_total` by route template,
+method and status; a join's time in `attn_join_duration_seconds`) and writes the request's
+one log line (`attn.access`): id, method, route template, status, duration, client address.
+Never the raw path or query, a header, a cookie or a body.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from attn import logs, metrics
 from attn.config import Settings
 from attn.http.errors import error_response
 from attn.services import network
@@ -31,11 +44,24 @@ PAGE_CSP = (
 HSTS = "max-age=31536000"
 # Probes answer whatever Host they are asked with: an orchestrator checks a worker by its
 # own address, and they tell nothing a rebinding page could use.
-PROBES = frozenset({"/healthz", "/readyz"})
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 # The bytes of a request line besides its target: method, spaces, version, CRLF.
 _REQUEST_LINE_OVERHEAD = 16
 # The bytes of a header line besides its name and value: ": " and CRLF.
 _HEADER_LINE_OVERHEAD = 4
+# A request id a trusted proxy may hand on: short, and nothing a log line could be broken with.
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@=+/-]{1,128}")
+_REQUEST_ID_HEADER = b"x-request-id"
+# The joins, whose time `attn_join_duration_seconds` keeps: the API's and the page's.
+JOIN_ROUTES = frozenset(
+    {"/api/v1/student/lessons/{lesson_id}/attendance", "/student/lessons/{lesson_id}/join"}
+)
+# Where a handler that answers before the routes (`attn.api.lean`) names its route template.
+ROUTE_KEY = "attn.route"
+
+_COUNTERS_KEPT = 10_000
+
+access_log = logging.getLogger("attn.access")
 
 
 def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
@@ -82,15 +108,32 @@ class Edge:
         self.trusted_proxies = settings.trusted_proxies
         self.headers = security_headers(settings)
         self.csp = (b"content-security-policy", PAGE_CSP.encode())
+        self.access_log = settings.ACCESS_LOG
+        # the request counter's child of each (route, method, status) seen, found without
+        # prometheus-client's label lookup
+        self.counted: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        rid = self._request_id(scope)
+        token = logs.request_id.set(rid.decode("ascii"))
+        status = 500  # when the app raised before it answered
+        answered = 0.0  # when the answer's last byte was handed on (work after it not counted)
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            nonlocal status, answered
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send(message)
+                    answered = time.perf_counter()
+                    return
+            elif message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", ()))
+                headers.append((_REQUEST_ID_HEADER, rid))
                 own_csp = [v for n, v in headers if n.lower() == b"content-security-policy"]
                 if not own_csp:
                     headers.append(self.csp)
@@ -105,6 +148,76 @@ class Edge:
                 message = {**message, "headers": headers}
             await send(message)
 
+        seen = [scope]  # the scope the app is given (`_forwarded` may copy it)
+        try:
+            await self._answer(scope, receive, send_with_headers, seen)
+        finally:
+            logs.request_id.reset(token)
+            self._done(seen[-1], status, (answered or time.perf_counter()) - started, rid)
+
+    def _request_id(self, scope: Scope) -> bytes:
+        """The id a trusted proxy gave the request (`X-Request-ID`, when sane), else a new
+        one."""
+        if self.trusted_proxies:
+            sent = _last_header(scope["headers"], _REQUEST_ID_HEADER)
+            if sent is not None and _REQUEST_ID.fullmatch(sent) and self._from_proxy(scope):
+                return sent
+        return os.urandom(8).hex().encode()
+
+    def _from_proxy(self, scope: Scope) -> bool:
+        client = scope.get("client")
+        peer = network.parse_address(client[0]) if client else None
+        return peer is not None and network.is_inside(peer, self.trusted_proxies)
+
+    def _done(self, scope: Scope, status: int, seconds: float, rid: bytes) -> None:
+        """Count the answer, and write its log line."""
+        route = route_of(scope)
+        key = (route, scope["method"], status)
+        counter = self.counted.get(key)
+        if counter is None:
+            counter = metrics.REQUESTS.labels(route, metrics.method_label(key[1]), status)
+            if len(self.counted) < _COUNTERS_KEPT:  # bounded: a method may be any word
+                self.counted[key] = counter
+        counter.inc()
+        if route in JOIN_ROUTES:
+            metrics.JOIN_SECONDS.observe(seconds)
+        if self.access_log and access_log.isEnabledFor(logging.INFO):
+            self._log(scope, route, status, seconds, rid)
+
+    def _log(self, scope: Scope, route: str, status: int, seconds: float, rid: bytes) -> None:
+        client = scope.get("client")
+        forwarded = [v.decode("latin-1") for n, v in scope["headers"] if n == b"x-forwarded-for"]
+        address = network.client_address(
+            client[0] if client else None, forwarded, self.trusted_proxies
+        )
+        method = metrics.method_label(scope["method"])
+        duration_ms = round(seconds * 1000, 2)
+        # made and handed on directly: Logger.info would also look for its caller's frame
+        record = access_log.makeRecord(
+            access_log.name,
+            logging.INFO,
+            __file__,
+            0,
+            "%s %s %d %.2fms",
+            (method, route, status, duration_ms),
+            None,
+            extra={
+                "event": "request",
+                "request_id": rid.decode("ascii"),
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": duration_ms,
+                "client": None if address is None else str(address),
+            },
+        )
+        access_log.handle(record)
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send_with_headers: Send, seen: list[Scope]
+    ) -> None:
+        """Check the request and hand it on; `seen` ends with the scope the app is given
+        (where the router names the route)."""
         headers = scope["headers"]
         if len(headers) > self.max_header_count or head_size(scope) > self.max_header_bytes:
             refusal = error_response(
@@ -118,6 +231,7 @@ class Edge:
             return
         if self.trusted_proxies:
             scope = self._forwarded(scope)
+            seen.append(scope)
         host = next((value for name, value in scope["headers"] if name == b"host"), b"")
         if not self._allowed(host_of(host)) and scope["path"] not in PROBES:
             refusal = error_response(
@@ -158,6 +272,31 @@ class Edge:
                 (b"host", forwarded_host),
             ]
         return scope
+
+
+def route_of(scope: Scope) -> str:
+    """The template of the route that answered (`/api/v1/teacher/lessons/{lesson_id}`),
+    never the raw path; `unmatched` when none did."""
+    # FastAPI keeps the route as included (its prefix with it) in its own scope entry, and in
+    # scope["route"] the route as its router declares it (without the prefix)
+    fastapi_scope = scope.get("fastapi")
+    if isinstance(fastapi_scope, dict):
+        template = getattr(fastapi_scope.get("effective_route_context"), "path_format", None)
+        if isinstance(template, str):
+            return template
+    template = getattr(scope.get("route"), "path_format", None)
+    if isinstance(template, str):
+        return template
+    named = scope.get(ROUTE_KEY)
+    return named if isinstance(named, str) else metrics.UNMATCHED
+
+
+def _last_header(headers: Iterable[tuple[bytes, bytes]], wanted: bytes) -> bytes | None:
+    found = None
+    for name, value in headers:
+        if name == wanted:
+            found = value
+    return None if found is None else bytes(found).strip()
 
 
 def _last_value(headers: Iterable[tuple[bytes, bytes]], wanted: bytes) -> bytes | None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import anyio
 from fastapi.responses import StreamingResponse
 
+from attn import metrics
 from attn.http.errors import is_unavailable
 from attn.models import UserSessionRedis
 from attn.services import live_roll
@@ -37,6 +38,7 @@ async def roll_events(
     interval = ctx.settings.EVENTS_KEEPALIVE_SECONDS
 
     async def stream() -> AsyncIterator[str]:
+        metrics.EVENT_STREAMS.inc()
         try:
             async with watch.records() as queue:
                 yield f"retry: {RETRY_MS}\nevent: ready\ndata: {{}}\n\n"
@@ -73,8 +75,10 @@ async def roll_events(
             if not is_unavailable(exc):
                 raise
             # the client reconnects after RETRY_MS, and is told 503 while it lasts
+            metrics.backend_error(exc)
             log.warning("a live roll stopped: a backing store is unavailable: %s", exc)
         finally:
+            metrics.EVENT_STREAMS.dec()
             # the stream is cancelled when its client leaves: let the release finish anyway
             with anyio.CancelScope(shield=True):
                 try:

@@ -41,6 +41,7 @@ from datetime import timedelta
 
 from pydantic import TypeAdapter, ValidationError
 
+from attn import metrics
 from attn.db import users
 from attn.db.tables import UserRow
 from attn.errors import (
@@ -103,8 +104,37 @@ async def login(
 
     A student gets the device id to check in with (bound from `device_id`, what the phone
     sent); with `remember_device` any user gets one, and a refresh token bound to it. The
-    attempt is counted before the password is checked (see `_checked_user`).
+    attempt is counted before the password is checked (see `_checked_user`), and counted in
+    `attn_logins_total` by outcome (success, or the refusal's code) after.
     """
+    try:
+        result = await _login(
+            ctx,
+            school_number=school_number,
+            password=password,
+            client=client,
+            device_id=device_id,
+            remember_device=remember_device,
+        )
+    except AttnError as exc:
+        metrics.outcome("LOGINS", exc.code)
+        raise
+    except Exception:
+        metrics.outcome("LOGINS", "error")
+        raise
+    metrics.outcome("LOGINS", "success")
+    return result
+
+
+async def _login(
+    ctx: ServiceContext,
+    *,
+    school_number: str,
+    password: str,
+    client: IPAddress | None,
+    device_id: str | None,
+    remember_device: bool,
+) -> LoginResult:
     if _SCHOOL_NUMBER_RE.fullmatch(school_number) is None:
         await ctx.hasher.burn(password)
         raise InvalidCredentials

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from attn import metrics
 from attn.db import history, rosters
 from attn.errors import (
+    AttnError,
     DeviceAlreadyUsed,
     DeviceRequired,
     InvalidCode,
@@ -185,8 +187,28 @@ async def join_attendance(
     """Check the student in: one atomic check of the lesson's security options and write.
 
     A repeated join returns the first join's record, whatever was sent with it. A device or
-    an address another student of the lesson checked in from flags both records.
+    an address another student of the lesson checked in from flags both records. Counted in
+    `attn_joins_total` by outcome (created, already, or the refusal's code).
     """
+    try:
+        result = await _join(ctx, student=student, lesson_id=lesson_id, check_in=check_in)
+    except AttnError as exc:
+        metrics.outcome("JOINS", exc.code)
+        raise
+    except Exception:
+        metrics.outcome("JOINS", "error")
+        raise
+    metrics.outcome("JOINS", "created" if result.created else "already")
+    return result
+
+
+async def _join(
+    ctx: ServiceContext,
+    *,
+    student: UserSessionRedis,
+    lesson_id: str,
+    check_in: CheckIn | None,
+) -> JoinResult:
     if not keys.is_lesson_id(lesson_id):
         raise LessonNotFound
     check_in = check_in or CheckIn()

@@ -29,6 +29,7 @@ from attn.models import (
     LessonRedis,
     RefreshTokenRedis,
     UserSessionRedis,
+    from_ms,
     normalize_name,
     to_ms,
 )
@@ -944,6 +945,17 @@ class RedisClient:
 
     async def held_count(self) -> int:
         return int(await self.redis.hlen(keys.sweep_held()))
+
+    async def sweep_backlog(self, *, now: datetime) -> tuple[int, datetime | None, int]:
+        """For the metrics, in one round trip (one slot): how many lessons are due, when the
+        oldest of them became due (None without any), and how many are held."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcount(keys.sweep_due(), "-inf", to_ms(now))
+            pipe.zrange(keys.sweep_due(), 0, 0, withscores=True)
+            pipe.hlen(keys.sweep_held())
+            due, oldest, held = await pipe.execute()
+        first = oldest[0][1] if oldest and int(due) else None
+        return int(due), None if first is None else from_ms(int(first)), int(held)
 
     async def retry_held_lesson(
         self, lesson_id: str, *, now: datetime

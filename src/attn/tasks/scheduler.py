@@ -8,6 +8,7 @@ import contextlib
 import logging
 import threading
 
+from attn import metrics
 from attn.config import Settings
 from attn.services import lti_courses
 from attn.services.context import ServiceContext, open_context
@@ -23,6 +24,8 @@ async def run_forever(ctx: ServiceContext, stop: asyncio.Event) -> None:
         try:
             await sweep_attendances(ctx)
         except Exception as exc:
+            metrics.SWEEP_PASSES.labels("failed").inc()
+            metrics.backend_error(exc)
             log.warning("sweep: pass failed: %s: %s", type(exc).__name__, exc)
         try:
             # the grade passback outbox of linked LMS courses (LTI), after the lessons

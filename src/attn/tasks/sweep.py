@@ -34,6 +34,7 @@ from enum import StrEnum
 
 from redis.exceptions import RedisError
 
+from attn import metrics
 from attn.db import history
 from attn.db.refusals import refuses_write
 from attn.models import (
@@ -83,6 +84,18 @@ class SweepSummary:
     duration: float = 0.0
     errors: dict[str, str] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)  # lessons set aside here, with why
+
+    def fields(self) -> dict[str, object]:
+        """The summary as log fields (`attn.logs`: a JSON line's keys)."""
+        return {
+            "event": "sweep",
+            "persisted": self.persisted,
+            "records": self.records,
+            "retried": self.retried,
+            "held": len(self.held),
+            "failed": len(self.errors),
+            "duration_s": round(self.duration, 3),
+        }
 
     def line(self) -> str:
         return (
@@ -273,6 +286,7 @@ async def sweep_attendances(ctx: ServiceContext, *, concurrency: int | None = No
                 if refused(exc) and await hold(lesson_id, exc):
                     return
                 # Keep the claim: the lesson is retried when the lease runs out.
+                metrics.backend_error(exc)
                 log.warning("sweep: lesson %s failed: %s", lesson_id, _one_line(exc))
                 summary.errors[lesson_id] = _one_line(exc)
                 summary.retried += 1
@@ -335,7 +349,13 @@ async def sweep_attendances(ctx: ServiceContext, *, concurrency: int | None = No
         size = min(LESSONS_PER_TRANSACTION, -(-len(fresh) // concurrency))
         await asyncio.gather(*(handle(fresh[i : i + size]) for i in range(0, len(fresh), size)))
     summary.duration = time.perf_counter() - started
-    log.info(summary.line())
+    log.info(summary.line(), extra=summary.fields())
+    metrics.SWEEP_PASSES.labels("ok").inc()
+    metrics.SWEEP_PERSISTED.inc(summary.persisted)
+    metrics.SWEEP_RECORDS.inc(summary.records)
+    metrics.SWEEP_HELD.inc(len(summary.held))
+    metrics.SWEEP_SECONDS.observe(summary.duration)
+    metrics.SWEEP_LAST_PASS.set(time.time())
     return summary
 
 

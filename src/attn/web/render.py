@@ -25,6 +25,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from attn import metrics
 from attn.errors import AttnError, CrossSiteRequest, InvalidRequest, TooManyAttempts
 from attn.http.deps import DEVICE_COOKIE, context_of
 from attn.http.errors import (
@@ -368,6 +369,7 @@ class PageRoute(APIRoute):
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
+                metrics.backend_error(exc)
                 log.warning("a backing store is unavailable: %s", exc)
                 return unavailable_page(request)
 
