@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from contextvars import ContextVar
@@ -63,6 +64,67 @@ def _utc_time(created: float) -> str:
     if _second[0] != whole:
         _second[:] = [whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))]
     return f"{_second[1]}.{int((created - whole) * 1000):03d}Z"
+
+
+def log_info(logger: logging.Logger, message: str, fields: dict[str, Any]) -> None:
+    """An INFO line with `fields`, for the line every request writes.
+
+    Under the configuration `logging_config` sets up for JSON (the logger and those above it
+    without handlers or filters of their own, every handler of the root a stream handler with
+    `JsonFormatter`), the line is made here, the same line the formatter would make, and
+    written straight to the handlers' streams: half the CPU of a `LogRecord`'s way through
+    `logging` (12 against 24 µs a line, measured in one run on this machine). Anything else
+    (text lines, a test's capturing handler) goes that way."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    streams = _json_streams(logger)
+    if streams is None:
+        record = logger.makeRecord(
+            logger.name, logging.INFO, __file__, 0, message, (), None, extra=fields
+        )
+        logger.handle(record)
+        return
+    line: dict[str, Any] = {
+        "time": _utc_time(time.time()),
+        "level": "info",
+        "logger": logger.name,
+        "pid": os.getpid(),
+        "message": message,
+    }
+    current = request_id.get()
+    if current is not None:
+        line["request_id"] = current
+    line.update(fields)
+    text = json.dumps(line, ensure_ascii=False, default=str) + "\n"
+    for handler in streams:
+        with handler.lock:  # type: ignore[union-attr]
+            handler.stream.write(text)
+            handler.flush()
+
+
+def _json_streams(logger: logging.Logger) -> list[logging.StreamHandler[Any]] | None:
+    """The root's JSON stream handlers when a record of `logger` would reach only them, as
+    they are (no filter, no level above INFO); else None."""
+    if logger.filters:
+        return None
+    current: logging.Logger | None = logger
+    while current is not None and current.parent is not None:  # up to the root
+        if current.handlers or not current.propagate:
+            return None
+        current = current.parent
+    if current is None or not current.handlers:
+        return None
+    streams = []
+    for handler in current.handlers:
+        if (
+            type(handler) is not logging.StreamHandler
+            or type(handler.formatter) is not JsonFormatter
+            or handler.filters
+            or handler.level > logging.INFO
+        ):
+            return None
+        streams.append(handler)
+    return streams
 
 
 def json_format(setting: str) -> bool:

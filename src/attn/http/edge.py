@@ -192,16 +192,10 @@ class Edge:
         )
         method = metrics.method_label(scope["method"])
         duration_ms = round(seconds * 1000, 2)
-        # made and handed on directly: Logger.info would also look for its caller's frame
-        record = access_log.makeRecord(
-            access_log.name,
-            logging.INFO,
-            __file__,
-            0,
-            "%s %s %d %.2fms",
-            (method, route, status, duration_ms),
-            None,
-            extra={
+        logs.log_info(
+            access_log,
+            f"{method} {route} {status} {duration_ms:.2f}ms",
+            {
                 "event": "request",
                 "request_id": rid.decode("ascii"),
                 "method": method,
@@ -211,7 +205,6 @@ class Edge:
                 "client": None if address is None else str(address),
             },
         )
-        access_log.handle(record)
 
     async def _answer(
         self, scope: Scope, receive: Receive, send_with_headers: Send, seen: list[Scope]
