@@ -30,6 +30,38 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _ROLES = ("teacher", "student", "admin")
 
 
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+
+
+def is_cluster_url(url: str) -> bool:
+    return urlsplit(url).scheme in CLUSTER_SCHEMES
+
+
+def cluster_nodes(url: str) -> list[tuple[str, int]]:
+    """The `host:port` pairs of a `redis+cluster://[user:password@]host:port[,host:port...]`
+    URL: the nodes the client first asks for the cluster's layout."""
+    netloc = urlsplit(url).netloc.rpartition("@")[2]
+    nodes = []
+    for item in netloc.split(","):
+        host, _, port = item.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"{item!r} is not host:port")
+        nodes.append((host.strip("[]"), int(port)))
+    return nodes
+
+
+def check_cluster_url(url: str) -> None:
+    """Raise ValueError unless `url` is a cluster URL this client can use."""
+    parts = urlsplit(url)
+    if parts.path not in ("", "/", "/0"):
+        raise ValueError("a cluster has one database: no /DB in a redis+cluster:// URL")
+    if parts.query:
+        raise ValueError("a redis+cluster:// URL takes no ?options")
+    if not cluster_nodes(url):
+        raise ValueError("a redis+cluster:// URL names at least one host:port")
+
+
+
 class Settings(BaseSettings):
     """The service's configuration; field names are the design's setting names."""
 
@@ -176,8 +208,14 @@ class Settings(BaseSettings):
     def _check_redis_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        scheme = urlsplit(value).scheme
+        if scheme in CLUSTER_SCHEMES:
+            check_cluster_url(value)
+            return value
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                "must start with redis://, rediss://, unix://, redis+cluster:// or rediss+cluster://"
+            )
         return value
 
     @field_validator("TRUSTED_PROXIES")

@@ -3,25 +3,32 @@
 Multi-key changes are Lua scripts registered with `register_script` (reloaded on
 NOSCRIPT after a server restart or failover); every key one script touches shares a hash
 tag (see `attn.store.keys`). Request paths use explicit indexes only, never KEYS or SCAN.
-Imports only `attn.models` and `attn.store.keys`.
+Imports only `attn.models`, `attn.store.keys` and the Redis URL parsing of `attn.config`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from importlib import metadata, resources
 from typing import Any, Generic, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.commands.core import AsyncScript
 from redis.driver_info import DriverInfo
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
+from attn.config import check_cluster_url, cluster_nodes, is_cluster_url
 from attn.models import (
     AttendanceRecordRedis,
     AuditEntry,
@@ -211,8 +218,87 @@ def _script_source(name: str) -> str:
 _DRIVER_INFO = DriverInfo(lib_version=metadata.version("redis"))
 
 
-def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis:
-    """A client whose pool waits (up to `pool_timeout`) for a free connection under burst."""
+# Connections per cluster node beyond the commands in flight: the live roll's subscriptions.
+CLUSTER_SPARE_CONNECTIONS = 8
+
+
+_HOLDS_PLACE: contextvars.ContextVar[bool] = contextvars.ContextVar("attn_holds_place", default=False)
+
+
+class BoundedCluster(RedisCluster):
+    """A cluster client whose commands wait (up to `wait` seconds) for one of `concurrency`
+    places instead of failing: redis-py's cluster pool raises `MaxConnectionsError` at once
+    when a node's connections are all in use, so no more commands are in flight than a node
+    has connections for. A pipeline takes one place (one connection on each node it spans).
+    Past `wait`, a redis ConnectionError, as a full single-server pool gives. A command that
+    redis-py sends again from inside a held place (a pipeline's redirected command) takes no
+    second one."""
+
+    def __init__(self, *args: Any, concurrency: int, wait: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._places = asyncio.Semaphore(concurrency)
+        self._wait = wait
+
+    @contextlib.asynccontextmanager
+    async def place(self) -> AsyncIterator[None]:
+        if _HOLDS_PLACE.get():
+            yield
+            return
+        try:
+            async with asyncio.timeout(self._wait):
+                await self._places.acquire()
+        except TimeoutError:
+            raise RedisConnectionError("No connection available.") from None
+        token = _HOLDS_PLACE.set(True)
+        try:
+            yield
+        finally:
+            _HOLDS_PLACE.reset(token)
+            self._places.release()
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        async with self.place():
+            return await super().execute_command(*args, **kwargs)
+
+    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
+        if shard_hint:
+            return super().pipeline(transaction, shard_hint)
+        return _BoundedPipeline(self, transaction)
+
+
+class _BoundedPipeline(ClusterPipeline):
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        client = self.cluster_client
+        assert isinstance(client, BoundedCluster)
+        async with client.place():
+            return await super().execute(raise_on_error, allow_redirections)
+
+
+def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis | RedisCluster:
+    """A client whose pool waits (up to `pool_timeout`) for a free connection under burst.
+
+    A `redis+cluster://` (or `rediss+cluster://`, TLS) URL gives a cluster client: at most
+    `max_connections` commands in flight, each node's pool a few connections larger for the
+    live roll's subscriptions.
+    """
+    if is_cluster_url(url):
+        check_cluster_url(url)
+        parts = urlsplit(url)
+        return BoundedCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(url)],
+            concurrency=max_connections,
+            wait=pool_timeout,
+            max_connections=max_connections + CLUSTER_SPARE_CONNECTIONS,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            ssl=parts.scheme == "rediss+cluster",
+            decode_responses=True,
+            protocol=2,
+            socket_timeout=10,
+            socket_connect_timeout=5,
+            health_check_interval=30,
+            driver_info=_DRIVER_INFO,
+        )
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
@@ -228,6 +314,19 @@ def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis:
 
 
 _GET = b"*2\r\n" + _arg("GET")
+
+
+class _NoLane:
+    """The lane of a cluster client: off (the lane speaks to one server)."""
+
+    size = 0
+    full = True
+
+    async def call(self, packed: bytes, replies: int) -> list[Any]:
+        raise AssertionError("a cluster has no lane")
+
+    async def close(self) -> None:
+        return None
 
 
 def _strings(values: Any) -> list[str]:
@@ -263,10 +362,14 @@ def _listing_commands(student_number: str, lesson_id: str, when: datetime) -> li
 class RedisClient:
     """Live state of sessions, lessons and attendance records."""
 
-    def __init__(self, redis: Redis, *, lane_connections: int = 2) -> None:
-        self.redis = redis
+    def __init__(self, redis: Redis | RedisCluster, *, lane_connections: int = 2) -> None:
+        self.redis: Any = redis
+        self.cluster = isinstance(redis, RedisCluster)
         self.feed = RollFeed(redis)
-        self.lane = Lane(redis, lane_connections)
+        # The lane speaks to one server; a cluster client routes every command itself.
+        self.lane: Lane | _NoLane = (
+            _NoLane() if isinstance(redis, RedisCluster) else Lane(redis, lane_connections)
+        )
         self._claim_teacher_lesson = redis.register_script(_script_source("claim_teacher_lesson"))
         self._release_teacher_lesson = redis.register_script(
             _script_source("release_teacher_lesson")
@@ -293,7 +396,10 @@ class RedisClient:
     async def close(self) -> None:
         await self.feed.close()
         await self.lane.close()
-        await self.redis.aclose(close_connection_pool=True)
+        if self.cluster:
+            await self.redis.aclose()
+        else:
+            await self.redis.aclose(close_connection_pool=True)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -309,12 +415,24 @@ class RedisClient:
         script: AsyncScript,
         script_keys: Sequence[str],
         script_args: Sequence[Any],
+        *,
+        before_first: bool = False,
     ) -> list[Any]:
         """Send plain commands and then one script in a single round trip.
 
         redis-py's own pipelines check `SCRIPT EXISTS` first, a second round trip; here the
         script is sent as EVALSHA and loaded only when the server answers NOSCRIPT.
+
+        On a cluster a script cannot be queued in a pipeline (redis-py #2914), and the plain
+        commands are often in other slots: they go as one pipeline beside the script, both
+        at once (one round trip still), and the script reloads itself on a node that answers
+        NOSCRIPT. With `before_first` (the plain commands are the recovery pointer of what
+        the script writes) they are sent first and the script only once they succeeded.
         """
+        if self.cluster:
+            return await self._cluster_with_script(
+                before, script, script_keys, script_args, before_first=before_first
+            )
         if not self.lane.full:
             return await self._lane_with_script(before, script, script_keys, script_args)
         for _ in range(2):
@@ -334,6 +452,31 @@ class RedisClient:
                     raise result
             return results
         raise NoScriptError("script could not be loaded")
+
+    async def _cluster_with_script(
+        self,
+        before: Sequence[tuple[Any, ...]],
+        script: AsyncScript,
+        script_keys: Sequence[str],
+        script_args: Sequence[Any],
+        *,
+        before_first: bool,
+    ) -> list[Any]:
+        if not before:
+            return [await script(keys=script_keys, args=script_args)]
+        if before_first:
+            results = await self._send_plain(before)
+            return [*results, await script(keys=script_keys, args=script_args)]
+        results, last = await asyncio.gather(
+            self._send_plain(before), script(keys=script_keys, args=script_args)
+        )
+        return [*results, last]
+
+    async def _send_plain(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        pipe = self.redis.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return list(await pipe.execute())
 
     async def _lane_with_script(
         self,
@@ -629,6 +772,7 @@ class RedisClient:
                 keys.lesson_roster(lesson.lesson_id),
             ],
             [lesson.lesson_id, len(flat), *flat, *roster_flat],
+            before_first=True,
         )
         return Reply(SaveOutcome(results[-1]), None)
 
