@@ -90,9 +90,7 @@ async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     then a `RedisCluster`)."""
     if is_cluster_url(redis_url):
         cluster = aioredis.RedisCluster(
-            startup_nodes=[
-                ClusterNode(host, port) for host, port in cluster_nodes(redis_url)
-            ],
+            startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(redis_url)],
             decode_responses=True,
             protocol=2,
         )

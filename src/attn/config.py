@@ -61,7 +61,6 @@ def check_cluster_url(url: str) -> None:
         raise ValueError("a redis+cluster:// URL names at least one host:port")
 
 
-
 class Settings(BaseSettings):
     """The service's configuration; field names are the design's setting names."""
 

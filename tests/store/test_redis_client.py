@@ -31,6 +31,7 @@ from attn.store.redis_client import (
     connect,
 )
 from tests.support.lessons import make_lesson, make_record
+from tests.support.redis_cluster import all_keys
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ async def test_keys_written_by_each_script_share_a_slot(
         lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
     )
     assert finish.outcome is FinishOutcome.OK
-    written = await redis.keys("*")
+    written = await all_keys(redis, "*")
     by_tag: dict[str, set[int]] = {}
     for name in written:
         if "{" not in name:

@@ -7,19 +7,13 @@ cluster is made here with plain commands, as `redis-cli --cluster create` would 
 primary gets a third of the slots (CLUSTER ADDSLOTSRANGE) and its own config epoch, the nodes
 meet (CLUSTER MEET), each replica follows its primary (CLUSTER REPLICATE), and the set-up
 waits until every node says `cluster_state:ok` and every replica is in sync.
-
-Run as a script it starts a cluster and prints its `redis+cluster://` URL until stopped:
-`python -m tests.support.redis_cluster [--replicas]`.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -238,18 +232,12 @@ def local_cluster(
         cluster.stop()
 
 
-def main() -> None:
-    replicas = 1 if "--replicas" in sys.argv[1:] else 0
-    with tempfile.TemporaryDirectory(prefix="attn-cluster-") as directory:
-        with local_cluster(Path(directory), replicas=replicas) as cluster:
-            print(cluster.url, flush=True)
-            try:
-                signal.sigwait({signal.SIGINT, signal.SIGTERM})
-            except KeyboardInterrupt:
-                pass
+async def all_keys(client: object, pattern: str = "*") -> list[str]:
+    """KEYS on every primary of a cluster (a plain KEYS reaches one node), or on the server."""
+    from redis.asyncio import RedisCluster
 
-
-if __name__ == "__main__":
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    main()
+    if isinstance(client, RedisCluster):
+        found = await client.keys(pattern, target_nodes=RedisCluster.PRIMARIES)
+    else:
+        found = await client.keys(pattern)  # type: ignore[attr-defined]
+    return [str(name) for name in found]

@@ -222,7 +222,9 @@ _DRIVER_INFO = DriverInfo(lib_version=metadata.version("redis"))
 CLUSTER_SPARE_CONNECTIONS = 8
 
 
-_HOLDS_PLACE: contextvars.ContextVar[bool] = contextvars.ContextVar("attn_holds_place", default=False)
+_HOLDS_PLACE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "attn_holds_place", default=False
+)
 
 
 class BoundedCluster(RedisCluster):
@@ -267,6 +269,14 @@ class BoundedCluster(RedisCluster):
 
 
 class _BoundedPipeline(ClusterPipeline):
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        # redis-py 8.1's cluster transactions hand each reply's parser the `keys` a command
+        # names (for its client-side cache), which the parsers of HGETALL and others do not
+        # take (TypeError); the slot comes from the arguments, so drop them.
+        if self._transaction:
+            kwargs.pop("keys", None)
+        return super().execute_command(*args, **kwargs)
+
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
         client = self.cluster_client
         assert isinstance(client, BoundedCluster)
