@@ -11,8 +11,16 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from redis.exceptions import (
+    AskError,
+    ClusterError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -76,12 +84,18 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
 # A backing store that did not answer, or refused to write: 503, whichever face asked.
 # OSError is a driver's own connection error (refused, reset, timed out) that reached us
 # unwrapped. Redis refuses writes when it is out of memory (OOM) or a replica (READONLY);
-# redis-py gives those their own classes.
+# redis-py gives those their own classes. A cluster in failover answers CLUSTERDOWN
+# (ClusterError), TRYAGAIN, or keeps redirecting (MOVED/ASK past redis-py's retries), or has
+# no node for a slot for a while (SlotNotCoveredError).
 UNAVAILABLE: tuple[type[Exception], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
     OutOfMemoryError,
     ReadOnlyError,
+    ClusterError,
+    TryAgainError,
+    AskError,
+    SlotNotCoveredError,
     OperationalError,
     DBAPIError,
     OSError,

@@ -477,9 +477,16 @@ class RedisClient:
         if before_first:
             results = await self._send_plain(before)
             return [*results, await script(keys=script_keys, args=script_args)]
-        results, last = await asyncio.gather(
-            self._send_plain(before), script(keys=script_keys, args=script_args)
+        sent = await asyncio.gather(
+            self._send_plain(before),
+            script(keys=script_keys, args=script_args),
+            return_exceptions=True,
         )
+        for outcome in sent:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        results, last = sent
+        assert isinstance(results, list)
         return [*results, last]
 
     async def _send_plain(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
