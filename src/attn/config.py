@@ -191,6 +191,10 @@ class Settings(BaseSettings):
     # connections per worker, besides the pool, that carry every request's session read and
     # join at once, pipelined (attn.store.lane); 0: none, both go through the pool
     REDIS_LANE_CONNECTIONS: Annotated[int, Field(ge=0, le=64)] = 2
+    # A join is acknowledged only once this many replicas have it (Redis WAIT); 0: once the
+    # primary has it (replication is asynchronous: a failover may lose the last writes).
+    REDIS_WAIT_REPLICAS: Annotated[int, Field(ge=0, le=16)] = 0
+    REDIS_WAIT_TIMEOUT_MS: Annotated[int, Field(ge=1, le=60_000)] = 1000
 
     @field_validator("DATABASE_URL")
     @classmethod

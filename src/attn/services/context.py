@@ -47,6 +47,8 @@ async def open_context(
                 pool_timeout=settings.REDIS_POOL_TIMEOUT_SECONDS,
             ),
             lane_connections=settings.REDIS_LANE_CONNECTIONS,
+            wait_replicas=settings.REDIS_WAIT_REPLICAS,
+            wait_timeout_ms=settings.REDIS_WAIT_TIMEOUT_MS,
         )
         stack.push_async_callback(redis_client.close)
         engine = create_engine(

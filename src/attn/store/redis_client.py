@@ -25,8 +25,9 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.commands.core import AsyncScript
 from redis.driver_info import DriverInfo
+from redis.exceptions import AskError, ClusterError, NoScriptError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from attn.config import check_cluster_url, cluster_nodes, is_cluster_url
 from attn.models import (
@@ -265,7 +266,7 @@ class BoundedCluster(RedisCluster):
     def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
         if shard_hint:
             return super().pipeline(transaction, shard_hint)
-        return _BoundedPipeline(self, transaction)
+        return _BoundedPipeline(self, transaction)  # type: ignore[abstract]
 
 
 class _BoundedPipeline(ClusterPipeline):
@@ -372,8 +373,18 @@ def _listing_commands(student_number: str, lesson_id: str, when: datetime) -> li
 class RedisClient:
     """Live state of sessions, lessons and attendance records."""
 
-    def __init__(self, redis: Redis | RedisCluster, *, lane_connections: int = 2) -> None:
+    def __init__(
+        self,
+        redis: Redis | RedisCluster,
+        *,
+        lane_connections: int = 2,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 1000,
+    ) -> None:
         self.redis: Any = redis
+        # A join is acknowledged once this many replicas have it (WAIT), 0: once the primary has.
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
         self.cluster = isinstance(redis, RedisCluster)
         self.feed = RollFeed(redis)
         # The lane speaks to one server; a cluster client routes every command itself.
@@ -427,6 +438,7 @@ class RedisClient:
         script_args: Sequence[Any],
         *,
         before_first: bool = False,
+        replicated: bool = False,
     ) -> list[Any]:
         """Send plain commands and then one script in a single round trip.
 
@@ -438,13 +450,24 @@ class RedisClient:
         at once (one round trip still), and the script reloads itself on a node that answers
         NOSCRIPT. With `before_first` (the plain commands are the recovery pointer of what
         the script writes) they are sent first and the script only once they succeeded.
+
+        With `replicated` and `wait_replicas` set, the script is followed on its connection
+        by `WAIT wait_replicas wait_timeout_ms`; fewer replicas in time raise NOREPLICAS.
         """
+        after = self._wait_command() if replicated else []
         if self.cluster:
+            if after:
+                sent = await asyncio.gather(
+                    self._send_plain(before),
+                    self._script_on_node(script, script_keys, script_args, after),
+                    return_exceptions=True,
+                )
+                return self._joined(sent)
             return await self._cluster_with_script(
                 before, script, script_keys, script_args, before_first=before_first
             )
         if not self.lane.full:
-            return await self._lane_with_script(before, script, script_keys, script_args)
+            return await self._lane_with_script(before, script, script_keys, script_args, after)
         for _ in range(2):
             pipe = self.redis.pipeline(transaction=False)
             for command in before:
@@ -452,15 +475,78 @@ class RedisClient:
             pipe.execute_command(
                 "EVALSHA", script.sha, len(script_keys), *script_keys, *script_args
             )
+            for command in after:
+                pipe.execute_command(*command)
             results: list[Any] = await pipe.execute(raise_on_error=False)
-            last = results[-1]
-            if isinstance(last, NoScriptError):
+            if isinstance(results[len(before)], NoScriptError):
                 script.sha = await self.redis.script_load(script.script)
                 continue
-            for result in results:
-                if isinstance(result, Exception):
-                    raise result
-            return results
+            return self._checked(results, len(before) + 1)
+        raise NoScriptError("script could not be loaded")
+
+    def _wait_command(self) -> list[tuple[Any, ...]]:
+        if not self.wait_replicas:
+            return []
+        return [("WAIT", self.wait_replicas, self.wait_timeout_ms)]
+
+    def _checked(self, results: list[Any], kept: int) -> list[Any]:
+        """The replies up to the script's (raised if one is an error), once any WAIT after
+        them says enough replicas have the writes."""
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        for acknowledged in results[kept:]:
+            if int(acknowledged) < self.wait_replicas:
+                raise ResponseError(
+                    f"NOREPLICAS {acknowledged} of {self.wait_replicas} replicas acknowledged"
+                    f" the write within {self.wait_timeout_ms} ms"
+                )
+        return results[:kept]
+
+    @staticmethod
+    def _joined(sent: list[Any]) -> list[Any]:
+        for outcome in sent:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        results, last = sent
+        return [*results, last]
+
+    async def _script_on_node(
+        self,
+        script: AsyncScript,
+        script_keys: Sequence[str],
+        script_args: Sequence[Any],
+        after: Sequence[tuple[Any, ...]],
+    ) -> Any:
+        """On a cluster: the script and then `after` on one connection of the node that holds
+        the script's slot (WAIT counts the writes of its own connection only)."""
+        node = self.redis.get_node_from_key(script_keys[0])
+        packed_after = b"".join(pack(*command) for command in after)
+        tail = [len(script_keys), *script_keys, *script_args]
+        async with self.redis.place():
+            for _ in range(2):
+                connection = node.acquire_connection()
+                try:
+                    await connection.send_packed_command(
+                        pack("EVALSHA", script.sha, *tail) + packed_after
+                    )
+                    results: list[Any] = []
+                    for _ in range(1 + len(after)):
+                        try:
+                            results.append(await connection.read_response())
+                        except ResponseError as error:
+                            results.append(error)
+                except BaseException:
+                    await connection.disconnect()
+                    raise
+                finally:
+                    node.release(connection)
+                if isinstance(results[0], NoScriptError):
+                    await self.redis.script_load(script.script)  # on every primary
+                    continue
+                if isinstance(results[0], AskError | ClusterError):  # moved, or failing over
+                    await self.redis.nodes_manager.initialize()
+                return self._checked(results, 1)[0]
         raise NoScriptError("script could not be loaded")
 
     async def _cluster_with_script(
@@ -482,12 +568,7 @@ class RedisClient:
             script(keys=script_keys, args=script_args),
             return_exceptions=True,
         )
-        for outcome in sent:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        results, last = sent
-        assert isinstance(results, list)
-        return [*results, last]
+        return self._joined(sent)
 
     async def _send_plain(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
         pipe = self.redis.pipeline(transaction=False)
@@ -501,21 +582,21 @@ class RedisClient:
         script: AsyncScript,
         script_keys: Sequence[str],
         script_args: Sequence[Any],
+        after: Sequence[tuple[Any, ...]] = (),
     ) -> list[Any]:
         """`_pipeline_with_script` on the lane: the same commands, packed here."""
         head = b"".join(pack(*command) for command in before)
         tail = [len(script_keys), *script_keys, *script_args]
+        packed_after = b"".join(pack(*command) for command in after)
         for _ in range(2):
             results = await self.lane.call(
-                head + pack("EVALSHA", script.sha, *tail), len(before) + 1
+                head + pack("EVALSHA", script.sha, *tail) + packed_after,
+                len(before) + 1 + len(after),
             )
-            if isinstance(results[-1], NoScriptError):
+            if isinstance(results[len(before)], NoScriptError):
                 script.sha = await self.redis.script_load(script.script)
                 continue
-            for result in results:
-                if isinstance(result, Exception):
-                    raise result
-            return results
+            return self._checked(results, len(before) + 1)
         raise NoScriptError("script could not be loaded")
 
     # --- sessions ------------------------------------------------------------------------
@@ -879,7 +960,7 @@ class RedisClient:
 
     async def find_lessons_by_name(self, lesson_name: str, teacher_name: str) -> list[LessonRedis]:
         """Every lesson still listed for this (lesson name, teacher full name) pair."""
-        index_ids: set[str] = await self.redis.smembers(  # type: ignore[assignment]
+        index_ids: set[str] = await self.redis.smembers(
             keys.discovery_index(keys.discovery_tag(lesson_name, teacher_name))
         )
         wanted = (normalize_name(lesson_name), normalize_name(teacher_name))
@@ -1092,7 +1173,7 @@ class RedisClient:
 
     async def held_lessons(self) -> list[HeldLesson]:
         """Every lesson set aside, the longest held first."""
-        raw: dict[str, str] = await self.redis.hgetall(keys.sweep_held())  # type: ignore[assignment]
+        raw: dict[str, str] = await self.redis.hgetall(keys.sweep_held())
         return sorted(
             (formats.parse_held(value) for value in raw.values()),
             key=lambda held: (held.held_at, held.lesson_id),
@@ -1194,6 +1275,7 @@ class RedisClient:
                 keys.lesson_events(lesson_id),
                 request.address,
             ],
+            replicated=True,
         )
         reply = results[-1]
         outcome = JoinOutcome(reply[0])
