@@ -223,6 +223,19 @@ _DRIVER_INFO = DriverInfo(lib_version=metadata.version("redis"))
 CLUSTER_SPARE_CONNECTIONS = 8
 
 
+@contextlib.asynccontextmanager
+async def _closed_under_us() -> AsyncIterator[None]:
+    """redis-py 8.1 may close a connection while a command is on it when a failover changes
+    the cluster's layout; the command then fails with AttributeError on the connection's
+    missing stream (`None.writelines`). That is a lost connection: a ConnectionError."""
+    try:
+        yield
+    except AttributeError as exc:
+        if exc.obj is not None:
+            raise
+        raise RedisConnectionError("the connection was closed while in use") from exc
+
+
 _HOLDS_PLACE: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "attn_holds_place", default=False
 )
@@ -260,7 +273,7 @@ class BoundedCluster(RedisCluster):
             self._places.release()
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        async with self.place():
+        async with self.place(), _closed_under_us():
             return await super().execute_command(*args, **kwargs)
 
     def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
@@ -281,7 +294,7 @@ class _BoundedPipeline(ClusterPipeline):
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
         client = self.cluster_client
         assert isinstance(client, BoundedCluster)
-        async with client.place():
+        async with client.place(), _closed_under_us():
             return await super().execute(raise_on_error, allow_redirections)
 
 
@@ -523,7 +536,7 @@ class RedisClient:
         node = self.redis.get_node_from_key(script_keys[0])
         packed_after = b"".join(pack(*command) for command in after)
         tail = [len(script_keys), *script_keys, *script_args]
-        async with self.redis.place():
+        async with self.redis.place(), _closed_under_us():
             for _ in range(2):
                 connection = node.acquire_connection()
                 try:
@@ -536,6 +549,15 @@ class RedisClient:
                             results.append(await connection.read_response())
                         except ResponseError as error:
                             results.append(error)
+                except (RedisConnectionError, RedisTimeoutError, OSError):
+                    # as redis-py does for its own commands: this node's connections are
+                    # renewed and the next command reads the cluster's layout again (the
+                    # node may have failed and a replica taken its slots)
+                    await connection.disconnect()
+                    node.update_active_connections_for_reconnect()
+                    await node.disconnect_free_connections()
+                    self.redis._initialize = True
+                    raise
                 except BaseException:
                     await connection.disconnect()
                     raise
@@ -545,7 +567,7 @@ class RedisClient:
                     await self.redis.script_load(script.script)  # on every primary
                     continue
                 if isinstance(results[0], AskError | ClusterError):  # moved, or failing over
-                    await self.redis.nodes_manager.initialize()
+                    self.redis._initialize = True
                 return self._checked(results, 1)[0]
         raise NoScriptError("script could not be loaded")
 
