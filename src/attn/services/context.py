@@ -51,6 +51,7 @@ async def open_context(
             wait_timeout_ms=settings.REDIS_WAIT_TIMEOUT_MS,
         )
         stack.push_async_callback(redis_client.close)
+        await redis_client.start()
         engine = create_engine(
             settings.async_database_url,
             statement_timeout=settings.DB_STATEMENT_TIMEOUT_SECONDS,

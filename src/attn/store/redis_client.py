@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import os
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -25,7 +26,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.commands.core import AsyncScript
 from redis.driver_info import DriverInfo
-from redis.exceptions import AskError, ClusterError, NoScriptError, ResponseError
+from redis.exceptions import AskError, ClusterError, NoScriptError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -46,6 +47,8 @@ from attn.store.lane import Lane as Lane
 from attn.store.lane import _arg
 from attn.store.lane import pack as pack
 from attn.store.live import RollFeed
+
+log = logging.getLogger("attn.store")
 
 OutcomeT = TypeVar("OutcomeT", bound=StrEnum)
 DataT = TypeVar("DataT")
@@ -276,6 +279,65 @@ class BoundedCluster(RedisCluster):
         async with self.place(), _closed_under_us():
             return await super().execute_command(*args, **kwargs)
 
+    async def node_for(self, key: str) -> ClusterNode:
+        """The primary that holds `key`'s slot (the layout read first when it is due)."""
+        if self._initialize:
+            await self.initialize()
+        node = self.get_node_from_key(key)
+        assert node is not None
+        return node
+
+    async def on_node(self, key: str, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """Send `commands` on one connection of the node of `key` and read a reply to each
+        (an error reply in its place, as an exception). A lost connection renews the node's
+        connections and has the layout read again, as redis-py does for its own commands;
+        so does a MOVED or CLUSTERDOWN reply."""
+        node = await self.node_for(key)
+        connection = node.acquire_connection()
+        try:
+            await connection.send_packed_command(connection.pack_commands(commands))
+            results: list[Any] = []
+            for _ in commands:
+                try:
+                    results.append(await connection.read_response())
+                except ResponseError as error:
+                    results.append(error)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            await connection.disconnect()
+            node.update_active_connections_for_reconnect()
+            await node.disconnect_free_connections()
+            self._initialize = True
+            raise
+        except BaseException:
+            await connection.disconnect()
+            raise
+        finally:
+            node.release(connection)
+        if any(isinstance(result, AskError | ClusterError) for result in results):
+            self._initialize = True
+        return results
+
+    async def multi_exec(self, queued: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]) -> Any:
+        """MULTI, the commands, EXEC in one round trip on the node of their slot; the replies
+        parsed as redis-py parses them."""
+        if not queued:
+            return []
+        commands = [args for args, _ in queued]
+        results = await self.on_node(str(commands[0][1]), [("MULTI",), *commands, ("EXEC",)])
+        for result in results[:-1]:
+            if isinstance(result, Exception):
+                raise result
+        replies = results[-1]
+        if isinstance(replies, Exception):
+            raise replies
+        parsed = []
+        for (args, options), reply in zip(queued, replies, strict=True):
+            if isinstance(reply, Exception):
+                raise reply
+            callback = self.response_callbacks.get(args[0])
+            parsed.append(callback(reply, **options) if callback else reply)
+        return parsed
+
     def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
         if shard_hint:
             return super().pipeline(transaction, shard_hint)
@@ -283,18 +345,38 @@ class BoundedCluster(RedisCluster):
 
 
 class _BoundedPipeline(ClusterPipeline):
+    """A cluster pipeline that takes a place; with `transaction=True`, a MULTI/EXEC of its
+    own on the node of its commands' one slot.
+
+    redis-py 8.1's cluster transactions run each queued command in a thread of its own
+    with an event loop of its own (`asyncio.run`): a client not yet initialised opens its
+    connections on that loop, which is gone once the command is queued ("Event loop is
+    closed" later), and their reply parsers are handed the cache's `keys` (TypeError).
+    """
+
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        # redis-py 8.1's cluster transactions hand each reply's parser the `keys` a command
-        # names (for its client-side cache), which the parsers of HGETALL and others do not
-        # take (TypeError); the slot comes from the arguments, so drop them.
         if self._transaction:
-            kwargs.pop("keys", None)
+            kwargs.pop("keys", None)  # for redis-py's client-side cache, not the parsers
+            self._queued_multi.append((args, kwargs))
+            return self
         return super().execute_command(*args, **kwargs)
+
+    @property
+    def _queued_multi(self) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        try:
+            return self.__dict__["_attn_multi"]  # type: ignore[no-any-return]
+        except KeyError:
+            queued: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+            self.__dict__["_attn_multi"] = queued
+            return queued
 
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
         client = self.cluster_client
         assert isinstance(client, BoundedCluster)
         async with client.place(), _closed_under_us():
+            if self._transaction:
+                queued, self.__dict__["_attn_multi"] = self._queued_multi, []
+                return await client.multi_exec(queued)
             return await super().execute(raise_on_error, allow_redirections)
 
 
@@ -427,6 +509,20 @@ class RedisClient:
         self._set_projector_link = redis.register_script(_script_source("set_projector_link"))
         self._find_by_words = redis.register_script(_script_source("find_by_words"))
 
+    async def start(self) -> None:
+        """On a cluster: read its layout and load every script on every primary, before the
+        first requests (rather than each script on first use, under a burst's NOSCRIPT
+        replies, where redis-py 8.1 was seen to close connections still in use)."""
+        if not self.cluster:
+            return
+        scripts = [value for value in vars(self).values() if isinstance(value, AsyncScript)]
+        try:
+            await self.redis.initialize()
+            for script in scripts:
+                await self.redis.script_load(script.script)
+        except RedisError as exc:  # not up yet: the first commands read the layout then
+            log.warning("Redis Cluster not ready at start: %s", exc)
+
     async def close(self) -> None:
         await self.feed.close()
         await self.lane.close()
@@ -533,41 +629,15 @@ class RedisClient:
     ) -> Any:
         """On a cluster: the script and then `after` on one connection of the node that holds
         the script's slot (WAIT counts the writes of its own connection only)."""
-        node = self.redis.get_node_from_key(script_keys[0])
-        packed_after = b"".join(pack(*command) for command in after)
         tail = [len(script_keys), *script_keys, *script_args]
         async with self.redis.place(), _closed_under_us():
             for _ in range(2):
-                connection = node.acquire_connection()
-                try:
-                    await connection.send_packed_command(
-                        pack("EVALSHA", script.sha, *tail) + packed_after
-                    )
-                    results: list[Any] = []
-                    for _ in range(1 + len(after)):
-                        try:
-                            results.append(await connection.read_response())
-                        except ResponseError as error:
-                            results.append(error)
-                except (RedisConnectionError, RedisTimeoutError, OSError):
-                    # as redis-py does for its own commands: this node's connections are
-                    # renewed and the next command reads the cluster's layout again (the
-                    # node may have failed and a replica taken its slots)
-                    await connection.disconnect()
-                    node.update_active_connections_for_reconnect()
-                    await node.disconnect_free_connections()
-                    self.redis._initialize = True
-                    raise
-                except BaseException:
-                    await connection.disconnect()
-                    raise
-                finally:
-                    node.release(connection)
+                results = await self.redis.on_node(
+                    script_keys[0], [("EVALSHA", script.sha, *tail), *after]
+                )
                 if isinstance(results[0], NoScriptError):
                     await self.redis.script_load(script.script)  # on every primary
                     continue
-                if isinstance(results[0], AskError | ClusterError):  # moved, or failing over
-                    self.redis._initialize = True
                 return self._checked(results, 1)[0]
         raise NoScriptError("script could not be loaded")
 
