@@ -6,6 +6,8 @@
 #                installed with npm ci into .cache/oidc-provider/ when missing or changed
 # make xmlsec - Debian's xmlsec1, which SAML sign-in (pysaml2) signs and verifies with: installed when
 #               missing and possible, else how to get it
+# make test-cluster - the store, service, API, sweep and event-stream tests (not the slow ones) on a
+#                3-primary Redis Cluster started on loopback (tests/support/redis_cluster.py)
 # make check - lint, format check and type check
 # make bench - the benchmark suite (starts the service itself; see bench/README.md)
 
@@ -18,7 +20,9 @@ BENCH_STAMP := $(VENV)/.bench-installed
 APT_GET ?= apt-get
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test check lint format bench clean setup browser sso-provider xmlsec
+CLUSTER_TESTS ?= tests/store tests/services tests/api tests/tasks tests/http/test_event_streams.py
+
+.PHONY: run test test-cluster check lint format bench clean setup browser sso-provider xmlsec
 
 setup: $(STAMP)
 
@@ -35,6 +39,7 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.cluster
 	$(BIN)/python -m bench.profile
 
 run: $(STAMP)
@@ -42,6 +47,9 @@ run: $(STAMP)
 
 test: $(STAMP) browser sso-provider xmlsec
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-cluster: $(STAMP)
+	ATTN_TEST_REDIS_URL= ATTN_TEST_REDIS_CLUSTER=1 $(BIN)/python -m pytest $(CLUSTER_TESTS) -m "not slow and not e2e" $(PYTEST_ARGS)
 
 # The browser tests look for Chromium where tests/support/browser.py does: ATTN_CHROMIUM,
 # /usr/bin/chromium, then chromium on PATH. Only root with apt-get can install it; everyone

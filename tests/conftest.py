@@ -1,6 +1,8 @@
 """Shared fixtures: a real Redis and a real SQL database for every test.
 
-Redis: `ATTN_TEST_REDIS_URL` when set, otherwise an embedded Valkey started for the session.
+Redis: `ATTN_TEST_REDIS_URL` when set (a `redis+cluster://` URL names a cluster), else with
+`ATTN_TEST_REDIS_CLUSTER=1` a 3-primary cluster started for the session
+(`tests.support.redis_cluster`), otherwise an embedded Valkey started for the session.
 SQL: `ATTN_TEST_DATABASE_URL` when set (a fresh database is created on that PostgreSQL server
 for the session and dropped after it), otherwise a SQLite file. Every test starts with an
 empty Redis database and empty tables.
@@ -21,9 +23,10 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode
 
 from attn.app import create_app
-from attn.config import Settings, to_async_database_url
+from attn.config import Settings, cluster_nodes, to_async_database_url
 from attn.db import admin
 from attn.db.migrate import upgrade
 from attn.models import NewAccount
@@ -31,6 +34,7 @@ from attn.store.embedded import EmbeddedRedis
 from tests.support.api import Api
 from tests.support.clock import Clock
 from tests.support.database import Database, empty_tables
+from tests.support.redis_cluster import CLUSTER_ENV, is_cluster_url, local_cluster
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +42,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("ATTN_TEST_REDIS_URL")
     if url:
         yield url
+        return
+    if os.environ.get(CLUSTER_ENV):
+        with local_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
+            yield cluster.url
         return
     with EmbeddedRedis(tmp_path_factory.mktemp("valkey"), durable=False) as embedded_url:
         yield embedded_url
@@ -62,9 +70,34 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
         asyncio.run(admin.drop_database(url, name))
 
 
+@pytest.fixture(scope="session")
+def on_cluster(redis_url: str) -> bool:
+    """Whether the tests run on a Redis Cluster."""
+    return is_cluster_url(redis_url)
+
+
+@pytest.fixture
+def single_server(on_cluster: bool) -> None:
+    """For a test that needs one Redis server (a database number, the lane, the embedded
+    server): skipped on a cluster."""
+    if on_cluster:
+        pytest.skip("needs a single Redis server, not a cluster")
+
+
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    """A raw client on the test Redis, emptied before the test."""
+    """A raw client on the test Redis, emptied before the test (every primary of a cluster:
+    then a `RedisCluster`)."""
+    if is_cluster_url(redis_url):
+        cluster = aioredis.RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(redis_url)],
+            decode_responses=True,
+            protocol=2,
+        )
+        await cluster.flushdb(target_nodes=aioredis.RedisCluster.PRIMARIES)
+        yield cluster  # type: ignore[misc]
+        await cluster.aclose()
+        return
     client = aioredis.Redis.from_url(redis_url, decode_responses=True, protocol=2)
     await client.flushdb()
     yield client

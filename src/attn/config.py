@@ -30,6 +30,37 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _ROLES = ("teacher", "student", "admin")
 
 
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+
+
+def is_cluster_url(url: str) -> bool:
+    return urlsplit(url).scheme in CLUSTER_SCHEMES
+
+
+def cluster_nodes(url: str) -> list[tuple[str, int]]:
+    """The `host:port` pairs of a `redis+cluster://[user:password@]host:port[,host:port...]`
+    URL: the nodes the client first asks for the cluster's layout."""
+    netloc = urlsplit(url).netloc.rpartition("@")[2]
+    nodes = []
+    for item in netloc.split(","):
+        host, _, port = item.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"{item!r} is not host:port")
+        nodes.append((host.strip("[]"), int(port)))
+    return nodes
+
+
+def check_cluster_url(url: str) -> None:
+    """Raise ValueError unless `url` is a cluster URL this client can use."""
+    parts = urlsplit(url)
+    if parts.path not in ("", "/", "/0"):
+        raise ValueError("a cluster has one database: no /DB in a redis+cluster:// URL")
+    if parts.query:
+        raise ValueError("a redis+cluster:// URL takes no ?options")
+    if not cluster_nodes(url):
+        raise ValueError("a redis+cluster:// URL names at least one host:port")
+
+
 class Settings(BaseSettings):
     """The service's configuration; field names are the design's setting names."""
 
@@ -169,6 +200,10 @@ class Settings(BaseSettings):
     # connections per worker, besides the pool, that carry every request's session read and
     # join at once, pipelined (attn.store.lane); 0: none, both go through the pool
     REDIS_LANE_CONNECTIONS: Annotated[int, Field(ge=0, le=64)] = 2
+    # A join is acknowledged only once this many replicas have it (Redis WAIT); 0: once the
+    # primary has it (replication is asynchronous: a failover may lose the last writes).
+    REDIS_WAIT_REPLICAS: Annotated[int, Field(ge=0, le=16)] = 0
+    REDIS_WAIT_TIMEOUT_MS: Annotated[int, Field(ge=1, le=60_000)] = 1000
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -186,8 +221,14 @@ class Settings(BaseSettings):
         if value is None or value == "":
             return None
         scheme = urlsplit(value).scheme
+        if scheme in CLUSTER_SCHEMES:
+            check_cluster_url(value)
+            return value
         if scheme not in ("redis", "rediss", "unix", "redis+sentinel"):
-            raise ValueError("must start with redis://, rediss://, unix:// or redis+sentinel://")
+            raise ValueError(
+                "must start with redis://, rediss://, unix://, redis+sentinel://, "
+                "redis+cluster:// or rediss+cluster://"
+            )
         hosts_and_name = value.partition("?")[0].removeprefix("redis+sentinel://")
         if scheme == "redis+sentinel" and not hosts_and_name.partition("/")[2].strip("/"):
             raise ValueError(

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio import RedisCluster
 
 from attn.http.schemas import RecordOut
 from attn.services import devices
@@ -184,8 +185,9 @@ async def test_shared_device_and_shared_address_flag_both_records(
     people = [await api.add_user("student") for _ in range(5)]
     lesson_id = await started(api, teacher)
     feed = redis.pubsub()
-    await feed.subscribe(keys.lesson_events(lesson_id))
-    await feed.get_message(timeout=1)  # the subscription's confirmation
+    await feed.ssubscribe(keys.lesson_events(lesson_id))  # sharded: SPUBLISH in the scripts
+    read = feed.get_sharded_message if isinstance(redis, RedisCluster) else feed.get_message
+    await read(timeout=1)  # the subscription's confirmation
 
     async def sign_in(index: int, phone: str | None = None) -> tuple[Headers, str]:
         answer = await login(api, people[index].school_number, device_id=phone)
@@ -229,8 +231,8 @@ async def test_shared_device_and_shared_address_flag_both_records(
         assert RecordOut.model_validate_json(raw).model_dump_json() == raw
     # the earlier records were published again with their new flags
     published = []
-    while (message := await feed.get_message(timeout=0.5)) is not None:
-        if message["type"] == "message":
+    while (message := await read(timeout=0.5)) is not None:
+        if message["type"] == "smessage":
             published.append(json.loads(message["data"]))
     await feed.aclose()
     first_updates = [

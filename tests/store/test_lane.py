@@ -19,6 +19,8 @@ from attn.store import keys
 from attn.store.redis_client import LANE_NAME, JoinOutcome, Lane, RedisClient, connect, pack
 from tests.support.lessons import make_lesson, make_record
 
+pytestmark = pytest.mark.usefixtures("single_server")  # the lane speaks to one server
+
 
 @pytest.fixture
 async def stores(redis: aioredis.Redis, redis_url: str) -> AsyncIterator[tuple[RedisClient, ...]]:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from redis.crc import key_slot
+from redis.exceptions import ResponseError
 
 from attn.models import (
     AttendanceRecordRedis,
@@ -31,6 +32,7 @@ from attn.store.redis_client import (
     connect,
 )
 from tests.support.lessons import make_lesson, make_record
+from tests.support.redis_cluster import all_keys
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ async def test_keys_written_by_each_script_share_a_slot(
         lesson.lesson_id, teacher_school_number="T1", now=datetime.now(UTC)
     )
     assert finish.outcome is FinishOutcome.OK
-    written = await redis.keys("*")
+    written = await all_keys(redis, "*")
     by_tag: dict[str, set[int]] = {}
     for name in written:
         if "{" not in name:
@@ -342,3 +344,40 @@ async def test_sso_state_is_taken_once_and_items_are_seen_once(store: RedisClien
     assert await store.first_sight("saml", "assertion-1", 60)
     assert not await store.first_sight("saml", "assertion-1", 60)
     assert await store.first_sight("oidc", "assertion-1", 60)  # providers apart
+
+
+async def test_a_script_the_server_forgot_is_loaded_again(
+    store: RedisClient, redis: aioredis.Redis
+) -> None:
+    """After SCRIPT FLUSH (a restarted server, a replica promoted without the scripts) every
+    node answers NOSCRIPT; the join and the lesson's start load their scripts again, on a
+    cluster on the node that holds the lesson."""
+    lesson = make_lesson()
+    if isinstance(redis, aioredis.RedisCluster):
+        await redis.execute_command("SCRIPT", "FLUSH", target_nodes=redis.get_primaries())
+    else:
+        await redis.script_flush()
+    assert await redis.script_exists(store._add_attendance_record.sha) == [False]
+    assert (await store.save_lesson(lesson)).outcome is SaveOutcome.CREATED
+    reply = await store.add_attendance_record(make_record(lesson))
+    assert reply.outcome is JoinOutcome.CREATED
+    assert (await store.add_attendance_record(make_record(lesson))).outcome is JoinOutcome.EXISTS
+
+
+async def test_a_join_waits_for_the_replicas_it_is_told_to(
+    redis: aioredis.Redis, redis_url: str
+) -> None:
+    """With `wait_replicas` the join is followed by WAIT on its own connection: with no
+    replica to acknowledge it, the join is answered NOREPLICAS (503) but kept, and a retry
+    finds it."""
+    store = RedisClient(
+        connect(redis_url, max_connections=20, pool_timeout=5), wait_replicas=1, wait_timeout_ms=50
+    )
+    try:
+        lesson = make_lesson()
+        assert (await store.save_lesson(lesson)).outcome is SaveOutcome.CREATED
+        with pytest.raises(ResponseError, match="NOREPLICAS"):
+            await store.add_attendance_record(make_record(lesson))
+        assert await store.get_attendance_record(lesson.lesson_id, "S1") is not None
+    finally:
+        await store.close()

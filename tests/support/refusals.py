@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 
 from attn.models import NewAccount
 from tests.support.api import Api
+from tests.support.redis_cluster import all_keys
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
@@ -48,7 +49,7 @@ def assert_error(response: httpx.Response, status: int, code: str) -> None:
 async def snapshot(redis: aioredis.Redis) -> dict[str, Any]:
     """Every key with its type and contents, to compare before and after a request."""
     state: dict[str, Any] = {}
-    for key in sorted(await redis.keys("*")):
+    for key in sorted(await all_keys(redis, "*")):
         kind = await redis.type(key)
         value: Any
         if kind == "string":

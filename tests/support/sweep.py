@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from attn.db.tables import LessonRow, RecordRow
 from attn.services.context import ServiceContext
+from tests.support.redis_cluster import all_keys
 
 # The names `attn.tasks.sweep.checkpoint` is awaited with, in the order a pass reaches them.
 STEPS = ["claimed", "read", "written", "committed", "deleted", "done"]
@@ -27,7 +28,7 @@ async def sql_counts(ctx: ServiceContext, lesson_id: str) -> tuple[int, int]:
 async def live_keys(redis: aioredis.Redis, lesson_id: str) -> list[str]:
     """Every Redis key or index entry that still mentions the lesson (tests only: KEYS)."""
     found = []
-    for name in await redis.keys("attn:*"):
+    for name in await all_keys(redis, "attn:*"):
         kind = await redis.type(name)
         if (
             lesson_id[16:] in name

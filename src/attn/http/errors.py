@@ -11,8 +11,16 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from redis.exceptions import (
+    AskError,
+    ClusterError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -79,12 +87,18 @@ STATUS_OF: dict[type[errors.AttnError], int] = {
 # redis-py gives those their own classes. During a Sentinel failover redis-py raises
 # MasterNotFoundError (no sentinel names a primary yet) and, from a demoted primary's READONLY,
 # ConnectionError: both are ConnectionErrors, as is BusyLoadingError (a server loading its
-# data after a restart).
+# data after a restart). A cluster in failover answers CLUSTERDOWN (ClusterError), TRYAGAIN,
+# or keeps redirecting (MOVED/ASK past redis-py's retries), or has no node for a slot for a
+# while (SlotNotCoveredError).
 UNAVAILABLE: tuple[type[Exception], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
     OutOfMemoryError,
     ReadOnlyError,
+    ClusterError,
+    TryAgainError,
+    AskError,
+    SlotNotCoveredError,
     OperationalError,
     DBAPIError,
     OSError,

@@ -47,8 +47,11 @@ async def open_context(
                 pool_timeout=settings.REDIS_POOL_TIMEOUT_SECONDS,
             ),
             lane_connections=settings.REDIS_LANE_CONNECTIONS,
+            wait_replicas=settings.REDIS_WAIT_REPLICAS,
+            wait_timeout_ms=settings.REDIS_WAIT_TIMEOUT_MS,
         )
         stack.push_async_callback(redis_client.close)
+        await redis_client.start()
         engine = create_engine(
             settings.async_database_url,
             statement_timeout=settings.DB_STATEMENT_TIMEOUT_SECONDS,

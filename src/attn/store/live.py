@@ -6,7 +6,15 @@ number of web workers, since every one of them hears every publish.
 
 What is published while the connection is down (a restart, a Sentinel failover) is missed, so
 when the connection is lost or comes back every listener is handed `FEED_LOST` instead: its
-watcher ends, and its client comes back and reads the roll afresh.
+watcher ends, and its client comes back and reads the roll afresh (on a single server or
+under Sentinel; a cluster's per-node subscriptions give no such signal).
+
+The channels are sharded (SPUBLISH in the scripts, SSUBSCRIBE here; Redis and Valkey 7+): a
+lesson's channel carries the lesson's hash tag, so on a cluster a record is published on the
+node that holds the lesson, and only the nodes' subscribers of that channel hear it, instead
+of every message crossing every node. On a cluster redis-py keeps one subscription
+connection per node that holds a watched lesson, and moves a channel after a failover or a
+slot migration.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
 from attn.store import keys
@@ -27,13 +35,17 @@ log = logging.getLogger("attn.live")
 QUEUE_SIZE = 5000
 # Put in every listener's queue when records may have been missed (never a record's JSON).
 FEED_LOST = ""
+# How long one read waits on one node's subscription connection. On a cluster the reads go
+# round the nodes in turn, so a message may wait up to this times (nodes - 1).
+CLUSTER_POLL_SECONDS = 0.05
 
 
 class RollFeed:
     """Subscriptions to lessons' event channels, shared by every watcher of this process."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis | RedisCluster) -> None:
         self._redis = redis
+        self._cluster = isinstance(redis, RedisCluster)
         self._pubsub: Any = None
         self._listeners: dict[str, set[asyncio.Queue[str]]] = {}
         self._lock = asyncio.Lock()
@@ -48,7 +60,7 @@ class RollFeed:
             if self._pubsub is None:
                 self._pubsub = self._new_pubsub()
             if channel not in self._listeners:
-                await self._pubsub.subscribe(channel)
+                await self._pubsub.ssubscribe(channel)
             self._listeners.setdefault(channel, set()).add(queue)
             if self._reader is None or self._reader.done():
                 self._reader = asyncio.create_task(self._read(), name="attn-roll-feed")
@@ -63,10 +75,12 @@ class RollFeed:
                     # on a lost connection (or a reconnect the reader makes at the same
                     # time) the channel stays subscribed: its messages find no listener
                     with contextlib.suppress(RedisError):
-                        await self._pubsub.unsubscribe(channel)
+                        await self._pubsub.sunsubscribe(channel)
 
     def _new_pubsub(self) -> Any:
         pubsub: Any = self._redis.pubsub(ignore_subscribe_messages=True)
+        if self._cluster:  # one connection per node, each its own: no hook
+            return pubsub
         # redis-py calls `on_connect` (kept as a weak method) at every connect and reconnect
         pubsub.on_connect = self._on_connect
         return pubsub
@@ -88,13 +102,20 @@ class RollFeed:
     async def _read(self) -> None:
         while self._listeners:
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
+                if self._cluster:
+                    message = await self._pubsub.get_sharded_message(
+                        ignore_subscribe_messages=True, timeout=CLUSTER_POLL_SECONDS
+                    )
+                    if message is None and not self._pubsub.node_pubsub_mapping:
+                        await asyncio.sleep(CLUSTER_POLL_SECONDS)  # no node subscribed now
+                else:
+                    message = await self._pubsub.get_message(timeout=1.0)
             except RedisError as exc:
                 log.warning("roll feed lost its connection: %s", exc)
                 self._lost()
                 await asyncio.sleep(0.5)
                 continue
-            if not message or message.get("type") != "message":
+            if not message or message.get("type") != "smessage":
                 continue
             for queue in tuple(self._listeners.get(message["channel"], ())):
                 with contextlib.suppress(asyncio.QueueFull):  # a stalled watcher misses updates

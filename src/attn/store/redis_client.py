@@ -3,25 +3,35 @@
 Multi-key changes are Lua scripts registered with `register_script` (reloaded on
 NOSCRIPT after a server restart or failover); every key one script touches shares a hash
 tag (see `attn.store.keys`). Request paths use explicit indexes only, never KEYS or SCAN.
-Imports only `attn.models` and `attn.store` (keys, formats, live, sentinel).
+Imports only `attn.models`, `attn.store` (keys, formats, lane, live, sentinel) and the Redis
+URL parsing of `attn.config`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from importlib import metadata, resources
 from typing import Any, Generic, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.commands.core import AsyncScript
 from redis.driver_info import DriverInfo
-from redis.exceptions import NoScriptError
+from redis.exceptions import AskError, ClusterError, NoScriptError, RedisError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from attn.config import check_cluster_url, cluster_nodes, is_cluster_url
 from attn.models import (
     AttendanceRecordRedis,
     AuditEntry,
@@ -39,6 +49,8 @@ from attn.store.lane import Lane as Lane
 from attn.store.lane import _arg
 from attn.store.lane import pack as pack
 from attn.store.live import RollFeed
+
+log = logging.getLogger("attn.store")
 
 OutcomeT = TypeVar("OutcomeT", bound=StrEnum)
 DataT = TypeVar("DataT")
@@ -212,9 +224,172 @@ def _script_source(name: str) -> str:
 _DRIVER_INFO = DriverInfo(lib_version=metadata.version("redis"))
 
 
-def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis:
-    """A client whose pool waits (up to `pool_timeout`) for a free connection under burst;
-    for a `redis+sentinel://` URL, one that follows the primary the sentinels name."""
+# Connections per cluster node beyond the commands in flight: the live roll's subscriptions.
+CLUSTER_SPARE_CONNECTIONS = 8
+
+
+@contextlib.asynccontextmanager
+async def _closed_under_us() -> AsyncIterator[None]:
+    """redis-py 8.1 may close a connection while a command is on it when a failover changes
+    the cluster's layout; the command then fails with AttributeError on the connection's
+    missing stream (`None.writelines`). That is a lost connection: a ConnectionError."""
+    try:
+        yield
+    except AttributeError as exc:
+        if exc.obj is not None:
+            raise
+        raise RedisConnectionError("the connection was closed while in use") from exc
+
+
+_HOLDS_PLACE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "attn_holds_place", default=False
+)
+
+
+class BoundedCluster(RedisCluster):
+    """A cluster client whose commands wait (up to `wait` seconds) for one of `concurrency`
+    places instead of failing: redis-py's cluster pool raises `MaxConnectionsError` at once
+    when a node's connections are all in use, so no more commands are in flight than a node
+    has connections for. A pipeline takes one place (one connection on each node it spans).
+    Past `wait`, a redis ConnectionError, as a full single-server pool gives. A command that
+    redis-py sends again from inside a held place (a pipeline's redirected command) takes no
+    second one."""
+
+    def __init__(self, *args: Any, concurrency: int, wait: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._places = asyncio.Semaphore(concurrency)
+        self._wait = wait
+
+    @contextlib.asynccontextmanager
+    async def place(self) -> AsyncIterator[None]:
+        if _HOLDS_PLACE.get():
+            yield
+            return
+        try:
+            async with asyncio.timeout(self._wait):
+                await self._places.acquire()
+        except TimeoutError:
+            raise RedisConnectionError("No connection available.") from None
+        token = _HOLDS_PLACE.set(True)
+        try:
+            yield
+        finally:
+            _HOLDS_PLACE.reset(token)
+            self._places.release()
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        async with self.place(), _closed_under_us():
+            return await super().execute_command(*args, **kwargs)
+
+    async def node_for(self, key: str) -> ClusterNode:
+        """The primary that holds `key`'s slot (the layout read first when it is due)."""
+        if self._initialize:
+            await self.initialize()
+        node = self.get_node_from_key(key)
+        assert node is not None
+        return node
+
+    async def on_node(self, key: str, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """Send `commands` on one connection of the node of `key` and read a reply to each
+        (an error reply in its place, as an exception). A lost connection renews the node's
+        connections and has the layout read again, as redis-py does for its own commands;
+        so does a MOVED or CLUSTERDOWN reply."""
+        node = await self.node_for(key)
+        connection = node.acquire_connection()
+        try:
+            await connection.send_packed_command(connection.pack_commands(commands))
+            results: list[Any] = []
+            for _ in commands:
+                try:
+                    results.append(await connection.read_response())
+                except ResponseError as error:
+                    results.append(error)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            await connection.disconnect()
+            node.update_active_connections_for_reconnect()
+            await node.disconnect_free_connections()
+            self._initialize = True
+            raise
+        except BaseException:
+            await connection.disconnect()
+            raise
+        finally:
+            node.release(connection)
+        if any(isinstance(result, AskError | ClusterError) for result in results):
+            self._initialize = True
+        return results
+
+    async def multi_exec(self, queued: Sequence[tuple[tuple[Any, ...], dict[str, Any]]]) -> Any:
+        """MULTI, the commands, EXEC in one round trip on the node of their slot; the replies
+        parsed as redis-py parses them."""
+        if not queued:
+            return []
+        commands = [args for args, _ in queued]
+        results = await self.on_node(str(commands[0][1]), [("MULTI",), *commands, ("EXEC",)])
+        for result in results[:-1]:
+            if isinstance(result, Exception):
+                raise result
+        replies = results[-1]
+        if isinstance(replies, Exception):
+            raise replies
+        parsed = []
+        for (args, options), reply in zip(queued, replies, strict=True):
+            if isinstance(reply, Exception):
+                raise reply
+            callback = self.response_callbacks.get(args[0])
+            parsed.append(callback(reply, **options) if callback else reply)
+        return parsed
+
+    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
+        if shard_hint:
+            return super().pipeline(transaction, shard_hint)
+        return _BoundedPipeline(self, transaction)  # type: ignore[abstract]
+
+
+class _BoundedPipeline(ClusterPipeline):
+    """A cluster pipeline that takes a place; with `transaction=True`, a MULTI/EXEC of its
+    own on the node of its commands' one slot.
+
+    redis-py 8.1's cluster transactions run each queued command in a thread of its own
+    with an event loop of its own (`asyncio.run`): a client not yet initialised opens its
+    connections on that loop, which is gone once the command is queued ("Event loop is
+    closed" later), and their reply parsers are handed the cache's `keys` (TypeError).
+    """
+
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        if self._transaction:
+            kwargs.pop("keys", None)  # for redis-py's client-side cache, not the parsers
+            self._queued_multi.append((args, kwargs))
+            return self
+        return super().execute_command(*args, **kwargs)
+
+    @property
+    def _queued_multi(self) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        try:
+            return self.__dict__["_attn_multi"]  # type: ignore[no-any-return]
+        except KeyError:
+            queued: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+            self.__dict__["_attn_multi"] = queued
+            return queued
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        client = self.cluster_client
+        assert isinstance(client, BoundedCluster)
+        async with client.place(), _closed_under_us():
+            if self._transaction:
+                queued, self.__dict__["_attn_multi"] = self._queued_multi, []
+                return await client.multi_exec(queued)
+            return await super().execute(raise_on_error, allow_redirections)
+
+
+def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis | RedisCluster:
+    """A client whose pool waits (up to `pool_timeout`) for a free connection under burst.
+
+    A `redis+cluster://` (or `rediss+cluster://`, TLS) URL gives a cluster client: at most
+    `max_connections` commands in flight, each node's pool a few connections larger for the
+    live roll's subscriptions. A `redis+sentinel://` URL gives one that follows the primary
+    the sentinels name.
+    """
     options: dict[str, Any] = {
         "decode_responses": True,
         "protocol": 2,
@@ -223,6 +398,19 @@ def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis:
         "health_check_interval": 30,
         "driver_info": _DRIVER_INFO,
     }
+    if is_cluster_url(url):
+        check_cluster_url(url)
+        parts = urlsplit(url)
+        return BoundedCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(url)],
+            concurrency=max_connections,
+            wait=pool_timeout,
+            max_connections=max_connections + CLUSTER_SPARE_CONNECTIONS,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            ssl=parts.scheme == "rediss+cluster",
+            **options,
+        )
     if sentinel.is_sentinel_url(url):
         return sentinel.connect(
             url, max_connections=max_connections, pool_timeout=pool_timeout, **options
@@ -234,6 +422,19 @@ def connect(url: str, *, max_connections: int, pool_timeout: float) -> Redis:
 
 
 _GET = b"*2\r\n" + _arg("GET")
+
+
+class _NoLane:
+    """The lane of a cluster client: off (the lane speaks to one server)."""
+
+    size = 0
+    full = True
+
+    async def call(self, packed: bytes, replies: int) -> list[Any]:
+        raise AssertionError("a cluster has no lane")
+
+    async def close(self) -> None:
+        return None
 
 
 def _strings(values: Any) -> list[str]:
@@ -269,10 +470,24 @@ def _listing_commands(student_number: str, lesson_id: str, when: datetime) -> li
 class RedisClient:
     """Live state of sessions, lessons and attendance records."""
 
-    def __init__(self, redis: Redis, *, lane_connections: int = 2) -> None:
-        self.redis = redis
+    def __init__(
+        self,
+        redis: Redis | RedisCluster,
+        *,
+        lane_connections: int = 2,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 1000,
+    ) -> None:
+        self.redis: Any = redis
+        # A join is acknowledged once this many replicas have it (WAIT), 0: once the primary has.
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
+        self.cluster = isinstance(redis, RedisCluster)
         self.feed = RollFeed(redis)
-        self.lane = Lane(redis, lane_connections)
+        # The lane speaks to one server; a cluster client routes every command itself.
+        self.lane: Lane | _NoLane = (
+            _NoLane() if isinstance(redis, RedisCluster) else Lane(redis, lane_connections)
+        )
         self._claim_teacher_lesson = redis.register_script(_script_source("claim_teacher_lesson"))
         self._release_teacher_lesson = redis.register_script(
             _script_source("release_teacher_lesson")
@@ -296,10 +511,27 @@ class RedisClient:
         self._set_projector_link = redis.register_script(_script_source("set_projector_link"))
         self._find_by_words = redis.register_script(_script_source("find_by_words"))
 
+    async def start(self) -> None:
+        """On a cluster: read its layout and load every script on every primary, before the
+        first requests (rather than each script on first use, under a burst's NOSCRIPT
+        replies, where redis-py 8.1 was seen to close connections still in use)."""
+        if not self.cluster:
+            return
+        scripts = [value for value in vars(self).values() if isinstance(value, AsyncScript)]
+        try:
+            await self.redis.initialize()
+            for script in scripts:
+                await self.redis.script_load(script.script)
+        except RedisError as exc:  # not up yet: the first commands read the layout then
+            log.warning("Redis Cluster not ready at start: %s", exc)
+
     async def close(self) -> None:
         await self.feed.close()
         await self.lane.close()
-        await self.redis.aclose(close_connection_pool=True)
+        if self.cluster:
+            await self.redis.aclose()
+        else:
+            await self.redis.aclose(close_connection_pool=True)
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -315,14 +547,38 @@ class RedisClient:
         script: AsyncScript,
         script_keys: Sequence[str],
         script_args: Sequence[Any],
+        *,
+        before_first: bool = False,
+        replicated: bool = False,
     ) -> list[Any]:
         """Send plain commands and then one script in a single round trip.
 
         redis-py's own pipelines check `SCRIPT EXISTS` first, a second round trip; here the
         script is sent as EVALSHA and loaded only when the server answers NOSCRIPT.
+
+        On a cluster a script cannot be queued in a pipeline (redis-py #2914), and the plain
+        commands are often in other slots: they go as one pipeline beside the script, both
+        at once (one round trip still), and the script reloads itself on a node that answers
+        NOSCRIPT. With `before_first` (the plain commands are the recovery pointer of what
+        the script writes) they are sent first and the script only once they succeeded.
+
+        With `replicated` and `wait_replicas` set, the script is followed on its connection
+        by `WAIT wait_replicas wait_timeout_ms`; fewer replicas in time raise NOREPLICAS.
         """
+        after = self._wait_command() if replicated else []
+        if self.cluster:
+            if after:
+                sent = await asyncio.gather(
+                    self._send_plain(before),
+                    self._script_on_node(script, script_keys, script_args, after),
+                    return_exceptions=True,
+                )
+                return self._joined(sent)
+            return await self._cluster_with_script(
+                before, script, script_keys, script_args, before_first=before_first
+            )
         if not self.lane.full:
-            return await self._lane_with_script(before, script, script_keys, script_args)
+            return await self._lane_with_script(before, script, script_keys, script_args, after)
         for _ in range(2):
             pipe = self.redis.pipeline(transaction=False)
             for command in before:
@@ -330,16 +586,89 @@ class RedisClient:
             pipe.execute_command(
                 "EVALSHA", script.sha, len(script_keys), *script_keys, *script_args
             )
+            for command in after:
+                pipe.execute_command(*command)
             results: list[Any] = await pipe.execute(raise_on_error=False)
-            last = results[-1]
-            if isinstance(last, NoScriptError):
+            if isinstance(results[len(before)], NoScriptError):
                 script.sha = await self.redis.script_load(script.script)
                 continue
-            for result in results:
-                if isinstance(result, Exception):
-                    raise result
-            return results
+            return self._checked(results, len(before) + 1)
         raise NoScriptError("script could not be loaded")
+
+    def _wait_command(self) -> list[tuple[Any, ...]]:
+        if not self.wait_replicas:
+            return []
+        return [("WAIT", self.wait_replicas, self.wait_timeout_ms)]
+
+    def _checked(self, results: list[Any], kept: int) -> list[Any]:
+        """The replies up to the script's (raised if one is an error), once any WAIT after
+        them says enough replicas have the writes."""
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        for acknowledged in results[kept:]:
+            if int(acknowledged) < self.wait_replicas:
+                raise ResponseError(
+                    f"NOREPLICAS {acknowledged} of {self.wait_replicas} replicas acknowledged"
+                    f" the write within {self.wait_timeout_ms} ms"
+                )
+        return results[:kept]
+
+    @staticmethod
+    def _joined(sent: list[Any]) -> list[Any]:
+        for outcome in sent:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        results, last = sent
+        return [*results, last]
+
+    async def _script_on_node(
+        self,
+        script: AsyncScript,
+        script_keys: Sequence[str],
+        script_args: Sequence[Any],
+        after: Sequence[tuple[Any, ...]],
+    ) -> Any:
+        """On a cluster: the script and then `after` on one connection of the node that holds
+        the script's slot (WAIT counts the writes of its own connection only)."""
+        tail = [len(script_keys), *script_keys, *script_args]
+        async with self.redis.place(), _closed_under_us():
+            for _ in range(2):
+                results = await self.redis.on_node(
+                    script_keys[0], [("EVALSHA", script.sha, *tail), *after]
+                )
+                if isinstance(results[0], NoScriptError):
+                    await self.redis.script_load(script.script)  # on every primary
+                    continue
+                return self._checked(results, 1)[0]
+        raise NoScriptError("script could not be loaded")
+
+    async def _cluster_with_script(
+        self,
+        before: Sequence[tuple[Any, ...]],
+        script: AsyncScript,
+        script_keys: Sequence[str],
+        script_args: Sequence[Any],
+        *,
+        before_first: bool,
+    ) -> list[Any]:
+        if not before:
+            return [await script(keys=script_keys, args=script_args)]
+        if before_first:
+            results = await self._send_plain(before)
+            return [*results, await script(keys=script_keys, args=script_args)]
+        sent = await asyncio.gather(
+            self._send_plain(before),
+            script(keys=script_keys, args=script_args),
+            return_exceptions=True,
+        )
+        return self._joined(sent)
+
+    async def _send_plain(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        pipe = self.redis.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return list(await pipe.execute())
 
     async def _lane_with_script(
         self,
@@ -347,21 +676,21 @@ class RedisClient:
         script: AsyncScript,
         script_keys: Sequence[str],
         script_args: Sequence[Any],
+        after: Sequence[tuple[Any, ...]] = (),
     ) -> list[Any]:
         """`_pipeline_with_script` on the lane: the same commands, packed here."""
         head = b"".join(pack(*command) for command in before)
         tail = [len(script_keys), *script_keys, *script_args]
+        packed_after = b"".join(pack(*command) for command in after)
         for _ in range(2):
             results = await self.lane.call(
-                head + pack("EVALSHA", script.sha, *tail), len(before) + 1
+                head + pack("EVALSHA", script.sha, *tail) + packed_after,
+                len(before) + 1 + len(after),
             )
-            if isinstance(results[-1], NoScriptError):
+            if isinstance(results[len(before)], NoScriptError):
                 script.sha = await self.redis.script_load(script.script)
                 continue
-            for result in results:
-                if isinstance(result, Exception):
-                    raise result
-            return results
+            return self._checked(results, len(before) + 1)
         raise NoScriptError("script could not be loaded")
 
     # --- sessions ------------------------------------------------------------------------
@@ -635,6 +964,7 @@ class RedisClient:
                 keys.lesson_roster(lesson.lesson_id),
             ],
             [lesson.lesson_id, len(flat), *flat, *roster_flat],
+            before_first=True,
         )
         return Reply(SaveOutcome(results[-1]), None)
 
@@ -724,7 +1054,7 @@ class RedisClient:
 
     async def find_lessons_by_name(self, lesson_name: str, teacher_name: str) -> list[LessonRedis]:
         """Every lesson still listed for this (lesson name, teacher full name) pair."""
-        index_ids: set[str] = await self.redis.smembers(  # type: ignore[assignment]
+        index_ids: set[str] = await self.redis.smembers(
             keys.discovery_index(keys.discovery_tag(lesson_name, teacher_name))
         )
         wanted = (normalize_name(lesson_name), normalize_name(teacher_name))
@@ -937,7 +1267,7 @@ class RedisClient:
 
     async def held_lessons(self) -> list[HeldLesson]:
         """Every lesson set aside, the longest held first."""
-        raw: dict[str, str] = await self.redis.hgetall(keys.sweep_held())  # type: ignore[assignment]
+        raw: dict[str, str] = await self.redis.hgetall(keys.sweep_held())
         return sorted(
             (formats.parse_held(value) for value in raw.values()),
             key=lambda held: (held.held_at, held.lesson_id),
@@ -1050,6 +1380,7 @@ class RedisClient:
                 keys.lesson_events(lesson_id),
                 request.address,
             ],
+            replicated=True,
         )
         reply = results[-1]
         outcome = JoinOutcome(reply[0])

@@ -148,14 +148,14 @@ if status == 'pending' then
 end
 redis.call('HINCRBY', KEYS[1], 'count_' .. status, 1)
 redis.call('HINCRBY', KEYS[1], 'version', 1)
-redis.call('PUBLISH', ARGV[10], record)
+redis.call('SPUBLISH', ARGV[10], record)
 for _, other in ipairs(others) do
   local stored = redis.call('HGET', KEYS[2], other[1])
   if stored then
     local flagged = with_flag(stored, other[2])
     if flagged ~= stored then
       redis.call('HSET', KEYS[2], other[1], flagged)
-      redis.call('PUBLISH', ARGV[10], flagged)
+      redis.call('SPUBLISH', ARGV[10], flagged)
     end
   end
 end

@@ -39,6 +39,6 @@ if ARGV[4] ~= '' then
 end
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 if ARGV[3] ~= ARGV[2] then
-  redis.call('PUBLISH', ARGV[7], ARGV[3])
+  redis.call('SPUBLISH', ARGV[7], ARGV[3])
 end
 return 'ok'
