@@ -23,35 +23,24 @@ machines would add. Writes `bench/results/cluster.md` and `cluster.json`.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
-import secrets
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import redis as sync_redis
 
-from attn.config import cluster_nodes, is_cluster_url
-from attn.models import Role, UserSessionRedis
-from attn.store import keys
+from attn.config import is_cluster_url
+from attn.models import Role
+from bench.cpu import client, sessions
 from bench.run import RESULTS, STUDENTS, Load, Result, environment, seed_users, server, summarize
 
 LESSONS = 30
 PER_LESSON = STUDENTS // LESSONS
-
-
-def client(url: str) -> Any:
-    """A synchronous client of the URL: a RedisCluster for a `redis+cluster://` one."""
-    if is_cluster_url(url):
-        nodes = [sync_redis.cluster.ClusterNode(host, port) for host, port in cluster_nodes(url)]
-        return sync_redis.RedisCluster(startup_nodes=nodes, decode_responses=True)
-    return sync_redis.Redis.from_url(url, decode_responses=True)
 
 
 def empty(url: str) -> None:
@@ -61,30 +50,6 @@ def empty(url: str) -> None:
     else:
         redis.flushdb()
     redis.close()
-
-
-def sessions(url: str, role: Role, count: int) -> list[str]:
-    """Tokens of `count` live sessions of the seeded students S00000... or teachers T0000..."""
-    redis = client(url)
-    now = datetime.now(UTC)
-    tokens = []
-    pipe = redis.pipeline(transaction=False)
-    for n in range(count):
-        number = f"T{n:04d}" if role is Role.TEACHER else f"S{n:05d}"
-        secret = secrets.token_urlsafe(32)
-        session = UserSessionRedis(
-            school_number=number,
-            full_name=f"{role.value.title()} {n}",
-            role=role,
-            token_digest=hashlib.sha256(secret.encode()).hexdigest(),
-            created_at=now,
-            expires_at=now + timedelta(hours=1),
-        )
-        pipe.set(keys.session(number), session.model_dump_json(), ex=3600)
-        tokens.append(f"{number}.{secret}")
-    pipe.execute()
-    redis.close()
-    return tokens
 
 
 @contextmanager
@@ -99,8 +64,8 @@ def local_cluster(workdir: Path, replicas: int) -> Iterator[str]:
 
 
 async def bursts(base: str, url: str, target: str) -> list[Result]:
-    students = sessions(url, Role.STUDENT, STUDENTS)
-    teachers = sessions(url, Role.TEACHER, LESSONS + 2)
+    students = sessions(url, STUDENTS)
+    teachers = sessions(url, LESSONS + 2, Role.TEACHER)
     load = Load(base, client(url))
     try:
 

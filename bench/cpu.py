@@ -17,10 +17,12 @@ import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import redis as sync_redis
 
+from attn.config import cluster_nodes, is_cluster_url
 from attn.models import Role, UserSessionRedis
 from attn.store import keys
 from bench.proc import cpu_seconds
@@ -33,13 +35,21 @@ def server_cpu_seconds(port: int) -> float:
     return cpu_seconds(lambda _, command: f"--port {port}" in command and "attn" in command)
 
 
+def client(url: str) -> Any:
+    """A synchronous client of the URL: a RedisCluster for a `redis+cluster://` one."""
+    if is_cluster_url(url):
+        nodes = [sync_redis.cluster.ClusterNode(host, port) for host, port in cluster_nodes(url)]
+        return sync_redis.RedisCluster(startup_nodes=nodes, decode_responses=True)
+    return sync_redis.Redis.from_url(url, decode_responses=True)
+
+
 def sessions(redis_url: str, count: int, role: Role = Role.STUDENT) -> list[str]:
-    """Tokens of `count` live sessions written straight into Redis: students S00000...,
-    or teachers T0000... (the seeded accounts)."""
-    client = sync_redis.Redis.from_url(redis_url)
+    """Tokens of `count` live sessions written straight into Redis (a single server or a
+    cluster): students S00000..., or teachers T0000... (the seeded accounts)."""
+    redis = client(redis_url)
     now = datetime.now(UTC)
     tokens = []
-    pipe = client.pipeline(transaction=False)
+    pipe = redis.pipeline(transaction=False)
     for n in range(count):
         number = f"T{n:04d}" if role is Role.TEACHER else f"S{n:05d}"
         secret = secrets.token_urlsafe(32)
@@ -54,7 +64,7 @@ def sessions(redis_url: str, count: int, role: Role = Role.STUDENT) -> list[str]
         pipe.set(keys.session(number), session.model_dump_json(), ex=3600)
         tokens.append(f"{number}.{secret}")
     pipe.execute()
-    client.close()
+    redis.close()
     return tokens
 
 
