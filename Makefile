@@ -88,7 +88,7 @@ sso-provider:
 			$(APT) install nodejs npm </dev/null || { $(APT) update </dev/null && $(APT) install nodejs npm </dev/null; } || true; \
 		else echo "sso-provider: Node.js not found; install nodejs and npm (the single sign-on tests skip until then)"; fi; \
 	fi
-	@if [ -n "$(PYTHON)" ]; then $(PYTHON) tests/support/oidc_harness.py || true; \
+	@if [ -n "$(PYTHON)" ]; then $(PYTHON) -m tests.support.oidc_harness || true; \
 	else echo "sso-provider: no Python 3.11+; the single sign-on tests will install it or be skipped"; fi
 
 # SAML sign-in calls Debian's xmlsec1 binary; as with Chromium, only root with apt-get installs
