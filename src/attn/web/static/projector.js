@@ -120,7 +120,10 @@
       var copied = navigator.clipboard && window.isSecureContext
         ? navigator.clipboard.writeText(field.value)
         : Promise.resolve(document.execCommand("copy"));
-      copied.then(function () { if (done) done.hidden = false; }, function () { /* selected */ });
+      var shown = function () { if (done) done.hidden = false; };
+      // the clipboard API refuses a page that is not focused: the selected text is copied
+      // the older way then (and stays selected if that fails too)
+      copied.then(shown, function () { if (document.execCommand("copy")) shown(); });
     });
   }
 })();
